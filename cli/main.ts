@@ -1,0 +1,63 @@
+/** `kclrun`: dispatches to the commands. Plain-text output; exit code 1 on errors. */
+import { readFileSync } from 'node:fs';
+import { engineVersion } from '../fn/engine/engine.js';
+import { enginePin } from '../fn/engine/native.js';
+import { fnCommand } from './commands/fn.js';
+import { renderCommand } from './commands/render.js';
+import { setCommand } from './commands/set.js';
+import { UsageError, write } from './io.js';
+
+/** The kclrun version, from package.json. */
+export function kclrunVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const HELP = `kclrun — KCL for GitOps
+
+Usage: kclrun COMMAND [options]
+
+Commands:
+  fn          run the KCLRun KRM function (stdin → stdout), for kpt and kustomize
+  render      render a KCL package or files to a YAML stream (CI)
+  set         edit a .k file in place (e.g. bump an image tag)
+  version     print kclrun and KCL engine versions
+
+Run 'kclrun COMMAND --help' for a command's options. '--version' prints the versions.
+`;
+
+type Command = (args: string[]) => Promise<number>;
+
+async function version(): Promise<number> {
+  const engine = await engineVersion();
+  await write(process.stdout, `kclrun ${kclrunVersion()}\nKCL engine ${engine.version} (${enginePin().package} ${enginePin().version}, git ${engine.gitSha.slice(0, 12)})\n`);
+  return 0;
+}
+
+const COMMANDS: Record<string, Command> = {
+  fn: fnCommand,
+  render: renderCommand,
+  set: setCommand,
+  version,
+};
+
+/** Runs kclrun with `argv` (without node and script); resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === '--version' || cmd === '-v') return await version();
+    if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      await write(process.stdout, HELP);
+      return cmd ? 0 : 1;
+    }
+    const run = COMMANDS[cmd];
+    if (!run) throw new UsageError(`unknown command "${cmd}" (see kclrun --help)`);
+    return await run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      await write(process.stderr, `kclrun: ${(err as Error).message}\n`);
+      return 1;
+    }
+    await write(process.stderr, `kclrun: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Loads the official KCL engine (kcl-lang/lib's native core) into this process with koffi and exposes its one
+ * entry point, `kcl_service_call_with_length`, as an async call. The engine is not thread-safe: calls are queued so
+ * that at most one is in flight per process, whoever the callers are.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import koffi from 'koffi';
+
+/** The engine pin declared in package.json (`kclEngine`). */
+export interface EnginePin {
+  package: string;
+  version: string;
+}
+
+/** Reads the pinned engine version from package.json. */
+export function enginePin(): EnginePin {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    kclEngine: EnginePin;
+  };
+  return pkg.kclEngine;
+}
+
+/** Where the engine library is: `KCL_LIB_PATH`, else the cache that `npm run engine:fetch` fills. */
+export function engineLibraryPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KCL_LIB_PATH) return env.KCL_LIB_PATH;
+  const pin = enginePin();
+  const root = env.KCLRUN_CACHE || join(homedir(), '.cache', 'kclrun');
+  return join(root, 'engine', `${pin.package}-${pin.version}-${process.arch}`, 'libkcl.so');
+}
+
+type CallFn = ReturnType<ReturnType<typeof koffi.load>['func']>;
+
+interface Loaded {
+  svc: unknown;
+  call: CallFn;
+  free: (ptr: unknown, len: number) => void;
+}
+
+let loaded: Loaded | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Thrown when the engine library cannot be found or loaded. */
+export class EngineLoadError extends Error {
+  override name = 'EngineLoadError';
+}
+
+function load(): Loaded {
+  if (loaded) return loaded;
+  const path = engineLibraryPath();
+  if (!existsSync(path)) {
+    throw new EngineLoadError(
+      `KCL engine not found at ${path}: run \`npm run engine:fetch\` (or set KCL_LIB_PATH to a libkcl.so)`,
+    );
+  }
+  // The PyPI build of the engine links CPython symbols it never calls; the stub built beside it satisfies them.
+  const stub = join(dirname(path), 'libpystub.so');
+  try {
+    if (existsSync(stub)) koffi.load(stub, { global: true });
+    const lib = koffi.load(path);
+    const svcNew = lib.func('void *kcl_service_new(uint64_t plugin_agent)');
+    const call = lib.func(
+      'void *kcl_service_call_with_length(void *svc, const char *method, const uint8_t *args, size_t args_len, _Inout_ size_t *out_len)',
+    );
+    let free: Loaded['free'];
+    try {
+      const kclFree = lib.func('void kcl_free(void *ptr, size_t len)');
+      free = (ptr, len) => kclFree(ptr, len);
+    } catch {
+      const freeString = lib.func('void kcl_service_free_string(void *ptr)');
+      free = (ptr) => freeString(ptr);
+    }
+    loaded = { svc: svcNew(0), call, free };
+    return loaded;
+  } catch (err) {
+    throw new EngineLoadError(`cannot load the KCL engine from ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The engine answered `ERROR:<message>` (parse and compile errors, unknown methods, malformed arguments). */
+export class EngineCallError extends Error {
+  override name = 'EngineCallError';
+  constructor(
+    readonly method: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+function callNow(method: string, args: Uint8Array): Promise<Buffer> {
+  const engine = load();
+  const outLen = [0];
+  return new Promise<Buffer>((resolve, reject) => {
+    engine.call.async(engine.svc, method, args, args.length, outLen, (err: unknown, ptr: unknown) => {
+      if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+      if (!ptr) return reject(new EngineCallError(method, `${method} returned nothing`));
+      // On a caught panic the engine returns a NUL-terminated string without writing the length.
+      const len = outLen[0]!;
+      const reply =
+        len === 0
+          ? Buffer.from(koffi.decode(ptr, 'char', -1) as string, 'utf8')
+          : Buffer.from(new Uint8Array(koffi.view(ptr, len)).slice());
+      engine.free(ptr, len);
+      if (reply.subarray(0, 6).toString('latin1') === 'ERROR:') {
+        return reject(new EngineCallError(method, reply.subarray(6).toString('utf8')));
+      }
+      resolve(reply);
+    });
+  });
+}
+
+/**
+ * Calls `KclService.<method>` with protobuf-encoded arguments and resolves with the protobuf reply. Calls are
+ * serialised process-wide. Rejects with EngineCallError for `ERROR:` replies and EngineLoadError if unloadable.
+ */
+export function callEngine(method: string, args: Uint8Array): Promise<Buffer> {
+  const run = queue.then(
+    () => callNow(`KclService.${method}`, args),
+    () => callNow(`KclService.${method}`, args),
+  );
+  queue = run.catch(() => undefined);
+  return run;
+}

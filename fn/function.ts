@@ -1,0 +1,144 @@
+/**
+ * The KCLRun KRM function: a ResourceList (or YAML stream with KCLRun documents) in, a ResourceList out.
+ * Pipeline per functionConfig: read config → select items → render through the one core (`render.ts`) → merge the
+ * output back, keeping comments and kpt's annotations of items KCL rebuilt. Items that `matchConstraints` leaves out
+ * pass through unchanged (krm-kcl drops them; we do not lose user data). Any failure leaves every item as it came
+ * in and reports `results` with severity error; nothing partial is written.
+ */
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import {
+  carryInternalAnnotations,
+  Item,
+  type JsonObject,
+  type ResourceListInput,
+  type Result,
+} from '../krm/index.js';
+import { formatDiagnostic, type Diagnostic } from './engine/diagnostics.js';
+import { isKCLRun, matchesRules, readFunctionConfig, type FunctionConfig } from './config.js';
+import { render } from './render.js';
+import { parseSource } from './source.js';
+import { FN_API_VERSION, FN_KIND } from './api.js';
+
+/** Where the function runs. */
+export interface FunctionContext {
+  /** Working directory (relative sources fall back to it). Default process.cwd(). */
+  cwd?: string;
+  /** Environment passed to KCL as `option("env")` and `option("PATH")`. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Receives what KCL `print()`s. */
+  log?: (text: string) => void;
+}
+
+/** The function's output: the items to write and the results to report. */
+export interface FunctionOutput {
+  items: Item[];
+  results: Result[];
+  /** Function configs taken from a YAML stream (not written back). */
+  consumed: Item[];
+}
+
+function key(apiVersion?: string, kind?: string, namespace?: string, name?: string): string {
+  return `${apiVersion ?? ''}|${kind ?? ''}|${namespace ?? ''}|${name ?? ''}`;
+}
+
+function objKey(o: JsonObject): string {
+  const m = (o.metadata ?? {}) as JsonObject;
+  return key(o.apiVersion as string, o.kind as string, m.namespace as string, m.name as string);
+}
+
+/** Rebuilt output objects become items; an object matching an input item updates that item's YAML in place. */
+function mergeOutput(objects: JsonObject[], inputs: Item[]): Item[] {
+  const pool = new Map<string, Item[]>();
+  for (const it of inputs) {
+    const k = key(it.apiVersion, it.kind, it.namespace, it.name);
+    pool.set(k, [...(pool.get(k) ?? []), it]);
+  }
+  const out = objects.map((o) => {
+    const match = pool.get(objKey(o))?.shift();
+    return match ? match.withObject(o) : Item.fromObject(o);
+  });
+  carryInternalAnnotations(out, inputs);
+  return out;
+}
+
+function diagnosticResults(diags: Diagnostic[], cfg: FunctionConfig, baseDir: string, inline: string): Result[] {
+  return diags.map((d) => {
+    let file = d.file;
+    if (file === inline) file = `${cfg.origin} (spec.source)`;
+    else if (file && isAbsolute(file)) {
+      const rel = relative(baseDir, file);
+      if (!rel.startsWith('..')) file = rel;
+    }
+    const shown: Diagnostic = { ...d, file, related: d.related?.map((r) => (r.file === inline ? { ...r, file: `${cfg.origin} (spec.source)` } : r)) };
+    const r: Result = { severity: 'error', message: formatDiagnostic(shown) };
+    if (file) r.file = { path: file };
+    return r;
+  });
+}
+
+async function runOne(cfg: FunctionConfig, items: Item[], input: ResourceListInput, ctx: FunctionContext) {
+  const cwd = ctx.cwd ?? process.cwd();
+  const baseDir = cfg.packagePath ?? cwd;
+  const source = parseSource(cfg.spec.source, baseDir);
+  const rules = cfg.spec.matchConstraints?.resourceRules;
+  const selected = items.filter((i) => matchesRules(rules, i.apiVersion, i.kind));
+  const passed = items.filter((i) => !selected.includes(i));
+  const itemsJson = selected.map((i) => i.toObject());
+  const env = ctx.env ?? process.env;
+  const resourceList = {
+    apiVersion: 'config.kubernetes.io/v1',
+    kind: 'ResourceList',
+    items: items.map((i) => i.toObject()),
+    functionConfig: input.functionConfig?.toObject() ?? {},
+  };
+  const inline = resolve(baseDir, `${cfg.name}.k`);
+  const outcome = await render({
+    source,
+    config: cfg.spec.config,
+    baseDir: source.kind === 'local' ? dirname(source.paths[0]!) : baseDir,
+    inlineName: inline,
+    options: [
+      { name: 'params', value: JSON.stringify(cfg.spec.params ?? {}) },
+      { name: 'items', value: JSON.stringify(itemsJson) },
+      { name: 'resource_list', value: JSON.stringify(resourceList) },
+      { name: 'PATH', value: env.PATH ?? '' },
+      { name: 'env', value: JSON.stringify(env) },
+    ],
+  });
+  const log = outcome.log;
+  if (log) ctx.log?.(log);
+  if (!outcome.ok) return { ok: false as const, results: diagnosticResults(outcome.diagnostics, cfg, cwd, inline) };
+  return { ok: true as const, items: [...passed, ...mergeOutput(outcome.objects, selected)] };
+}
+
+/**
+ * Runs the function on parsed input. With a ResourceList, `functionConfig` is the config; with a YAML stream (or a
+ * ResourceList without one), KCLRun documents among the items are applied in order and removed from the output.
+ */
+export async function runFunction(input: ResourceListInput, ctx: FunctionContext = {}): Promise<FunctionOutput> {
+  const configs = input.functionConfig ? [input.functionConfig] : input.items.filter(isKCLRun);
+  let items = input.items.filter((i) => !configs.includes(i));
+  if (configs.length === 0) configs.push(undefined as unknown as Item);
+  const results: Result[] = [...(input.results ?? [])];
+  for (const item of configs) {
+    const read = readFunctionConfig(item);
+    if (!read.ok) {
+      results.push(
+        ...read.problems.map((p) => ({
+          severity: 'error' as const,
+          message: `${read.origin}: ${p.field} ${p.message}`,
+          field: { path: p.field },
+          ...(item ? { resourceRef: { apiVersion: item.apiVersion ?? FN_API_VERSION, kind: item.kind ?? FN_KIND, name: item.name } } : {}),
+        })),
+      );
+      return { items: input.items.filter((i) => !configs.includes(i)), results, consumed: configs.filter(Boolean) };
+    }
+    const step = await runOne(read.config, items, input, ctx);
+    if (!step.ok) {
+      results.push(...step.results);
+      return { items: input.items.filter((i) => !configs.includes(i)), results, consumed: configs.filter(Boolean) };
+    }
+    items = step.items;
+  }
+  return { items, results, consumed: configs.filter(Boolean) };
+}

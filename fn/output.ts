@@ -1,0 +1,42 @@
+/**
+ * Turns the engine's YAML output into resources, as krm-kcl does: one document with an `items` list → those items;
+ * otherwise every non-empty document is a resource. Anything that is not a mapping is an error, not dropped.
+ */
+import { parseAllDocuments } from 'yaml';
+import type { JsonObject, JsonValue } from '../krm/index.js';
+
+/** Resources, or the reason the output is not a list of resources. */
+export type UnwrapOutcome = { ok: true; objects: JsonObject[] } | { ok: false; message: string };
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Splits the engine's YAML stream into resource objects. */
+export function unwrapOutput(yamlText: string): UnwrapOutcome {
+  const docs: JsonValue[] = [];
+  for (const doc of parseAllDocuments(yamlText)) {
+    if (doc.errors.length) return { ok: false, message: `KCL output is not valid YAML: ${doc.errors[0]!.message}` };
+    const v = doc.toJS({ maxAliasCount: -1 }) as JsonValue;
+    if (v !== null && v !== undefined) docs.push(v);
+  }
+  if (docs.length === 1 && isObject(docs[0]) && 'items' in docs[0]) {
+    const items = docs[0].items;
+    if (items === null) return { ok: true, objects: [] };
+    if (!Array.isArray(items)) return { ok: false, message: 'KCL output `items` must be a list of resources' };
+    return check(items);
+  }
+  // A bare top-level list (e.g. `[deployment, service]` printed as one document) is a list of resources too.
+  if (docs.length === 1 && Array.isArray(docs[0])) return check(docs[0]);
+  return check(docs);
+}
+
+function check(values: JsonValue[]): UnwrapOutcome {
+  const objects: JsonObject[] = [];
+  for (const [i, v] of values.entries()) {
+    if (v === null) continue;
+    if (!isObject(v)) return { ok: false, message: `KCL output item ${i} is a ${Array.isArray(v) ? 'list' : typeof v}, not a resource` };
+    objects.push(v);
+  }
+  return { ok: true, objects };
+}

@@ -1,0 +1,108 @@
+/**
+ * The one way kclrun renders KCL: a source (inline code, a file or a package directory) plus `kcl run` options
+ * → resources, or diagnostics naming file and line. `kclrun fn`, `kclrun render` and the controller all call this.
+ */
+import { resolve } from 'node:path';
+import { runProgram } from './engine/engine.js';
+import { loadSettingsFiles } from './engine/engine.js';
+import type { Diagnostic } from './engine/diagnostics.js';
+import type { ExecProgramArgs } from './engine/messages.js';
+import { KclModError } from './package/kcl-mod.js';
+import { resolveProgram } from './package/resolve.js';
+import { unwrapOutput } from './output.js';
+import type { KclConfigSpec } from './api.js';
+import { describeSource, type Source } from './source.js';
+import type { JsonObject } from '../krm/index.js';
+
+/** What to render. */
+export interface RenderRequest {
+  source: Source;
+  /** `kcl run` options. */
+  config?: KclConfigSpec;
+  /** Extra `-D` options, after `config.arguments` (e.g. params, items, argumentsReferences). */
+  options?: Array<{ name: string; value: string }>;
+  /** Anchors inline code and relative settings files. */
+  baseDir: string;
+  /** File name shown in diagnostics for inline code (default `main.k`). */
+  inlineName?: string;
+}
+
+/** Rendered resources (and the raw YAML), or why not. `log` is what the program `print()`ed. */
+export type RenderOutcome =
+  | { ok: true; objects: JsonObject[]; yaml: string; log: string }
+  | { ok: false; diagnostics: Diagnostic[]; log?: string };
+
+function fail(message: string, file?: string, line?: number): { ok: false; diagnostics: Diagnostic[] } {
+  return { ok: false, diagnostics: [{ severity: 'error', message, file, line }] };
+}
+
+/** Parses `name=value` strings (the `-D` form). */
+export function parseArguments(args: readonly string[], field = 'arguments'): { name: string; value: string }[] | string {
+  const out: { name: string; value: string }[] = [];
+  for (const [i, a] of args.entries()) {
+    const eq = a.indexOf('=');
+    if (eq <= 0) return `${field}[${i}] "${a}": expected name=value`;
+    out.push({ name: a.slice(0, eq), value: a.slice(eq + 1) });
+  }
+  return out;
+}
+
+async function baseArgs(req: RenderRequest): Promise<ExecProgramArgs | { error: ReturnType<typeof fail> }> {
+  const src = req.source;
+  switch (src.kind) {
+    case 'inline':
+      return { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code] };
+    case 'local': {
+      try {
+        const p = resolveProgram(src.paths, { vendor: req.config?.vendor !== false });
+        return { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs };
+      } catch (err) {
+        if (err instanceof KclModError) return { error: fail(err.message.replace(`${err.file}: `, '').replace(/^:\d+: /, ''), err.file, err.line) };
+        throw err;
+      }
+    }
+    case 'oci':
+    case 'git':
+    case 'https':
+      return {
+        error: fail(`${src.kind} sources are not supported yet (${describeSource(src)}): vendor the KCL package and use a local path`),
+      };
+  }
+}
+
+/** Renders a KCL program to resources with the official engine. Never throws for bad input. */
+export async function render(req: RenderRequest): Promise<RenderOutcome> {
+  const base = await baseArgs(req);
+  if ('error' in base) return base.error;
+  const cfg = req.config ?? {};
+  const args: ExecProgramArgs = { ...base, args: [], overrides: [], pathSelectors: [] };
+  if (cfg.settings?.length) {
+    const loaded = await loadSettingsFiles(base.workDir ?? req.baseDir, cfg.settings.map((s) => resolve(req.baseDir, s)));
+    if (!loaded.ok) return loaded;
+    const s = loaded.value;
+    if (s.files.length && req.source.kind !== 'inline') args.files = s.files.map((f) => resolve(base.workDir ?? req.baseDir, f));
+    args.overrides!.push(...s.overrides);
+    args.pathSelectors!.push(...s.pathSelectors);
+    args.args!.push(...s.options.map((o) => ({ name: o.key, value: o.value })));
+    Object.assign(args, {
+      strictRangeCheck: s.strictRangeCheck,
+      disableNone: s.disableNone,
+      debug: s.debug,
+      sortKeys: s.sortKeys,
+      showHidden: s.showHidden,
+    });
+  }
+  const parsed = parseArguments(cfg.arguments ?? [], 'config.arguments');
+  if (typeof parsed === 'string') return fail(parsed);
+  args.args!.push(...parsed, ...(req.options ?? []));
+  args.overrides!.push(...(cfg.overrides ?? []));
+  args.pathSelectors!.push(...(cfg.pathSelectors ?? []));
+  for (const f of ['strictRangeCheck', 'disableNone', 'debug', 'sortKeys', 'showHidden'] as const) {
+    if (cfg[f] !== undefined) args[f] = cfg[f];
+  }
+  const run = await runProgram(args);
+  if (!run.ok) return run;
+  const out = unwrapOutput(run.value.yaml);
+  if (!out.ok) return { ok: false, diagnostics: [{ severity: 'error', message: out.message }], log: run.value.log };
+  return { ok: true, objects: out.objects, yaml: run.value.yaml, log: run.value.log };
+}

@@ -1,0 +1,47 @@
+/**
+ * `spec.source`, parsed once into a tagged union. Rule for relative paths: a source starting with `./` or `../`
+ * (or any existing relative path ending in `.k`) resolves against the package the function runs on — the
+ * `internal.config.kubernetes.io/package-path` annotation kpt puts on a Kptfile pipeline's functionConfig — and
+ * otherwise against the working directory (kpt fn eval: kpt's; kustomize: the kustomization's).
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+/** Where the KCL program comes from. */
+export type Source =
+  | { kind: 'inline'; code: string }
+  | { kind: 'local'; paths: string[] }
+  | { kind: 'oci'; ref: string }
+  | { kind: 'git'; url: string }
+  | { kind: 'https'; url: string };
+
+const GIT_PREFIXES = ['git::', 'github.com/', 'gitlab.com/', 'bitbucket.org/'];
+
+/** Classifies `source`; `baseDir` anchors relative local paths. */
+export function parseSource(source: string, baseDir: string): Source {
+  const s = source.trim();
+  if (s.startsWith('oci://')) return { kind: 'oci', ref: s };
+  if (GIT_PREFIXES.some((p) => s.startsWith(p)) || /^(https?:\/\/).*\.git(\/|$|\?)/.test(s)) return { kind: 'git', url: s };
+  if (/^https?:\/\//.test(s)) return { kind: 'https', url: s };
+  const oneLine = !s.includes('\n');
+  if (oneLine && (isAbsolute(s) || s.startsWith('./') || s.startsWith('../') || s === '.' || s === '..')) {
+    return { kind: 'local', paths: [resolve(baseDir, s)] };
+  }
+  if (oneLine && /^[\w./-]+\.k$/.test(s) && existsSync(resolve(baseDir, s))) return { kind: 'local', paths: [resolve(baseDir, s)] };
+  return { kind: 'inline', code: source };
+}
+
+/** A short description of a source for messages (never the code itself). */
+export function describeSource(src: Source): string {
+  switch (src.kind) {
+    case 'inline':
+      return 'inline source';
+    case 'local':
+      return src.paths.join(' ');
+    case 'oci':
+      return src.ref;
+    case 'git':
+    case 'https':
+      return src.url;
+  }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Builds the test-cluster tools (kube-apiserver, etcd, source-controller, kustomize)
+# from the Go tools modules under test/tools/<module>/ into
+#   ${KCLRUN_CACHE:-$HOME/.cache/kclrun}/bin/<tool>-<version>
+# and refreshes the links in .cluster/bin/.
+#
+# Versions live in test/tools/versions.json (read by the TS harness too). A binary
+# that already exists for the pinned version is never rebuilt, so a warm run takes
+# seconds. Builds run one after another (CI machines have 2 cores); the Go module
+# and build caches (go env GOMODCACHE / GOCACHE) are kept between runs.
+#
+# Usage: scripts/build-tools.sh [tool...]   (default: all four)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="$ROOT/test/tools"
+CACHE="${KCLRUN_CACHE:-$HOME/.cache/kclrun}"
+BIN="$CACHE/bin"
+LINKS="$ROOT/.cluster/bin"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod"
+
+command -v go >/dev/null || { echo "build-tools: 'go' is not on PATH (Go >= 1.26 is needed)" >&2; exit 1; }
+mkdir -p "$BIN" "$LINKS"
+
+version_of() { node -e 'process.stdout.write(require(process.argv[1])[process.argv[2]])' "$TOOLS_DIR/versions.json" "$1"; }
+
+# Serialise concurrent invocations (two test workers, cluster:up and CI at once).
+exec 9>"$CACHE/build.lock"
+if command -v flock >/dev/null; then flock 9; fi
+
+now() { date +%s; }
+T0=$(now)
+
+# build_tool <tool> <module dir> <package> [ldflags]
+build_tool() {
+  local tool=$1 dir=$2 pkg=$3 ldflags=${4:-}
+  local version; version=$(version_of "$tool")
+  local out="$BIN/$tool-$version"
+  if [[ -x "$out" ]]; then
+    echo "build-tools: $tool $version cached ($out)"
+  else
+    echo "build-tools: building $tool $version from $pkg ..."
+    local s; s=$(now)
+    (
+      cd "$TOOLS_DIR/$dir"
+      go mod download
+      go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$" "$pkg"
+    )
+    mv -f "$out.tmp.$$" "$out"
+    echo "build-tools: built $tool $version in $(( $(now) - s ))s"
+  fi
+  ln -sfn "$out" "$LINKS/$tool"
+}
+
+kube_ldflags() {
+  local v; v=$(version_of kube-apiserver)
+  local minor; minor=$(echo "$v" | cut -d. -f2)
+  local major; major=$(echo "${v#v}" | cut -d. -f1)
+  local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local f=""
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    f+=" -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    f+=" -X $p.gitTreeState=clean -X $p.buildDate=$date"
+  done
+  echo "$f"
+}
+
+want=("$@")
+[[ ${#want[@]} -gt 0 ]] || want=(kube-apiserver etcd source-controller kustomize)
+for t in "${want[@]}"; do
+  case "$t" in
+    kube-apiserver) build_tool kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)" ;;
+    etcd) build_tool etcd etcd go.etcd.io/etcd/server/v3 ;;
+    source-controller) build_tool source-controller flux github.com/fluxcd/source-controller ;;
+    kustomize) build_tool kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 ;;
+    *) echo "build-tools: unknown tool '$t'" >&2; exit 2 ;;
+  esac
+done
+
+# The Flux source CRDs come from the pinned source-controller module; make sure it is downloaded.
+(cd "$TOOLS_DIR/flux" && go mod download github.com/fluxcd/source-controller)
+
+echo "build-tools: done in $(( $(now) - T0 ))s; links in ${LINKS#$ROOT/}/"
