@@ -142,7 +142,7 @@ export function readFunctionConfig(item: Item | undefined): ConfigOutcome {
   if (!item) {
     return {
       ok: false,
-      origin: 'functionConfig',
+      origin: 'ResourceList',
       problems: [{ field: 'functionConfig', message: `is missing: give a ${FN_KIND} (${FN_API_VERSION}) or a ConfigMap with data.source` }],
     };
   }

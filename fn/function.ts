@@ -6,13 +6,7 @@
  * in and reports `results` with severity error; nothing partial is written.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import {
-  carryInternalAnnotations,
-  Item,
-  type JsonObject,
-  type ResourceListInput,
-  type Result,
-} from '../krm/index.js';
+import { itemsFromOutputs, type Item, type ResourceListInput, type Result } from '../krm/index.js';
 import { formatDiagnostic, type Diagnostic } from './engine/diagnostics.js';
 import { isKCLRun, matchesRules, readFunctionConfig, type FunctionConfig } from './config.js';
 import { render } from './render.js';
@@ -37,39 +31,19 @@ export interface FunctionOutput {
   consumed: Item[];
 }
 
-function key(apiVersion?: string, kind?: string, namespace?: string, name?: string): string {
-  return `${apiVersion ?? ''}|${kind ?? ''}|${namespace ?? ''}|${name ?? ''}`;
-}
-
-function objKey(o: JsonObject): string {
-  const m = (o.metadata ?? {}) as JsonObject;
-  return key(o.apiVersion as string, o.kind as string, m.namespace as string, m.name as string);
-}
-
-/** Rebuilt output objects become items; an object matching an input item updates that item's YAML in place. */
-function mergeOutput(objects: JsonObject[], inputs: Item[]): Item[] {
-  const pool = new Map<string, Item[]>();
-  for (const it of inputs) {
-    const k = key(it.apiVersion, it.kind, it.namespace, it.name);
-    pool.set(k, [...(pool.get(k) ?? []), it]);
-  }
-  const out = objects.map((o) => {
-    const match = pool.get(objKey(o))?.shift();
-    return match ? match.withObject(o) : Item.fromObject(o);
-  });
-  carryInternalAnnotations(out, inputs);
-  return out;
-}
-
 function diagnosticResults(diags: Diagnostic[], cfg: FunctionConfig, baseDir: string, inline: string): Result[] {
-  return diags.map((d) => {
-    let file = d.file;
-    if (file === inline) file = `${cfg.origin} (spec.source)`;
-    else if (file && isAbsolute(file)) {
+  // Files are shown relative to the working directory when under it, inline code as the functionConfig's source.
+  const show = (file: string | undefined): string | undefined => {
+    if (file === inline) return `${cfg.origin} (spec.source)`;
+    if (file && isAbsolute(file)) {
       const rel = relative(baseDir, file);
-      if (!rel.startsWith('..')) file = rel;
+      if (!rel.startsWith('..')) return rel;
     }
-    const shown: Diagnostic = { ...d, file, related: d.related?.map((r) => (r.file === inline ? { ...r, file: `${cfg.origin} (spec.source)` } : r)) };
+    return file;
+  };
+  return diags.map((d) => {
+    const file = show(d.file);
+    const shown: Diagnostic = { ...d, file, related: d.related?.map((r) => ({ ...r, file: show(r.file) })) };
     const r: Result = { severity: 'error', message: formatDiagnostic(shown) };
     if (file) r.file = { path: file };
     return r;
@@ -108,7 +82,7 @@ async function runOne(cfg: FunctionConfig, items: Item[], input: ResourceListInp
   const log = outcome.log;
   if (log) ctx.log?.(log);
   if (!outcome.ok) return { ok: false as const, results: diagnosticResults(outcome.diagnostics, cfg, cwd, inline) };
-  return { ok: true as const, items: [...passed, ...mergeOutput(outcome.objects, selected)] };
+  return { ok: true as const, items: [...passed, ...itemsFromOutputs(outcome.objects, selected)] };
 }
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * Turning plain output objects (what KCL returns) back into items, reusing the
+ * YAML of the input item each one came from, so untouched fields keep their
+ * comments, quoting and `0644` spelling, and kpt keeps every file in place.
+ */
+import {
+  ANNOTATION_INTERNAL_ID,
+  ANNOTATION_KUSTOMIZE_ID,
+  ANNOTATION_LEGACY_ID,
+  gvknnKey,
+  internalAnnotationsOf,
+  isInternalAnnotation,
+} from './annotations.js';
+import { Item } from './item.js';
+import type { JsonObject, JsonValue } from './types.js';
+
+const ID_KEYS = [ANNOTATION_INTERNAL_ID, ANNOTATION_LEGACY_ID, ANNOTATION_KUSTOMIZE_ID] as const;
+
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function annotationsOf(obj: JsonObject): JsonObject | undefined {
+  const md = obj.metadata;
+  return isObject(md) && isObject(md.annotations) ? md.annotations : undefined;
+}
+
+/** The first bookkeeping id an object carries, as `key=value`. */
+function idOfObject(obj: JsonObject): string | undefined {
+  const ann = annotationsOf(obj);
+  if (!ann) return undefined;
+  for (const k of ID_KEYS) if (typeof ann[k] === 'string') return `${k}=${ann[k]}`;
+  return undefined;
+}
+
+function idOfItem(item: Item): string | undefined {
+  for (const k of ID_KEYS) {
+    const v = item.getAnnotation(k);
+    if (v !== undefined) return `${k}=${v}`;
+  }
+  return undefined;
+}
+
+/** `obj` with `from`'s bookkeeping annotations added, unless it already has some. */
+function withBookkeeping(obj: JsonObject, from: Item): JsonObject {
+  const ann = annotationsOf(obj);
+  if (ann && Object.keys(ann).some(isInternalAnnotation)) return obj;
+  const carried = internalAnnotationsOf(from);
+  if (carried.length === 0) return obj;
+  const md = isObject(obj.metadata) ? obj.metadata : {};
+  return { ...obj, metadata: { ...md, annotations: { ...(ann ?? {}), ...Object.fromEntries(carried) } } };
+}
+
+/**
+ * Builds output items from plain objects. Each object is matched to an unused
+ * input item: first by a bookkeeping id it still carries (kpt's
+ * `internal.config.kubernetes.io/id`, `config.k8s.io/id`, kustomize's id),
+ * else by the first unused input with the same apiVersion/kind/namespace/name
+ * (so duplicates map in order). A matched object becomes
+ * `input.withObject(obj)` with the input's bookkeeping annotations restored;
+ * an unmatched one becomes `Item.fromObject(obj)`. Output order is `outputs`' order.
+ */
+export function itemsFromOutputs(outputs: readonly JsonObject[], inputs: readonly Item[]): Item[] {
+  const unused = new Set(inputs);
+  const byId = new Map<string, Item>();
+  const byKey = new Map<string, Item[]>();
+  for (const input of inputs) {
+    const id = idOfItem(input);
+    if (id !== undefined && !byId.has(id)) byId.set(id, input);
+    const key = gvknnKey(input);
+    byKey.set(key, [...(byKey.get(key) ?? []), input]);
+  }
+  // Pass 1: objects that still carry an id claim their input first.
+  const matches = outputs.map((obj) => {
+    const id = idOfObject(obj);
+    const hit = id === undefined ? undefined : byId.get(id);
+    if (hit && unused.has(hit)) {
+      unused.delete(hit);
+      return hit;
+    }
+    return undefined;
+  });
+  // Pass 2: the rest match by apiVersion/kind/namespace/name, in order.
+  return outputs.map((obj, i) => {
+    let match = matches[i];
+    if (!match) {
+      const fresh = Item.fromObject(obj);
+      match = (byKey.get(gvknnKey(fresh)) ?? []).find((c) => unused.has(c));
+      if (!match) return fresh;
+      unused.delete(match);
+    }
+    return match.withObject(withBookkeeping(obj, match));
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * Reading function input: a ResourceList (`config.kubernetes.io/v1`) or a
+ * plain YAML stream of objects (kustomize exec plugins, CI pipes).
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document, Node, YAMLMap } from 'yaml';
+import { KrmInputError } from './errors.js';
+import { Item } from './item.js';
+import { resultsFromJson } from './results.js';
+import type { JsonValue, Result } from './types.js';
+import { GO_SCHEMA_OPTIONS } from './yaml-schema.js';
+
+export { KrmInputError } from './errors.js';
+export { formatResourceList, formatStream } from './format.js';
+
+/** apiVersion of a ResourceList. */
+export const RESOURCE_LIST_API_VERSION = 'config.kubernetes.io/v1';
+/** Older ResourceList apiVersion, still accepted on input. */
+export const RESOURCE_LIST_API_VERSION_ALPHA = 'config.kubernetes.io/v1alpha1';
+/** kind of a ResourceList. */
+export const RESOURCE_LIST_KIND = 'ResourceList';
+
+/** How the input arrived: a ResourceList, or a plain YAML stream. */
+export type InputFormat = 'ResourceList' | 'stream';
+
+/** Parsed function input. */
+export interface ResourceListInput {
+  /** Which shape the input had (answer in the same shape). */
+  format: InputFormat;
+  /** The items, in input order. */
+  items: Item[];
+  /** `functionConfig` of a ResourceList (never set for a stream). */
+  functionConfig?: Item;
+  /** `results` already present on an input ResourceList. */
+  results?: Result[];
+}
+
+function scalarString(map: YAMLMap, key: string): string | undefined {
+  const v = map.get(key);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function isResourceList(node: unknown): node is YAMLMap {
+  if (!isMap(node)) return false;
+  const apiVersion = scalarString(node, 'apiVersion');
+  return (
+    scalarString(node, 'kind') === RESOURCE_LIST_KIND &&
+    (apiVersion === RESOURCE_LIST_API_VERSION || apiVersion === RESOURCE_LIST_API_VERSION_ALPHA)
+  );
+}
+
+function offsetOf(node: unknown): number | undefined {
+  return (node as Node | undefined)?.range?.[0];
+}
+
+function isEmptyNode(node: unknown): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null);
+}
+
+/** Throws the first syntax error of `doc` with its position. */
+function checkSyntax(doc: Document.Parsed, lines: LineCounter): void {
+  const err = doc.errors[0];
+  if (!err) return;
+  const detail = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.code;
+  throw KrmInputError.at(detail, err.pos[0], lines);
+}
+
+function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounter): ResourceListInput {
+  const itemsNode = root.get('items', true);
+  const items: Item[] = [];
+  if (isSeq(itemsNode)) {
+    itemsNode.items.forEach((node, i) => {
+      if (!isMap(node)) throw KrmInputError.at(`ResourceList items[${i}] is not a mapping`, offsetOf(node) ?? offsetOf(itemsNode), lines);
+      items.push(Item.fromNode(node));
+    });
+  } else if (!isEmptyNode(itemsNode)) {
+    throw KrmInputError.at('ResourceList items is not a sequence', offsetOf(itemsNode), lines);
+  }
+  const input: ResourceListInput = { format: 'ResourceList', items };
+  const fc = root.get('functionConfig', true);
+  if (isMap(fc)) input.functionConfig = Item.fromNode(fc);
+  else if (!isEmptyNode(fc)) throw KrmInputError.at('ResourceList functionConfig is not a mapping', offsetOf(fc), lines);
+  const resultsNode = root.get('results', true);
+  if (resultsNode !== undefined) {
+    const results = resultsFromJson((resultsNode as Node).toJS(doc) as JsonValue);
+    if (results.length > 0) input.results = results;
+  }
+  return input;
+}
+
+/**
+ * Reads a ResourceList or a YAML stream. In a stream every document is one
+ * item (a `kind: List` document is an item too); empty documents are skipped.
+ * Throws {@link KrmInputError} (with line and column) for invalid YAML, or
+ * for a document / ResourceList item that is not a mapping.
+ */
+export function parseInput(text: string): ResourceListInput {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { ...GO_SCHEMA_OPTIONS, lineCounter: lines });
+  if (!Array.isArray(docs)) return { format: 'stream', items: [] };
+  for (const doc of docs) checkSyntax(doc, lines);
+  const nonEmpty = docs.filter((d) => !isEmptyNode(d.contents));
+  const first = nonEmpty[0];
+  if (nonEmpty.length === 1 && first && isResourceList(first.contents)) {
+    return readResourceList(first, first.contents, lines);
+  }
+  const items = nonEmpty.map((doc, i) => {
+    if (!isMap(doc.contents)) {
+      throw KrmInputError.at(`YAML document ${i + 1} is not a mapping (a KRM object)`, offsetOf(doc.contents), lines);
+    }
+    return new Item(doc);
+  });
+  return { format: 'stream', items };
+}
