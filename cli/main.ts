@@ -5,6 +5,8 @@ import { enginePin } from '../fn/engine/native.js';
 import { fnCommand } from './commands/fn.js';
 import { renderCommand } from './commands/render.js';
 import { setCommand } from './commands/set.js';
+import { controllerCommand } from './commands/controller.js';
+import { installCommand } from './commands/install.js';
 import { UsageError, write } from './io.js';
 
 /** The kclrun version, from package.json. */
@@ -20,6 +22,8 @@ Commands:
   fn          run the KCLRun KRM function (stdin → stdout), for kpt and kustomize
   render      render a KCL package or files to a YAML stream (CI)
   set         edit a .k file in place (e.g. bump an image tag)
+  controller  run the Flux controller for KCLRun (krm.kcl.dev.fluxcd/v1alpha1)
+  install     print the controller's install manifests (| kubectl apply -f -)
   version     print kclrun and KCL engine versions
 
 Run 'kclrun COMMAND --help' for a command's options. '--version' prints the versions.
@@ -27,7 +31,17 @@ Run 'kclrun COMMAND --help' for a command's options. '--version' prints the vers
 
 type Command = (args: string[]) => Promise<number>;
 
-async function version(): Promise<number> {
+/** Help text for `kclrun version`. */
+export const VERSION_HELP = `Usage: kclrun version   (or kclrun --version)
+
+Prints the kclrun version and the KCL engine's version (loading the engine).
+`;
+
+async function version(args: string[] = []): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    await write(process.stdout, VERSION_HELP);
+    return 0;
+  }
   const engine = await engineVersion();
   await write(process.stdout, `kclrun ${kclrunVersion()}\nKCL engine ${engine.version} (${enginePin().package} ${enginePin().version}, git ${engine.gitSha.slice(0, 12)})\n`);
   return 0;
@@ -37,6 +51,8 @@ const COMMANDS: Record<string, Command> = {
   fn: fnCommand,
   render: renderCommand,
   set: setCommand,
+  controller: controllerCommand,
+  install: (args) => installCommand(args, kclrunVersion()),
   version,
 };
 

@@ -1,0 +1,146 @@
+/**
+ * List-then-watch for one collection, with a local cache. Reconnects from the last resourceVersion when a watch
+ * ends (server timeouts are routine), relists on 410 Gone, and backs off on errors — it never stops by itself
+ * (client-node's informer stops on the first unexpected error).
+ */
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from './kube/client.js';
+import type { Logger } from './log.js';
+
+/** The fields an informer needs from any object. */
+export interface Meta {
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+}
+
+/** Event handlers; `previous` is the cached object before an update. */
+export interface InformerHandlers<T extends Meta> {
+  onAdd?(obj: T): void;
+  onUpdate?(obj: T, previous: T): void;
+  onDelete?(obj: T): void;
+}
+
+/** The cache key of an object: `namespace/name` (or `name`). */
+export function objectKey(obj: Meta): string {
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+}
+
+/** Watches `path` (a collection URL path) and keeps a cache of its objects. */
+export class Informer<T extends Meta> {
+  readonly cache = new Map<string, T>();
+  #resourceVersion = '';
+  #abort?: AbortController;
+  #stopped = false;
+  #synced = false;
+  #backoff = 500;
+  #retry?: NodeJS.Timeout;
+
+  constructor(
+    readonly client: KubeClient,
+    readonly kubeConfig: KubeConfig,
+    readonly path: string,
+    readonly handlers: InformerHandlers<T>,
+    readonly log: Logger,
+  ) {}
+
+  /** True after the first successful list. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Starts listing and watching; resolves after the first list (or rejects if it fails). */
+  async start(): Promise<void> {
+    await this.#list();
+    this.#watch();
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
+    this.#abort?.abort();
+  }
+
+  async #list(): Promise<void> {
+    const res = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>('GET', this.path);
+    if (!res.ok) throw new Error(`list ${this.path}: ${res.message}`);
+    const seen = new Set<string>();
+    for (const item of res.body.items) {
+      const key = objectKey(item);
+      seen.add(key);
+      this.#upsert(key, item);
+    }
+    for (const [key, obj] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.handlers.onDelete?.(obj);
+      }
+    }
+    this.#resourceVersion = res.body.metadata.resourceVersion;
+    this.#synced = true;
+  }
+
+  #upsert(key: string, obj: T): void {
+    const prev = this.cache.get(key);
+    this.cache.set(key, obj);
+    if (!prev) this.handlers.onAdd?.(obj);
+    else if (prev.metadata.resourceVersion !== obj.metadata.resourceVersion) this.handlers.onUpdate?.(obj, prev);
+  }
+
+  #schedule(relist: boolean): void {
+    if (this.#stopped) return;
+    const delay = this.#backoff;
+    this.#backoff = Math.min(this.#backoff * 2, 30_000);
+    this.#retry = setTimeout(() => {
+      const next = relist ? this.#list() : Promise.resolve();
+      next.then(
+        () => this.#watch(),
+        (err: unknown) => {
+          this.log.error('list failed, retrying', { path: this.path, error: (err as Error).message });
+          this.#schedule(true);
+        },
+      );
+    }, delay);
+  }
+
+  #watch(): void {
+    if (this.#stopped) return;
+    let gone = false;
+    const watch = new Watch(this.kubeConfig);
+    watch
+      .watch(
+        this.path,
+        { resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
+        (type: string, obj: T & { code?: number }) => {
+          this.#backoff = 500;
+          if (type === 'ERROR') {
+            if (obj.code === 410) gone = true;
+            return;
+          }
+          if (obj.metadata?.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
+          if (type === 'BOOKMARK') return;
+          const key = objectKey(obj);
+          if (type === 'DELETED') {
+            this.cache.delete(key);
+            this.handlers.onDelete?.(obj);
+          } else this.#upsert(key, obj);
+        },
+        (err: unknown) => {
+          if (this.#stopped) return;
+          const status = (err as { statusCode?: number } | null)?.statusCode;
+          if (err && status !== 410) this.log.debug('watch ended', { path: this.path, error: (err as Error).message });
+          if (!err && !gone) {
+            this.#backoff = 500;
+            this.#watch();
+          } else this.#schedule(gone || status === 410);
+        },
+      )
+      .then((abort) => {
+        this.#abort = abort;
+        if (this.#stopped) abort.abort();
+      })
+      .catch((err: unknown) => {
+        this.log.error('watch failed', { path: this.path, error: (err as Error).message });
+        this.#schedule(false);
+      });
+  }
+}

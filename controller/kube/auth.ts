@@ -1,0 +1,84 @@
+/**
+ * Turns a client-node KubeConfig into what one request needs: the server URL, auth headers (bearer token, basic, exec
+ * and auth-provider plugins, all via `applyToHTTPSOptions`) and a keep-alive agent carrying the CA and client cert.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** Per-request connection details. */
+export interface Connection {
+  server: URL;
+  headers: Record<string, string | string[]>;
+  agent: http.Agent;
+}
+
+type Tls = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername'>;
+
+/** Resolves connections for one KubeConfig, reusing the agent while the TLS material stays the same. */
+export class ConnectionResolver {
+  readonly #kc: KubeConfig;
+  #agent: http.Agent | undefined;
+  #tls: Tls | undefined;
+
+  /** @param kc the KubeConfig whose current context is used */
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+  }
+
+  /** Current headers and agent; throws only if the KubeConfig has no current cluster (a configuration bug). */
+  async resolve(): Promise<Connection> {
+    const cluster = this.#kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const opts: https.RequestOptions = {};
+    await this.#kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (Array.isArray(v)) headers[k] = v.map(String);
+      else if (v !== undefined) headers[k] = String(v);
+    }
+    if (opts.auth) headers['Authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const server = new URL(cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
+    let agent: http.Agent;
+    if (cluster.proxyUrl) {
+      agent = opts.agent as http.Agent; // client-node builds the proxy agent
+    } else {
+      const tls: Tls = {
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        pfx: opts.pfx,
+        passphrase: opts.passphrase,
+        rejectUnauthorized: opts.rejectUnauthorized,
+        servername: opts.servername,
+      };
+      if (!this.#agent || !sameTls(this.#tls, tls)) {
+        this.#agent?.destroy();
+        this.#tls = tls;
+        const clean = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
+        this.#agent =
+          server.protocol === 'http:'
+            ? new http.Agent({ keepAlive: true })
+            : new https.Agent({ ...clean, keepAlive: true });
+      }
+      agent = this.#agent;
+    }
+    return { server, headers, agent };
+  }
+
+  /** Closes idle keep-alive sockets. */
+  close(): void {
+    this.#agent?.destroy();
+    this.#agent = undefined;
+  }
+}
+
+function sameTls(a: Tls | undefined, b: Tls): boolean {
+  if (!a) return false;
+  return (Object.keys(b) as (keyof Tls)[]).every((k) => same(a[k], b[k]));
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b;
+}

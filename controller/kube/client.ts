@@ -1,0 +1,225 @@
+/**
+ * A small Kubernetes REST client on raw JSON: KubeConfig auth (token, client certificate, basic, exec plugins),
+ * impersonation, discovery-based REST mapping, and results instead of throws. Server-side apply sends the object
+ * as-is, never through client-node's typed serialisation (which can drop fields).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ConnectionResolver } from './auth.js';
+import { Discovery } from './discovery.js';
+import type { MappingResult } from './discovery.js';
+import { roundTrip } from './transport.js';
+import type { JsonObject, KubeResult, ObjectList, ObjectRef, ResourceMapping } from './types.js';
+
+export type { KubeResult, ResourceMapping, ObjectRef, ObjectList, JsonObject } from './types.js';
+export type { MappingResult } from './discovery.js';
+
+/** How to build a {@link KubeClient}. */
+export interface KubeClientOptions {
+  /** Cluster and credentials (current context). */
+  kubeConfig: KubeConfig;
+  /** Act as this user (`Impersonate-User`, and one `Impersonate-Group` header per group). */
+  impersonate?: { user: string; groups?: string[] };
+  /** `User-Agent` header; default `kclrun`. */
+  userAgent?: string;
+  /** Per-request timeout in milliseconds; default 30000. */
+  timeoutMs?: number;
+}
+
+/** Options of {@link KubeClient.request}. */
+export interface RequestOptions {
+  /** A string is sent as-is; anything else as JSON. */
+  body?: unknown;
+  /** Default `application/json` when there is a body. */
+  contentType?: string;
+  /** Query parameters; undefined values are left out. */
+  query?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+}
+
+/** Shared per KubeConfig: connection pool and discovery cache (impersonating clones reuse them). */
+interface Shared {
+  resolver: ConnectionResolver;
+  discovery: Discovery;
+}
+const sharedByConfig = new WeakMap<KubeConfig, Shared>();
+
+/** A Kubernetes API client. */
+export class KubeClient {
+  readonly #opts: KubeClientOptions;
+  readonly #shared: Shared;
+
+  /** @param opts kubeconfig, impersonation, user agent, timeout */
+  constructor(opts: KubeClientOptions) {
+    this.#opts = opts;
+    let shared = sharedByConfig.get(opts.kubeConfig);
+    if (!shared) {
+      shared = { resolver: new ConnectionResolver(opts.kubeConfig), discovery: new Discovery() };
+      sharedByConfig.set(opts.kubeConfig, shared);
+    }
+    this.#shared = shared;
+  }
+
+  /** A client for the same cluster acting as `user` (e.g. `system:serviceaccount:<ns>:<sa>`). */
+  withImpersonation(user: string, groups?: string[]): KubeClient {
+    return new KubeClient({ ...this.#opts, impersonate: { user, groups } });
+  }
+
+  /** The impersonated user, if any. */
+  get impersonating(): string | undefined {
+    return this.#opts.impersonate?.user;
+  }
+
+  /** One API request. API errors (`Status` bodies) become `{ok: false, reason, message}`. */
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<KubeResult<T>> {
+    let conn;
+    try {
+      conn = await this.#shared.resolver.resolve();
+    } catch (e) {
+      return { ok: false, status: 0, reason: 'ConfigError', message: `kubeconfig: ${(e as Error).message}` };
+    }
+    const url = new URL(path.replace(/^\/+/, ''), conn.server);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const headers: Record<string, string | string[]> = {
+      ...conn.headers,
+      Accept: 'application/json',
+      'User-Agent': this.#opts.userAgent ?? 'kclrun',
+    };
+    const imp = this.#opts.impersonate;
+    if (imp) {
+      headers['Impersonate-User'] = imp.user;
+      if (imp.groups?.length) headers['Impersonate-Group'] = imp.groups; // node sends one header line per value
+    }
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+    }
+    const res = await roundTrip({
+      url,
+      method,
+      headers,
+      body,
+      agent: conn.agent,
+      timeoutMs: this.#opts.timeoutMs ?? 30_000,
+      signal: opts.signal,
+    });
+    if (!res.ok) return { ok: false, status: 0, reason: res.reason, message: res.message };
+    let parsed: unknown = undefined;
+    if (res.text !== '') {
+      try {
+        parsed = JSON.parse(res.text);
+      } catch {
+        parsed = res.text;
+      }
+    }
+    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body: parsed as T };
+    const st = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { reason?: string; message?: string };
+    return {
+      ok: false,
+      status: res.status,
+      reason: st.reason || `HTTP${res.status}`,
+      message: st.message || (typeof parsed === 'string' && parsed.trim() ? parsed.trim().slice(0, 500) : `HTTP ${res.status}`),
+      body: parsed,
+    };
+  }
+
+  /** The REST mapping of a kind (discovery, cached, re-discovered on a miss); undefined when not served. */
+  async mapping(apiVersion: string, kind: string): Promise<ResourceMapping | undefined> {
+    const r = await this.resolveMapping(apiVersion, kind);
+    return r.ok ? r.mapping : undefined;
+  }
+
+  /** Like {@link mapping}, but tells "not served" apart from "discovery failed". */
+  resolveMapping(apiVersion: string, kind: string): Promise<MappingResult> {
+    return this.#shared.discovery.resolve((p) => this.request('GET', p), apiVersion, kind);
+  }
+
+  /** The REST path of a collection (no name) or object, optionally a subresource (`status`). */
+  objectPath(m: ResourceMapping, namespace?: string, name?: string, subresource?: string): string {
+    let p = m.group === '' ? `/api/${m.version}` : `/apis/${m.group}/${m.version}`;
+    if (m.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+    p += `/${m.resource}`;
+    if (name !== undefined) p += `/${encodeURIComponent(name)}`;
+    if (name !== undefined && subresource) p += `/${subresource}`;
+    return p;
+  }
+
+  /** GET one object. A kind that is not served is `{ok: false, status: 404, reason: 'NoKindMatch'}`. */
+  async get(ref: ObjectRef, opts: { signal?: AbortSignal } = {}): Promise<KubeResult<JsonObject>> {
+    const m = await this.#pathFor(ref);
+    if (!m.ok) return m;
+    return this.request<JsonObject>('GET', m.path, { signal: opts.signal });
+  }
+
+  /** Server-side apply of `obj` as raw JSON (`application/apply-patch+yaml`). */
+  async apply(
+    obj: JsonObject,
+    opts: { fieldManager: string; force?: boolean; dryRun?: boolean; signal?: AbortSignal },
+  ): Promise<KubeResult<JsonObject>> {
+    const m = await this.#pathFor(refOf(obj));
+    if (!m.ok) return m;
+    return this.request<JsonObject>('PATCH', m.path, {
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined },
+      signal: opts.signal,
+    });
+  }
+
+  /** DELETE one object (propagation policy default `Background`). */
+  async delete(
+    ref: ObjectRef,
+    opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; signal?: AbortSignal } = {},
+  ): Promise<KubeResult<unknown>> {
+    const m = await this.#pathFor(ref);
+    if (!m.ok) return m;
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: opts.propagationPolicy ?? 'Background' };
+    return this.request('DELETE', m.path, { body, signal: opts.signal });
+  }
+
+  /** LIST a kind, in one namespace or across all. */
+  async list(
+    apiVersion: string,
+    kind: string,
+    opts: { namespace?: string; labelSelector?: string; signal?: AbortSignal } = {},
+  ): Promise<KubeResult<ObjectList>> {
+    const mr = await this.resolveMapping(apiVersion, kind);
+    if (!mr.ok) return mr;
+    if (!mr.mapping) return noMatch(apiVersion, kind);
+    const path = this.objectPath(mr.mapping, opts.namespace);
+    return this.request<ObjectList>('GET', path, { query: { labelSelector: opts.labelSelector }, signal: opts.signal });
+  }
+
+  /** Closes idle connections (shared with clients of the same KubeConfig). */
+  close(): void {
+    this.#shared.resolver.close();
+  }
+
+  async #pathFor(ref: ObjectRef): Promise<{ ok: true; path: string; mapping: ResourceMapping } | Extract<KubeResult<never>, { ok: false }>> {
+    const mr = await this.resolveMapping(ref.apiVersion, ref.kind);
+    if (!mr.ok) return mr;
+    if (!mr.mapping) return noMatch(ref.apiVersion, ref.kind);
+    if (mr.mapping.namespaced && !ref.namespace) {
+      return { ok: false, status: 0, reason: 'NamespaceRequired', message: `${ref.kind}/${ref.name}: namespace not specified` };
+    }
+    return { ok: true, path: this.objectPath(mr.mapping, ref.namespace, ref.name), mapping: mr.mapping };
+  }
+}
+
+/** The result for a kind the API server does not serve. */
+function noMatch(apiVersion: string, kind: string): Extract<KubeResult<never>, { ok: false }> {
+  return {
+    ok: false,
+    status: 404,
+    reason: 'NoKindMatch',
+    message: `no matches for kind "${kind}" in version "${apiVersion}"`,
+  };
+}
+
+/** The reference of a manifest. */
+export function refOf(obj: JsonObject): ObjectRef {
+  const md = (obj['metadata'] ?? {}) as { name?: string; namespace?: string };
+  const ref: ObjectRef = { apiVersion: String(obj['apiVersion'] ?? ''), kind: String(obj['kind'] ?? ''), name: String(md.name ?? '') };
+  if (md.namespace) ref.namespace = md.namespace;
+  return ref;
+}

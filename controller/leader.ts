@@ -1,0 +1,116 @@
+/**
+ * Leader election with a `coordination.k8s.io/v1` Lease (client-go's algorithm, in small): acquire when the lease
+ * is free or expired, renew every retry period, give up leadership when renewals fail past the renew deadline,
+ * and release the lease on shutdown so a successor takes over at once.
+ */
+import type { KubeClient } from './kube/client.js';
+import type { Logger } from './log.js';
+
+/** Lease settings (Flux's defaults: 35s / 30s / 5s). */
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
+const microTime = (d = new Date()) => d.toISOString().replace('Z', '000Z');
+
+/** Campaigns for and holds a Lease. */
+export class LeaderElector {
+  #stopped = false;
+  #leading = false;
+  #timer?: NodeJS.Timeout;
+  readonly #o: Required<LeaderElectionOptions>;
+
+  constructor(
+    readonly client: KubeClient,
+    readonly log: Logger,
+    opts: LeaderElectionOptions,
+  ) {
+    this.#o = { leaseDurationMs: 35_000, renewDeadlineMs: 30_000, retryPeriodMs: 5_000, ...opts };
+  }
+
+  /** True while this process holds the lease. */
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  #path(name?: string): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.#o.namespace}/leases${name ? `/${name}` : ''}`;
+  }
+
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    const now = new Date();
+    const spec = (prev?: Lease['spec']): Lease['spec'] => ({
+      holderIdentity: this.#o.identity,
+      leaseDurationSeconds: Math.round(this.#o.leaseDurationMs / 1000),
+      acquireTime: prev?.holderIdentity === this.#o.identity && prev.acquireTime ? prev.acquireTime : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: (prev?.leaseTransitions ?? 0) + (prev?.holderIdentity && prev.holderIdentity !== this.#o.identity ? 1 : 0),
+    });
+    const got = await this.client.request<Lease>('GET', this.#path(this.#o.name));
+    if (!got.ok) {
+      if (got.status !== 404) return false;
+      const created = await this.client.request<Lease>('POST', this.#path(), {
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.#o.name, namespace: this.#o.namespace }, spec: spec() },
+      });
+      return created.ok;
+    }
+    const lease = got.body;
+    const holder = lease.spec.holderIdentity;
+    const renewed = lease.spec.renewTime ? Date.parse(lease.spec.renewTime) : 0;
+    const expired = renewed + (lease.spec.leaseDurationSeconds ?? 0) * 1000 < now.getTime();
+    if (holder && holder !== this.#o.identity && !expired) return false;
+    const updated = await this.client.request<Lease>('PUT', this.#path(this.#o.name), {
+      body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec: spec(lease.spec) },
+    });
+    return updated.ok;
+  }
+
+  /** Resolves once this process leads; then keeps renewing and calls `onLost` if leadership is lost. */
+  async acquire(onLost: () => void): Promise<void> {
+    this.log.info('attempting to acquire leader lease', { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity });
+    while (!this.#stopped) {
+      if (await this.#tryAcquireOrRenew().catch(() => false)) break;
+      await new Promise((r) => setTimeout(r, this.#o.retryPeriodMs));
+    }
+    if (this.#stopped) return;
+    this.#leading = true;
+    this.log.info('successfully acquired lease', { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity });
+    let lastRenew = Date.now();
+    const renew = async () => {
+      if (this.#stopped) return;
+      if (await this.#tryAcquireOrRenew().catch(() => false)) lastRenew = Date.now();
+      else if (Date.now() - lastRenew > this.#o.renewDeadlineMs) {
+        this.#leading = false;
+        this.log.error('leader lease lost', { lease: `${this.#o.namespace}/${this.#o.name}` });
+        onLost();
+        return;
+      }
+      this.#timer = setTimeout(renew, this.#o.retryPeriodMs);
+    };
+    this.#timer = setTimeout(renew, this.#o.retryPeriodMs);
+  }
+
+  /** Stops renewing and releases the lease if held. */
+  async release(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    if (!this.#leading) return;
+    this.#leading = false;
+    const got = await this.client.request<Lease>('GET', this.#path(this.#o.name));
+    if (got.ok && got.body.spec.holderIdentity === this.#o.identity) {
+      await this.client.request('PUT', this.#path(this.#o.name), {
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: got.body.metadata, spec: { ...got.body.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
+      });
+    }
+  }
+}

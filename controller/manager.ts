@@ -1,0 +1,134 @@
+/**
+ * Wires watches to the work queue: KCLRuns enqueue themselves when their spec (generation), their
+ * `reconcile.fluxcd.io/requestedAt` annotation or their deletion changes; a source whose artifact revision changes
+ * enqueues the KCLRuns that reference it, found through an index by source (never a full list).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from './kube/client.js';
+import { REQUESTED_AT_ANNOTATION, SOURCE_KINDS } from './api/group.js';
+import type { KCLRun } from './api/types.js';
+import { Informer, objectKey } from './informer.js';
+import { WorkQueue } from './queue.js';
+import type { Reconciler } from './reconciler.js';
+import { kclRunPath, sourcePath, type FluxSource } from './store.js';
+import type { Logger } from './log.js';
+
+/** Manager settings. */
+export interface ManagerOptions {
+  /** Watch only this namespace (Flux's --watch-all-namespaces=false uses RUNTIME_NAMESPACE). */
+  namespace?: string;
+  concurrency?: number;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+function sourceKey(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+function sourceKeyOf(k: KCLRun): string {
+  const ref = k.spec.sourceRef;
+  return sourceKey(ref.kind, ref.namespace ?? k.metadata.namespace, ref.name);
+}
+
+/** Runs the controller loop until stopped. */
+export class Manager {
+  readonly queue: WorkQueue;
+  readonly #bySource = new Map<string, Set<string>>();
+  readonly #informers: Informer<never>[] = [];
+
+  constructor(
+    readonly client: KubeClient,
+    readonly kubeConfig: KubeConfig,
+    readonly reconciler: Reconciler,
+    readonly log: Logger,
+    readonly opts: ManagerOptions = {},
+  ) {
+    this.queue = new WorkQueue(
+      async (key) => {
+        const [ns, name] = key.split('/') as [string, string];
+        return this.reconciler.reconcile(ns, name);
+      },
+      {
+        concurrency: opts.concurrency,
+        minRetryDelayMs: opts.minRetryDelayMs,
+        maxRetryDelayMs: opts.maxRetryDelayMs,
+        onError: (key, err) => this.log.error('reconcile error, retrying', { kclrun: key, error: (err as Error).message }),
+      },
+    );
+  }
+
+  /** KCLRun keys that reference a source (for tests and debugging). */
+  dependents(kind: string, namespace: string, name: string): string[] {
+    return [...(this.#bySource.get(sourceKey(kind, namespace, name)) ?? [])];
+  }
+
+  #index(k: KCLRun, previous?: KCLRun): void {
+    const key = objectKey(k);
+    if (previous) this.#bySource.get(sourceKeyOf(previous))?.delete(key);
+    const s = sourceKeyOf(k);
+    if (!this.#bySource.has(s)) this.#bySource.set(s, new Set());
+    this.#bySource.get(s)!.add(key);
+  }
+
+  #unindex(k: KCLRun): void {
+    this.#bySource.get(sourceKeyOf(k))?.delete(objectKey(k));
+  }
+
+  /** Starts the informers (KCLRuns first) and the queue. */
+  async start(): Promise<void> {
+    const kclruns = new Informer<KCLRun>(this.client, this.kubeConfig, kclRunPath(this.opts.namespace), {
+      onAdd: (k) => {
+        this.#index(k);
+        this.queue.add(objectKey(k));
+      },
+      onUpdate: (k, prev) => {
+        this.#index(k, prev);
+        const requested = k.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
+        if (
+          k.metadata.generation !== prev.metadata.generation ||
+          requested !== prev.metadata.annotations?.[REQUESTED_AT_ANNOTATION] ||
+          (k.metadata.deletionTimestamp && !prev.metadata.deletionTimestamp)
+        ) {
+          this.queue.add(objectKey(k));
+        }
+      },
+      onDelete: (k) => {
+        this.#unindex(k);
+        this.queue.forget(objectKey(k));
+      },
+    }, this.log);
+    await kclruns.start();
+    this.#informers.push(kclruns as unknown as Informer<never>);
+    for (const kind of SOURCE_KINDS) this.#startSource(kind);
+  }
+
+  #startSource(kind: string): void {
+    const onChange = (src: FluxSource, prev?: FluxSource) => {
+      const rev = src.status?.artifact?.revision;
+      if (!rev || rev === prev?.status?.artifact?.revision) return;
+      for (const key of this.dependents(kind, src.metadata.namespace, src.metadata.name)) {
+        this.log.debug('source revision changed', { source: `${kind}/${src.metadata.namespace}/${src.metadata.name}`, revision: rev, kclrun: key });
+        this.queue.add(key);
+      }
+    };
+    const informer = new Informer<FluxSource>(this.client, this.kubeConfig, sourcePath(kind, this.opts.namespace), {
+      onAdd: (s) => onChange(s),
+      onUpdate: (s, prev) => onChange(s, prev),
+    }, this.log);
+    this.#informers.push(informer as unknown as Informer<never>);
+    const attempt = (delay: number) => {
+      informer.start().catch((err: unknown) => {
+        this.log.error('cannot watch source kind, retrying', { kind, error: (err as Error).message });
+        setTimeout(() => attempt(Math.min(delay * 2, 60_000)), delay).unref();
+      });
+    };
+    attempt(1000);
+  }
+
+  /** Stops watching and waits for running reconciles. */
+  async stop(): Promise<void> {
+    for (const i of this.#informers) i.stop();
+    await this.queue.stop();
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The KCLRun reconciler. It only sequences the stages — gates (deletion, finalizer, suspend, source, artifact,
+ * dependencies), then fetch → build → apply → prune → health — and maps their outcomes to conditions, events and
+ * requeue decisions, the way kustomize-controller does. A failed stage applies and prunes nothing after it.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from './kube/client.js';
+import { applyAllStaged, deleteAll, inventoryId, parseInventoryId, waitForReady, type ObjectRef } from './ssa/index.js';
+import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION, SOURCE_API_VERSION } from './api/group.js';
+import { REASONS, type Reason } from './api/conditions.js';
+import { getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
+import { fetchArtifact, type FetchOptions } from './stages/fetch.js';
+import { buildObjects } from './stages/render.js';
+import { ownerLabels, prepareObjects } from './stages/prepare.js';
+import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js';
+import { StatusWriter } from './status/writer.js';
+import { getKCLRun, getSource, readArguments, setFinalizers } from './store.js';
+import { isTrue } from './status/conditions.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+/** Controller-wide settings (Flux's flags). */
+export interface ReconcilerOptions {
+  noCrossNamespaceRefs?: boolean;
+  defaultServiceAccount?: string;
+  /** Requeue delay while a source or dependency is not ready (default 30s). */
+  requeueDependencyMs?: number;
+  fetch?: FetchOptions;
+  /** Jitter applied to the interval, as a fraction (default 0.05). */
+  jitter?: number;
+}
+
+/** What the queue should do next with this KCLRun. */
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+/** A stage failure: Ready=False with this reason and message. */
+interface Failure {
+  reason: Reason;
+  message: string;
+  /** Configuration errors: Stalled=True and no retry. */
+  stalled?: boolean;
+  requeueAfterMs?: number;
+}
+
+/** Reconciles KCLRuns with the given controller client. */
+export class Reconciler {
+  constructor(
+    readonly client: KubeClient,
+    readonly log: Logger,
+    readonly metrics: Metrics,
+    readonly opts: ReconcilerOptions = {},
+  ) {}
+
+  /** Reconciles one KCLRun by key. */
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const got = await getKCLRun(this.client, namespace, name);
+    if (!got.ok) {
+      if (got.status === 404) return {};
+      throw new Error(`get ${KIND} ${namespace}/${name}: ${got.message}`);
+    }
+    const k = got.body;
+    const log = this.log.with({ kclrun: { name, namespace } });
+    const started = Date.now();
+    try {
+      if (k.metadata.deletionTimestamp) return await this.finalize(k, log);
+      if (!k.metadata.finalizers?.includes(FINALIZER)) {
+        const res = await setFinalizers(this.client, k, [...(k.metadata.finalizers ?? []), FINALIZER]);
+        if (!res.ok) throw new Error(`add finalizer: ${res.message}`);
+        k.metadata = res.body.metadata;
+      }
+      if (k.spec.suspend) {
+        log.info('reconciliation is suspended for this object');
+        this.metrics.suspended(k, true);
+        return {};
+      }
+      this.metrics.suspended(k, false);
+      return await this.reconcileActive(k, log);
+    } finally {
+      this.metrics.duration(k, (Date.now() - started) / 1000);
+    }
+  }
+
+  private withJitter(ms: number): number {
+    const j = this.opts.jitter ?? 0.05;
+    return Math.round(ms * (1 - j + Math.random() * 2 * j));
+  }
+
+  private async reconcileActive(k: KCLRun, log: Logger): Promise<ReconcileResult> {
+    const status = new StatusWriter(this.client, k, log, this.metrics);
+    await status.progressing('Reconciliation in progress');
+    const failure = await this.run(k, status, log);
+    if (!failure) return { requeueAfterMs: this.withJitter(getInterval(k)) };
+    await status.fail(failure.reason, failure.message, failure.stalled ?? false);
+    if (failure.stalled) return {};
+    return { requeueAfterMs: failure.requeueAfterMs ?? getRetryInterval(k) };
+  }
+
+  private dependencyDelay(): number {
+    return this.opts.requeueDependencyMs ?? 30_000;
+  }
+
+  /** Runs the gates and stages; returns the first failure, or undefined after marking success. */
+  private async run(k: KCLRun, status: StatusWriter, log: Logger): Promise<Failure | undefined> {
+    const ns = k.metadata.namespace;
+    const ref = k.spec.sourceRef;
+    const srcNs = sourceNamespace(k);
+    if (this.opts.noCrossNamespaceRefs && srcNs !== ns) {
+      return { reason: REASONS.AccessDenied, stalled: true, message: `cannot access ${ref.kind}/${srcNs}/${ref.name}: cross-namespace references are not allowed` };
+    }
+    if (ref.apiVersion && ref.apiVersion !== SOURCE_API_VERSION) {
+      return { reason: REASONS.ArtifactFailed, stalled: true, message: `unsupported source API version ${ref.apiVersion}: use ${SOURCE_API_VERSION}` };
+    }
+    const src = await getSource(this.client, ref.kind, srcNs, ref.name);
+    if (!src.ok) {
+      const message = src.status === 404 ? `Source '${ref.kind}/${srcNs}/${ref.name}' not found` : `cannot get source: ${src.message}`;
+      return { reason: REASONS.ArtifactFailed, message, requeueAfterMs: this.dependencyDelay() };
+    }
+    const artifact = src.body.status?.artifact;
+    if (!artifact?.url) {
+      return { reason: REASONS.ArtifactFailed, message: `Source '${ref.kind}/${srcNs}/${ref.name}' is not ready, artifact not found`, requeueAfterMs: this.dependencyDelay() };
+    }
+    for (const dep of k.spec.dependsOn ?? []) {
+      const depNs = dep.namespace ?? ns;
+      if (this.opts.noCrossNamespaceRefs && depNs !== ns) {
+        return { reason: REASONS.AccessDenied, stalled: true, message: `cannot depend on ${KIND}/${depNs}/${dep.name}: cross-namespace references are not allowed` };
+      }
+      const d = await getKCLRun(this.client, depNs, dep.name);
+      const ready = d.ok && isTrue(d.body.status?.conditions, 'Ready') && d.body.status?.observedGeneration === d.body.metadata.generation;
+      if (!ready) {
+        return { reason: REASONS.DependencyNotReady, message: `dependency '${depNs}/${dep.name}' is not ready`, requeueAfterMs: this.dependencyDelay() };
+      }
+    }
+    const revision = artifact.revision;
+    status.attempt(revision);
+    await status.progressing(`Fetching manifests for revision ${revision} with a timeout of ${Math.round(getTimeout(k) / 1000)}s`);
+    const fetched = await fetchArtifact(artifact, this.opts.fetch);
+    if (!fetched.ok) {
+      return { reason: REASONS.ArtifactFailed, message: fetched.message, requeueAfterMs: fetched.notFound ? this.dependencyDelay() : undefined };
+    }
+    try {
+      return await this.applyRevision(k, status, log, fetched.dir, revision);
+    } finally {
+      await fetched.cleanup();
+    }
+  }
+
+  private async applyRevision(k: KCLRun, status: StatusWriter, log: Logger, dir: string, revision: string): Promise<Failure | undefined> {
+    await status.progressing(`Building manifests for revision ${revision}`);
+    const args = await readArguments(this.client, k);
+    if (!args.ok) return { reason: REASONS.BuildFailed, message: args.message };
+    const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args);
+    if (!built.ok) return { reason: REASONS.BuildFailed, message: built.message };
+
+    const target = await this.clientFor(k);
+    if ('reason' in target) return target;
+    const prepared = await prepareObjects(k, built.objects, async (apiVersion, kind) => (await target.mapping(apiVersion, kind))?.namespaced);
+    if (!prepared.ok) return { reason: REASONS.BuildFailed, message: prepared.message };
+
+    await status.progressing(`Detecting drift for revision ${revision} with a timeout of ${Math.round(getTimeout(k) / 1000)}s`);
+    const owner = ownerLabels(k);
+    const applied = await applyAllStaged(target, prepared.objects, {
+      fieldManager: APPLY_FIELD_MANAGER,
+      force: k.spec.force ?? false,
+      waitTimeoutMs: getTimeout(k),
+      ownerLabels: owner,
+    });
+    const previous = k.status?.inventory?.entries ?? [];
+    const current = sortEntries(
+      applied.changes.filter((c) => c.action !== 'skipped').map((c): InventoryEntry => ({ id: c.id, v: c.version })),
+    );
+    const changed = applied.changes.filter((c) => c.action === 'created' || c.action === 'configured');
+    if (!applied.ok) {
+      // Keep what was applied in the inventory (so it is pruned later) plus everything from before.
+      status.inventory(withSurvivors(current, previous));
+      const message = applied.failed.map((f) => `${f.ref.kind}/${f.ref.namespace ? `${f.ref.namespace}/` : ''}${f.ref.name}: ${f.message}`).join('; ');
+      return { reason: REASONS.ReconciliationFailed, message: `apply failed: ${message}` };
+    }
+    if (changed.length) {
+      const summary = changed.map((c) => `${c.subject} ${c.action}`).join('\n');
+      log.info('server-side apply completed', { revision, changes: Object.fromEntries(changed.map((c) => [c.subject, c.action])) });
+      await status.event('Normal', REASONS.Progressing, summary, revision);
+    }
+
+    let inventory = current;
+    if (getPrune(k)) {
+      const stale = staleEntries(previous, current);
+      if (stale.length) {
+        const pruned = await deleteAll(target, stale.map((e) => parseInventoryId(e.id, e.v)), { ownerLabels: owner });
+        const failedIds = new Set(pruned.failed.map((f) => inventoryId(f.ref)));
+        inventory = withSurvivors(current, stale.filter((e) => failedIds.has(e.id)));
+        if (pruned.deleted.length) {
+          await status.event('Normal', REASONS.Progressing, pruned.deleted.map((d) => `${d.subject} deleted`).join('\n'), revision);
+          log.info('garbage collection completed', { revision, deleted: pruned.deleted.map((d) => d.subject) });
+        }
+        if (pruned.failed.length) {
+          status.inventory(inventory);
+          return { reason: REASONS.PruneFailed, message: `prune failed: ${pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`).join('; ')}` };
+        }
+      }
+    }
+    status.inventory(inventory);
+
+    const checks = this.healthTargets(k, applied.changes.filter((c) => c.action !== 'skipped').map((c) => c.ref));
+    if (checks.length) {
+      await status.progressing(`Running health checks for revision ${revision} with a timeout of ${Math.round(getTimeout(k) / 1000)}s`);
+      const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k) });
+      if (!health.ok) {
+        const list = health.notReady.map((n) => `${n.ref.kind}/${n.ref.namespace ? `${n.ref.namespace}/` : ''}${n.ref.name} status: '${n.status}'${n.message ? ` (${n.message})` : ''}`);
+        status.healthy(false, `health check failed after ${Math.round(getTimeout(k) / 1000)}s: ${list.join(', ')}`);
+        return { reason: REASONS.HealthCheckFailed, message: `health check failed after ${Math.round(getTimeout(k) / 1000)}s: timeout waiting for: [${list.join(', ')}]` };
+      }
+      status.healthy(true, 'Health check passed');
+    }
+    await status.succeed(revision, this.requestedAt(k));
+    return undefined;
+  }
+
+  private healthTargets(k: KCLRun, applied: ObjectRef[]): ObjectRef[] {
+    const refs: ObjectRef[] = k.spec.wait ? [...applied] : [];
+    for (const h of k.spec.healthChecks ?? []) {
+      refs.push({ apiVersion: h.apiVersion ?? 'v1', kind: h.kind, name: h.name, namespace: h.namespace ?? k.metadata.namespace });
+    }
+    return refs;
+  }
+
+  private requestedAt(k: KCLRun): string | undefined {
+    return k.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
+  }
+
+  /** The client that applies for this KCLRun: remote kubeconfig and/or ServiceAccount impersonation. */
+  private async clientFor(k: KCLRun): Promise<KubeClient | Failure> {
+    let base = this.client;
+    const secretRef = k.spec.kubeConfig?.secretRef;
+    if (secretRef) {
+      const res = await this.client.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${k.metadata.namespace}/secrets/${secretRef.name}`);
+      if (!res.ok) return { reason: REASONS.ReconciliationFailed, message: `kubeconfig Secret '${k.metadata.namespace}/${secretRef.name}': ${res.status === 404 ? 'not found' : res.message}` };
+      const data = res.body.data ?? {};
+      const key = secretRef.key ?? ('value' in data ? 'value' : 'value.yaml');
+      const raw = data[key];
+      if (!raw) return { reason: REASONS.ReconciliationFailed, message: `kubeconfig Secret '${k.metadata.namespace}/${secretRef.name}' has no key '${key}'` };
+      const kc = new KubeConfig();
+      try {
+        kc.loadFromString(Buffer.from(raw, 'base64').toString('utf8'));
+      } catch (err) {
+        return { reason: REASONS.ReconciliationFailed, message: `kubeconfig Secret '${k.metadata.namespace}/${secretRef.name}' key '${key}' is not a valid kubeconfig: ${(err as Error).message.split('\n')[0]}` };
+      }
+      base = new KubeClient({ kubeConfig: kc });
+    }
+    const sa = k.spec.serviceAccountName ?? this.opts.defaultServiceAccount;
+    if (sa) return base.withImpersonation(`system:serviceaccount:${k.metadata.namespace}:${sa}`);
+    return base;
+  }
+
+  /** Deletion: prune the inventory when prune is on (and not suspended), then release the finalizer. */
+  private async finalize(k: KCLRun, log: Logger): Promise<ReconcileResult> {
+    if (getPrune(k) && !k.spec.suspend && k.status?.inventory?.entries.length) {
+      const target = await this.clientFor(k);
+      if ('reason' in target) {
+        log.error('cannot prune on deletion, objects are left in place', { reason: target.message });
+      } else {
+        const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
+        const pruned = await deleteAll(target, refs, { ownerLabels: ownerLabels(k) });
+        if (pruned.failed.length) {
+          log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });
+          return { requeueAfterMs: getRetryInterval(k) };
+        }
+        log.info('pruned objects on deletion', { deleted: pruned.deleted.map((d) => d.subject) });
+      }
+    }
+    const res = await setFinalizers(this.client, k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+    if (!res.ok && res.status !== 404) throw new Error(`remove finalizer: ${res.message}`);
+    this.metrics.forget(k);
+    return {};
+  }
+}
+

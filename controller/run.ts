@@ -1,0 +1,133 @@
+/**
+ * Starts the controller: client, health and metrics endpoints, optional leader election, watches and workers.
+ * `kclrun controller` calls this; tests call it in-process.
+ */
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from './kube/client.js';
+import { CONTROLLER_NAME } from './api/group.js';
+import { LeaderElector } from './leader.js';
+import { jsonLogger, type Logger, type LogLevel } from './log.js';
+import { Manager } from './manager.js';
+import { MetricsRegistry } from './metrics.js';
+import { Reconciler } from './reconciler.js';
+import { serve } from './server.js';
+
+/** Controller settings; the flags of `kclrun controller`. */
+export interface ControllerOptions {
+  /** Kubeconfig file; default KUBECONFIG, then in-cluster, then ~/.kube/config. */
+  kubeconfig?: string;
+  metricsAddr?: string;
+  healthAddr?: string;
+  concurrent?: number;
+  requeueDependencyMs?: number;
+  httpRetry?: number;
+  enableLeaderElection?: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  watchAllNamespaces?: boolean;
+  /** The namespace the controller runs in (RUNTIME_NAMESPACE); watched alone when watchAllNamespaces is false. */
+  runtimeNamespace?: string;
+  noCrossNamespaceRefs?: boolean;
+  defaultServiceAccount?: string;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  logLevel?: LogLevel;
+  logger?: Logger;
+  /** Delay before the first artifact download retry (tests shorten it). */
+  fetchRetryDelayMs?: number;
+}
+
+/** A running controller. */
+export interface RunningController {
+  manager?: Manager;
+  metrics: MetricsRegistry;
+  healthPort: number;
+  metricsPort: number;
+  /** Resolves when this process leads (immediately without leader election). */
+  leading: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Loads the kubeconfig the way kubectl and Flux do. */
+export function loadKubeConfig(file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** Starts the controller and returns a handle. */
+export async function runController(opts: ControllerOptions = {}): Promise<RunningController> {
+  const log = opts.logger ?? jsonLogger(opts.logLevel ?? 'info', { logger: CONTROLLER_NAME });
+  const kubeConfig = loadKubeConfig(opts.kubeconfig);
+  const client = new KubeClient({ kubeConfig, userAgent: CONTROLLER_NAME });
+  const metrics = new MetricsRegistry();
+  let manager: Manager | undefined;
+  let ready = false;
+  const health = await serve(opts.healthAddr ?? ':9440', {
+    '/healthz': () => [200, 'ok\n'],
+    '/readyz': () => (ready ? [200, 'ok\n'] : [503, 'not ready\n']),
+  });
+  const metricsServer = await serve(opts.metricsAddr ?? ':8080', { '/metrics': () => [200, metrics.render()] });
+  const reconciler = new Reconciler(client, log, metrics, {
+    noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
+    defaultServiceAccount: opts.defaultServiceAccount,
+    requeueDependencyMs: opts.requeueDependencyMs,
+    fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST },
+  });
+  const namespace = opts.watchAllNamespaces === false ? opts.runtimeNamespace ?? 'default' : undefined;
+  const startManager = async () => {
+    manager = new Manager(client, kubeConfig, reconciler, log, {
+      namespace,
+      concurrency: opts.concurrent,
+      minRetryDelayMs: opts.minRetryDelayMs,
+      maxRetryDelayMs: opts.maxRetryDelayMs,
+    });
+    await manager.start();
+    ready = true;
+    log.info('controller started', { namespace: namespace ?? '(all)', concurrent: opts.concurrent ?? 4 });
+  };
+  let elector: LeaderElector | undefined;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    await manager?.stop();
+    await elector?.release();
+    health.server.close();
+    metricsServer.server.close();
+    log.info('controller stopped');
+  };
+  let leading: Promise<void>;
+  if (opts.enableLeaderElection) {
+    elector = new LeaderElector(client, log, {
+      namespace: opts.leaderElectionNamespace ?? opts.runtimeNamespace ?? 'default',
+      name: opts.leaderElectionId ?? `${CONTROLLER_NAME}-leader-election`,
+      identity: `${hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`,
+      leaseDurationMs: opts.leaseDurationMs,
+      renewDeadlineMs: opts.renewDeadlineMs,
+      retryPeriodMs: opts.retryPeriodMs,
+    });
+    const e = elector;
+    leading = e.acquire(() => void manager?.stop()).then(() => (stopping ? undefined : startManager()));
+    ready = true;
+  } else {
+    leading = startManager();
+    await leading;
+  }
+  return {
+    get manager() {
+      return manager;
+    },
+    metrics,
+    healthPort: health.port,
+    metricsPort: metricsServer.port,
+    leading,
+    stop,
+  };
+}

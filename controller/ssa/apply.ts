@@ -1,0 +1,112 @@
+/**
+ * Server-side apply of one object (fluxcd/pkg/ssa `Apply`): GET, skip rules, dry-run apply, drift check, apply;
+ * on immutable-field errors with force, delete, wait for termination and re-create.
+ *
+ * Managed-field cleanup (removing `kubectl`/`before-first-apply` managers, which `…/ssa: Merge` turns off) is not
+ * implemented: fields owned by other managers stay theirs.
+ */
+import {
+  DISABLED,
+  ENABLED,
+  FORCE_ANNOTATION,
+  RECONCILE_ANNOTATION,
+  SSA_ANNOTATION,
+  SSA_IF_NOT_PRESENT,
+  SSA_IGNORE,
+} from '../api/group.js';
+import type { KubeClient, KubeResult } from '../kube/client.js';
+import { refOf } from '../kube/client.js';
+import { hasDrifted } from './diff.js';
+import { changeSetEntry, subjectOf } from './inventory.js';
+import { asObject, metadataValue, sleep, withLabels } from './meta.js';
+import type { ApplyOptions, ChangeSetEntry, FailedObject, JsonObject, ObjectRef } from './types.js';
+import { waitForTermination } from './wait.js';
+
+/** Outcome of applying one object. */
+export type ObjectOutcome = { ok: true; entry: ChangeSetEntry } | ({ ok: false } & FailedObject);
+
+/** Extra knobs of {@link applyObject}. */
+export interface ApplyObjectOptions extends ApplyOptions {
+  /**
+   * Kinds (`apiVersion|kind`) whose CRD is part of this apply: a mapping miss for them is retried for a while,
+   * since discovery can lag a freshly established CRD.
+   */
+  pendingKinds?: ReadonlySet<string>;
+}
+
+const IMMUTABLE = /is\simmutable|immutable\sfield/i;
+
+/** True for errors kubectl and Flux treat as immutable-field errors (409, 422, or the message says so). */
+export function isImmutableError(res: { status: number; message: string }): boolean {
+  return res.status === 409 || res.status === 422 || IMMUTABLE.test(res.message);
+}
+
+function fail(ref: ObjectRef, message: string, status?: number): ObjectOutcome {
+  return status ? { ok: false, ref, status, message } : { ok: false, ref, message };
+}
+
+/** Skip rules: `reconcile: disabled` / `ssa: Ignore` on the desired or the live object; `ssa: IfNotPresent` when it exists. */
+export function shouldSkip(desired: JsonObject, live: JsonObject | undefined): boolean {
+  const excluded = (o: JsonObject | undefined): boolean =>
+    metadataValue(o, RECONCILE_ANNOTATION) === DISABLED || metadataValue(o, SSA_ANNOTATION) === SSA_IGNORE;
+  if (excluded(desired)) return true;
+  if (live && excluded(live)) return true;
+  return live !== undefined && metadataValue(desired, SSA_ANNOTATION) === SSA_IF_NOT_PRESENT;
+}
+
+async function resolveMapping(client: KubeClient, ref: ObjectRef, opts: ApplyObjectOptions) {
+  const pending = opts.pendingKinds?.has(`${ref.apiVersion}|${ref.kind}`) ?? false;
+  const deadline = Date.now() + (pending ? Math.min(opts.waitTimeoutMs ?? 60_000, 30_000) : 0);
+  for (;;) {
+    const mr = await client.resolveMapping(ref.apiVersion, ref.kind);
+    if (!mr.ok || mr.mapping || Date.now() >= deadline) return mr;
+    if (!(await sleep(250, opts.signal))) return mr;
+  }
+}
+
+/** Applies one object; never throws for API errors. */
+export async function applyObject(client: KubeClient, obj: JsonObject, opts: ApplyObjectOptions): Promise<ObjectOutcome> {
+  const ref = refOf(obj);
+  if (!ref.apiVersion || !ref.kind || !ref.name) return fail(ref, `object without apiVersion, kind or metadata.name: ${subjectOf(ref)}`);
+  const mr = await resolveMapping(client, ref, opts);
+  if (!mr.ok) return fail(ref, `${subjectOf(ref)}: ${mr.message}`, mr.status);
+  if (!mr.mapping) {
+    return fail(ref, `${subjectOf(ref)}: no matches for kind "${ref.kind}" in version "${ref.apiVersion}" (is its CustomResourceDefinition installed?)`);
+  }
+  const desired = withLabels(obj, opts.ownerLabels);
+  if (mr.mapping.namespaced && !ref.namespace) return fail(ref, `${subjectOf(ref)}: namespace not specified`);
+  if (!mr.mapping.namespaced && ref.namespace) {
+    delete ref.namespace;
+    delete (asObject(desired['metadata']) ?? {})['namespace'];
+  }
+  const subject = subjectOf(ref);
+
+  const got = await client.get(ref, { signal: opts.signal });
+  if (!got.ok && got.status !== 404) return fail(ref, `${subject} query failed: ${got.message}`, got.status);
+  const live = got.ok ? got.body : undefined;
+  if (shouldSkip(desired, live)) return { ok: true, entry: changeSetEntry(ref, 'skipped') };
+
+  const dry = await client.apply(desired, { fieldManager: opts.fieldManager, force: true, dryRun: true, signal: opts.signal });
+  if (!dry.ok) {
+    const force = opts.force === true || metadataValue(desired, FORCE_ANNOTATION) === ENABLED;
+    if (live && force && isImmutableError(dry)) return recreate(client, ref, desired, opts);
+    return fail(ref, `${subject} dry-run failed (${dry.reason}): ${dry.message}`, dry.status);
+  }
+  if (live && !hasDrifted(live, dry.body)) return { ok: true, entry: changeSetEntry(ref, 'unchanged') };
+  const res = await client.apply(desired, { fieldManager: opts.fieldManager, force: true, signal: opts.signal });
+  return applied(ref, res, live ? 'configured' : 'created');
+}
+
+function applied(ref: ObjectRef, res: KubeResult<JsonObject>, action: 'created' | 'configured'): ObjectOutcome {
+  if (!res.ok) return fail(ref, `${subjectOf(ref)} apply failed (${res.reason}): ${res.message}`, res.status);
+  return { ok: true, entry: changeSetEntry(ref, action) };
+}
+
+async function recreate(client: KubeClient, ref: ObjectRef, desired: JsonObject, opts: ApplyObjectOptions): Promise<ObjectOutcome> {
+  const del = await client.delete(ref, { propagationPolicy: 'Background', signal: opts.signal });
+  if (!del.ok && del.status !== 404) return fail(ref, `${subjectOf(ref)} delete for re-create failed: ${del.message}`, del.status);
+  const gone = await waitForTermination(client, ref, { timeoutMs: opts.waitTimeoutMs ?? 60_000, signal: opts.signal });
+  if (!gone.ok) return fail(ref, gone.message);
+  const res = await client.apply(desired, { fieldManager: opts.fieldManager, force: true, signal: opts.signal });
+  return applied(ref, res, 'created');
+}

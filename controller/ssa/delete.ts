@@ -1,0 +1,59 @@
+/**
+ * Pruning (fluxcd/pkg/ssa `DeleteAll`): delete, with background propagation, only objects that still carry the
+ * owner labels and are not excluded by annotation. A 404 (or a kind no longer served) counts as deleted.
+ */
+import { DISABLED, PRUNE_ANNOTATION, RECONCILE_ANNOTATION, SSA_ANNOTATION, SSA_IGNORE } from '../api/group.js';
+import type { KubeClient } from '../kube/client.js';
+import { changeSetEntry, subjectOf } from './inventory.js';
+import { hasLabels, mapLimit, metadataValue } from './meta.js';
+import type { ChangeSetEntry, JsonObject, ObjectRef } from './types.js';
+
+/** Options of {@link deleteAll}. */
+export interface DeleteOptions {
+  /** Only objects carrying all of these labels are deleted; an empty selector deletes nothing. */
+  ownerLabels: Record<string, string>;
+  /** Deletes in flight at once; default 4. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** Result of {@link deleteAll}. */
+export interface DeleteOutcome {
+  deleted: ChangeSetEntry[];
+  skipped: ChangeSetEntry[];
+  failed: { ref: ObjectRef; message: string }[];
+}
+
+type One = { kind: 'deleted' | 'skipped'; entry: ChangeSetEntry } | { kind: 'failed'; ref: ObjectRef; message: string };
+
+/** Why a live object must not be pruned, if it must not. */
+export function pruneExclusion(live: JsonObject, ownerLabels: Record<string, string>): string | undefined {
+  if (!hasLabels(live, ownerLabels)) return 'not labelled by this owner';
+  if (metadataValue(live, PRUNE_ANNOTATION) === DISABLED) return `${PRUNE_ANNOTATION}: ${DISABLED}`;
+  if (metadataValue(live, RECONCILE_ANNOTATION) === DISABLED) return `${RECONCILE_ANNOTATION}: ${DISABLED}`;
+  if (metadataValue(live, SSA_ANNOTATION) === SSA_IGNORE) return `${SSA_ANNOTATION}: ${SSA_IGNORE}`;
+  return undefined;
+}
+
+async function deleteOne(client: KubeClient, ref: ObjectRef, opts: DeleteOptions): Promise<One> {
+  const live = await client.get(ref, { signal: opts.signal });
+  if (!live.ok) {
+    if (live.status === 404) return { kind: 'deleted', entry: changeSetEntry(ref, 'deleted') };
+    return { kind: 'failed', ref, message: `${subjectOf(ref)} query failed: ${live.message}` };
+  }
+  if (pruneExclusion(live.body, opts.ownerLabels) !== undefined) return { kind: 'skipped', entry: changeSetEntry(ref, 'skipped') };
+  const res = await client.delete(ref, { propagationPolicy: 'Background', signal: opts.signal });
+  if (!res.ok && res.status !== 404) return { kind: 'failed', ref, message: `${subjectOf(ref)} delete failed: ${res.message}` };
+  return { kind: 'deleted', entry: changeSetEntry(ref, 'deleted') };
+}
+
+/** Deletes the objects of `entries` that this owner may prune; reports deleted, skipped and failed objects. */
+export async function deleteAll(client: KubeClient, entries: ObjectRef[], opts: DeleteOptions): Promise<DeleteOutcome> {
+  const out: DeleteOutcome = { deleted: [], skipped: [], failed: [] };
+  const results = await mapLimit(entries, opts.concurrency ?? 4, (ref) => deleteOne(client, ref, opts));
+  for (const r of results) {
+    if (r.kind === 'failed') out.failed.push({ ref: r.ref, message: r.message });
+    else out[r.kind].push(r.entry);
+  }
+  return out;
+}

@@ -1,0 +1,34 @@
+/**
+ * Drift detection: compares the dry-run result of a server-side apply with the live object (fluxcd/pkg/ssa
+ * `hasDrifted`). Server-maintained metadata and `status` are ignored. Pure.
+ */
+import type { JsonObject } from '../kube/types.js';
+import { asObject, jsonEqual } from './meta.js';
+
+/** Metadata the server maintains, ignored by the comparison. */
+const IGNORED_METADATA = [
+  'managedFields',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'uid',
+  'selfLink',
+] as const;
+
+/** `obj` without `status` and the server-maintained metadata. */
+export function normalizeForDiff(obj: JsonObject): JsonObject {
+  const copy: JsonObject = { ...obj };
+  delete copy['status'];
+  const md = asObject(copy['metadata']);
+  if (md) {
+    const m: JsonObject = { ...md };
+    for (const k of IGNORED_METADATA) delete m[k];
+    copy['metadata'] = m;
+  }
+  return copy;
+}
+
+/** True when applying would change the live object, judged from the dry-run result. */
+export function hasDrifted(live: JsonObject, dryRun: JsonObject): boolean {
+  return !jsonEqual(normalizeForDiff(live), normalizeForDiff(dryRun));
+}

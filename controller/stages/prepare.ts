@@ -1,0 +1,47 @@
+/**
+ * Prepares rendered objects for apply: namespace defaulting (`targetNamespace`, else the KCLRun's namespace, for
+ * namespaced objects that set none), `commonMetadata`, and the owner labels that make pruning safe. Pure apart
+ * from the `isNamespaced` lookup the caller provides (discovery).
+ */
+import type { JsonObject } from '../../krm/index.js';
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../api/group.js';
+import type { KCLRun } from '../api/types.js';
+
+/** Answers whether apiVersion/kind is namespaced; undefined when the cluster does not know the kind. */
+export type NamespacedLookup = (apiVersion: string, kind: string) => Promise<boolean | undefined>;
+
+/** The owner labels of a KCLRun. */
+export function ownerLabels(k: KCLRun): Record<string, string> {
+  return { [OWNER_NAME_LABEL]: k.metadata.name, [OWNER_NAMESPACE_LABEL]: k.metadata.namespace };
+}
+
+function record(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** Returns prepared copies of `objects`, or the first object that cannot be applied and why. */
+export async function prepareObjects(
+  k: KCLRun,
+  objects: readonly JsonObject[],
+  isNamespaced: NamespacedLookup,
+): Promise<{ ok: true; objects: JsonObject[] } | { ok: false; message: string }> {
+  const out: JsonObject[] = [];
+  const common = k.spec.commonMetadata ?? {};
+  for (const [i, original] of objects.entries()) {
+    const obj = structuredClone(original) as Record<string, unknown>;
+    const meta = record(obj.metadata);
+    const apiVersion = obj.apiVersion;
+    const kind = obj.kind;
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof meta.name !== 'string' || !meta.name) {
+      return { ok: false, message: `rendered object ${i} has no apiVersion, kind or metadata.name` };
+    }
+    const namespaced = await isNamespaced(apiVersion, kind);
+    if (namespaced === true && !meta.namespace) meta.namespace = k.spec.targetNamespace ?? k.metadata.namespace;
+    if (namespaced === false) delete meta.namespace;
+    meta.labels = { ...record(meta.labels), ...(common.labels ?? {}), ...ownerLabels(k) };
+    if (common.annotations) meta.annotations = { ...record(meta.annotations), ...common.annotations };
+    obj.metadata = meta;
+    out.push(obj as JsonObject);
+  }
+  return { ok: true, objects: out };
+}

@@ -1,0 +1,37 @@
+/**
+ * Build stage: render the KCL package at `spec.path` inside the fetched artifact through the one core
+ * (`fn/render.ts`, the same code as `kclrun render` and `kclrun fn`). Diagnostics name the KCL file (relative to
+ * the artifact) and line. Argument values are passed to the engine only; they never appear in a message.
+ */
+import { existsSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import type { JsonObject } from '../../krm/index.js';
+import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
+import { render } from '../../fn/render.js';
+import type { KCLRunConfig } from '../api/types.js';
+
+/** The rendered objects, or the build failure message. */
+export type BuildOutcome = { ok: true; objects: JsonObject[] } | { ok: false; message: string };
+
+/** Renders `path` (relative to the artifact root `dir`) with `config` and the referenced arguments. */
+export async function buildObjects(
+  dir: string,
+  path: string | undefined,
+  config: KCLRunConfig | undefined,
+  args: Array<{ name: string; value: string }>,
+): Promise<BuildOutcome> {
+  const root = resolve(dir);
+  const target = resolve(root, (path ?? '.').replace(/^\/+/, ''));
+  if (target !== root && !target.startsWith(root + sep)) return { ok: false, message: `path "${path}" escapes the artifact` };
+  if (!existsSync(target)) return { ok: false, message: `path "${path}" not found in the artifact` };
+  const out = await render({ source: { kind: 'local', paths: [target] }, baseDir: target, config, options: args });
+  if (out.ok) return { ok: true, objects: out.objects };
+  const shown = out.diagnostics.map((d) =>
+    formatDiagnostic({
+      ...d,
+      file: d.file ? relative(root, resolve(root, d.file)) : d.file,
+      related: d.related?.map((r) => ({ ...r, file: r.file ? relative(root, resolve(root, r.file)) : r.file })),
+    }),
+  );
+  return { ok: false, message: `KCL build failed: ${shown.join('; ')}` };
+}

@@ -1,0 +1,128 @@
+/**
+ * Keeps a KCLRun's working status during one reconcile and writes it (server-side apply on `/status`), with Flux's
+ * rules: Ready=Unknown + Reconciling while working; on failure Ready=False and Reconciling → ProgressingWithRetry
+ * (or Stalled=True for configuration errors); on success Ready=True "Applied revision: …", observedGeneration set
+ * and Reconciling removed. Events go out for each outcome (failures once per distinct message).
+ */
+import type { KubeClient } from '../kube/client.js';
+import { REASONS, type ConditionType, type Reason } from '../api/conditions.js';
+import type { InventoryEntry, KCLRun, KCLRunStatus } from '../api/types.js';
+import { applyStatus, recordEvent } from '../store.js';
+import { deleteCondition, getCondition, setCondition } from './conditions.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+
+/** The status of one KCLRun being reconciled. */
+export class StatusWriter {
+  readonly #client: KubeClient;
+  readonly #k: KCLRun;
+  readonly #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #previousReady: { reason?: string; message?: string; status?: string };
+  #status: KCLRunStatus;
+
+  constructor(client: KubeClient, k: KCLRun, log: Logger, metrics: Metrics) {
+    this.#client = client;
+    this.#k = k;
+    this.#log = log;
+    this.#metrics = metrics;
+    this.#status = structuredClone(k.status ?? {});
+    const ready = getCondition(this.#status.conditions, 'Ready');
+    this.#previousReady = { reason: ready?.reason, message: ready?.message, status: ready?.status };
+  }
+
+  /** The status as it stands. */
+  get current(): KCLRunStatus {
+    return this.#status;
+  }
+
+  #set(type: ConditionType, status: 'True' | 'False' | 'Unknown', reason: string, message: string): void {
+    this.#status.conditions = setCondition(this.#status.conditions, {
+      type,
+      status,
+      reason,
+      message,
+      observedGeneration: this.#k.metadata.generation,
+    });
+  }
+
+  async #write(): Promise<void> {
+    const res = await applyStatus(this.#client, this.#k, this.#status);
+    if (!res.ok) {
+      if (res.status === 404) return;
+      this.#log.error('status patch failed', { status: res.status, error: res.message });
+      throw new Error(`status patch: ${res.message}`);
+    }
+    this.#metrics.conditions(this.#k, this.#status.conditions ?? []);
+  }
+
+  /** Marks progress (Reconciling=True, Ready=Unknown) and writes it. */
+  async progressing(message: string): Promise<void> {
+    this.#set('Reconciling', 'True', REASONS.Progressing, message);
+    this.#set('Ready', 'Unknown', REASONS.Progressing, message);
+    this.#status.conditions = deleteCondition(this.#status.conditions, 'Stalled');
+    await this.#write();
+  }
+
+  /** Records the revision being attempted (written with the next patch). */
+  attempt(revision: string): void {
+    this.#status.lastAttemptedRevision = revision;
+  }
+
+  /** Sets the inventory (written with the next patch). */
+  inventory(entries: InventoryEntry[]): void {
+    this.#status.inventory = { entries };
+  }
+
+  /** Sets Healthy (written with the next patch). */
+  healthy(ok: boolean, message: string): void {
+    this.#set('Healthy', ok ? 'True' : 'False', ok ? REASONS.Succeeded : REASONS.HealthCheckFailed, message);
+  }
+
+  /** Records an Event on the KCLRun (names and revisions only). */
+  async event(type: 'Normal' | 'Warning', reason: string, message: string, revision?: string): Promise<void> {
+    try {
+      await recordEvent(this.#client, this.#k, type, reason, message, revision);
+    } catch (err) {
+      this.#log.error('cannot record event', { error: (err as Error).message });
+    }
+  }
+
+  #handled(): void {
+    const requested = this.#k.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'];
+    if (requested) this.#status.lastHandledReconcileAt = requested;
+  }
+
+  /** Marks failure: Ready=False (+ Stalled for configuration errors), logs, emits a Warning event, writes. */
+  async fail(reason: Reason, message: string, stalled: boolean): Promise<void> {
+    this.#set('Ready', 'False', reason, message);
+    if (stalled) {
+      this.#status.conditions = deleteCondition(this.#status.conditions, 'Reconciling');
+      this.#set('Stalled', 'True', reason, message);
+    } else {
+      this.#set('Reconciling', 'True', REASONS.ProgressingWithRetry, message);
+    }
+    this.#handled();
+    await this.#write();
+    this.#log.error('reconciliation failed', { reason, error: message, revision: this.#status.lastAttemptedRevision });
+    const prev = this.#previousReady;
+    if (prev.status !== 'False' || prev.reason !== reason || prev.message !== message) {
+      await this.event('Warning', reason, message, this.#status.lastAttemptedRevision);
+    }
+  }
+
+  /** Marks success for `revision` and writes it. */
+  async succeed(revision: string, requestedAt?: string): Promise<void> {
+    const message = `Applied revision: ${revision}`;
+    const wasReady = this.#previousReady.status === 'True' && this.#status.lastAppliedRevision === revision;
+    this.#set('Ready', 'True', REASONS.ReconciliationSucceeded, message);
+    this.#status.conditions = deleteCondition(deleteCondition(this.#status.conditions, 'Reconciling'), 'Stalled');
+    this.#status.lastAppliedRevision = revision;
+    this.#status.lastAttemptedRevision = revision;
+    this.#status.observedGeneration = this.#k.metadata.generation;
+    if (requestedAt) this.#status.lastHandledReconcileAt = requestedAt;
+    await this.#write();
+    this.#log.info(message, { revision });
+    if (!wasReady) await this.event('Normal', REASONS.ReconciliationSucceeded, message, revision);
+  }
+}
