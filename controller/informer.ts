@@ -47,9 +47,22 @@ export class Informer<T extends Meta> {
     return this.#synced;
   }
 
-  /** Starts listing and watching; resolves after the first list (or rejects if it fails). */
-  async start(): Promise<void> {
-    await this.#list();
+  /**
+   * Starts listing and watching; resolves after the first list. Transient list errors (a CRD's storage still
+   * initialising, a 5xx) are retried for up to `initialTimeoutMs`; then it rejects.
+   */
+  async start(initialTimeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + initialTimeoutMs;
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.#list();
+        break;
+      } catch (err) {
+        if (this.#stopped || Date.now() + delay > deadline) throw err;
+        this.log.debug('initial list failed, retrying', { path: this.path, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
     this.#watch();
   }
 

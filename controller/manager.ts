@@ -36,6 +36,7 @@ export class Manager {
   readonly queue: WorkQueue;
   readonly #bySource = new Map<string, Set<string>>();
   readonly #informers: Informer<never>[] = [];
+  #stopped = false;
 
   constructor(
     readonly client: KubeClient,
@@ -119,6 +120,7 @@ export class Manager {
     this.#informers.push(informer as unknown as Informer<never>);
     const attempt = (delay: number) => {
       informer.start().catch((err: unknown) => {
+        if (this.#stopped) return;
         this.log.error('cannot watch source kind, retrying', { kind, error: (err as Error).message });
         setTimeout(() => attempt(Math.min(delay * 2, 60_000)), delay).unref();
       });
@@ -128,6 +130,7 @@ export class Manager {
 
   /** Stops watching and waits for running reconciles. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     for (const i of this.#informers) i.stop();
     await this.queue.stop();
   }

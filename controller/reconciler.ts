@@ -174,7 +174,7 @@ export class Reconciler {
     if (!applied.ok) {
       // Keep what was applied in the inventory (so it is pruned later) plus everything from before.
       status.inventory(withSurvivors(current, previous));
-      const message = applied.failed.map((f) => `${f.ref.kind}/${f.ref.namespace ? `${f.ref.namespace}/` : ''}${f.ref.name}: ${f.message}`).join('; ');
+      const message = applied.failed.map((f) => f.message).join('; ');
       return { reason: REASONS.ReconciliationFailed, message: `apply failed: ${message}` };
     }
     if (changed.length) {
@@ -196,7 +196,7 @@ export class Reconciler {
         }
         if (pruned.failed.length) {
           status.inventory(inventory);
-          return { reason: REASONS.PruneFailed, message: `prune failed: ${pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`).join('; ')}` };
+          return { reason: REASONS.PruneFailed, message: `prune failed: ${pruned.failed.map((f) => f.message).join('; ')}` };
         }
       }
     }

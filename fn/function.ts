@@ -6,7 +6,15 @@
  * in and reports `results` with severity error; nothing partial is written.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { itemsFromOutputs, type Item, type ResourceListInput, type Result } from '../krm/index.js';
+import {
+  ANNOTATION_INTERNAL_PATH,
+  ANNOTATION_PACKAGE_PATH,
+  ANNOTATION_PATH,
+  itemsFromOutputs,
+  type Item,
+  type ResourceListInput,
+  type Result,
+} from '../krm/index.js';
 import { formatDiagnostic, type Diagnostic } from './engine/diagnostics.js';
 import { isKCLRun, matchesRules, readFunctionConfig, type FunctionConfig } from './config.js';
 import { render } from './render.js';
@@ -31,10 +39,10 @@ export interface FunctionOutput {
   consumed: Item[];
 }
 
-function diagnosticResults(diags: Diagnostic[], cfg: FunctionConfig, baseDir: string, inline: string): Result[] {
+function diagnosticResults(diags: Diagnostic[], cfg: FunctionConfig, baseDir: string, inline: string | undefined): Result[] {
   // Files are shown relative to the working directory when under it, inline code as the functionConfig's source.
   const show = (file: string | undefined): string | undefined => {
-    if (file === inline) return `${cfg.origin} (spec.source)`;
+    if (inline !== undefined && file === inline) return `${cfg.origin} (spec.source)`;
     if (file && isAbsolute(file)) {
       const rel = relative(baseDir, file);
       if (!rel.startsWith('..')) return rel;
@@ -50,9 +58,25 @@ function diagnosticResults(diags: Diagnostic[], cfg: FunctionConfig, baseDir: st
   });
 }
 
-async function runOne(cfg: FunctionConfig, items: Item[], input: ResourceListInput, ctx: FunctionContext) {
+/**
+ * The package the function runs on, which anchors relative sources: kpt's package-path on the functionConfig; else
+ * on the package's own copy of that config among the items (kpt hands a Kptfile validator its `configPath` config
+ * without the annotation); else on the package's root Kptfile; else the working directory.
+ */
+function packageDir(cfg: FunctionConfig, configItem: Item | undefined, items: readonly Item[], cwd: string): string {
+  if (cfg.packagePath) return cfg.packagePath;
+  const pkg = (i: Item) => i.getAnnotation(ANNOTATION_PACKAGE_PATH);
+  const path = (i: Item) => i.getAnnotation(ANNOTATION_INTERNAL_PATH) ?? i.getAnnotation(ANNOTATION_PATH);
+  const copy =
+    configItem &&
+    items.find((i) => i !== configItem && pkg(i) && i.apiVersion === configItem.apiVersion && i.kind === configItem.kind && i.name === configItem.name);
+  const kptfile = items.find((i) => i.kind === 'Kptfile' && path(i) === 'Kptfile' && pkg(i));
+  return (copy && pkg(copy)) || (kptfile && pkg(kptfile)) || cwd;
+}
+
+async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: Item[], input: ResourceListInput, ctx: FunctionContext) {
   const cwd = ctx.cwd ?? process.cwd();
-  const baseDir = cfg.packagePath ?? cwd;
+  const baseDir = packageDir(cfg, configItem, input.items, cwd);
   const source = parseSource(cfg.spec.source, baseDir);
   const rules = cfg.spec.matchConstraints?.resourceRules;
   const selected = items.filter((i) => matchesRules(rules, i.apiVersion, i.kind));
@@ -81,7 +105,9 @@ async function runOne(cfg: FunctionConfig, items: Item[], input: ResourceListInp
   });
   const log = outcome.log;
   if (log) ctx.log?.(log);
-  if (!outcome.ok) return { ok: false as const, results: diagnosticResults(outcome.diagnostics, cfg, cwd, inline) };
+  // Only inline code is shown as the functionConfig's source: a local file may well be called `<name>.k` too.
+  const shownInline = source.kind === 'inline' ? inline : undefined;
+  if (!outcome.ok) return { ok: false as const, results: diagnosticResults(outcome.diagnostics, cfg, cwd, shownInline) };
   return { ok: true as const, items: [...passed, ...itemsFromOutputs(outcome.objects, selected)] };
 }
 
@@ -107,7 +133,7 @@ export async function runFunction(input: ResourceListInput, ctx: FunctionContext
       );
       return { items: input.items.filter((i) => !configs.includes(i)), results, consumed: configs.filter(Boolean) };
     }
-    const step = await runOne(read.config, items, input, ctx);
+    const step = await runOne(read.config, item, items, input, ctx);
     if (!step.ok) {
       results.push(...step.results);
       return { items: input.items.filter((i) => !configs.includes(i)), results, consumed: configs.filter(Boolean) };

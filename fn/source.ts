@@ -1,8 +1,10 @@
 /**
  * `spec.source`, parsed once into a tagged union. Rule for relative paths: a source starting with `./` or `../`
- * (or any existing relative path ending in `.k`) resolves against the package the function runs on — the
- * `internal.config.kubernetes.io/package-path` annotation kpt puts on a Kptfile pipeline's functionConfig — and
- * otherwise against the working directory (kpt fn eval: kpt's; kustomize: the kustomization's).
+ * (or any existing relative path ending in `.k`) resolves against the package the function runs on — under
+ * `kpt fn render`, the `internal.config.kubernetes.io/package-path` annotation kpt puts on the functionConfig (or,
+ * for validators, which get their config without it, on the package's copy of the config or its Kptfile; see
+ * `packageDir` in function.ts) — and otherwise against the working directory (kpt fn eval: kpt's; kustomize: the
+ * directory kustomize runs in; a YAML-stream suite: wherever `kclrun fn` is run).
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';

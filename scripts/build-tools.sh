@@ -17,7 +17,8 @@ TOOLS_DIR="$ROOT/test/tools"
 CACHE="${KCLRUN_CACHE:-$HOME/.cache/kclrun}"
 BIN="$CACHE/bin"
 LINKS="$ROOT/.cluster/bin"
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod"
+# -mod=readonly: go.mod/go.sum are the pins; a build never rewrites them.
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=readonly"
 
 command -v go >/dev/null || { echo "build-tools: 'go' is not on PATH (Go >= 1.26 is needed)" >&2; exit 1; }
 mkdir -p "$BIN" "$LINKS"

@@ -40,6 +40,9 @@ export async function fnCommand(args: string[]): Promise<number> {
     for (const r of out.results) await write(process.stderr, `[${r.severity}] ${r.message}\n`);
     await write(process.stdout, formatStream(out.items));
   } else {
+    // Errors also go to stderr: kustomize discards a failing function's stdout (its results with it) and only
+    // shows "exit status 1" plus the function's stderr.
+    for (const r of out.results) if (r.severity === 'error') await write(process.stderr, `[error] ${r.message}\n`);
     await write(process.stdout, formatResourceList(out.items, { functionConfig: input.functionConfig, results: out.results }));
   }
   return code;

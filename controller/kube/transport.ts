@@ -24,6 +24,9 @@ export type RoundTripResponse =
 
 /** Sends one request and reads the whole response. */
 export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
+  if (req.signal?.aborted) {
+    return Promise.resolve({ ok: false, reason: 'Aborted', message: `${req.method} ${req.url.pathname} aborted` });
+  }
   return new Promise((resolve) => {
     let settled = false;
     const done = (r: RoundTripResponse): void => {
@@ -50,6 +53,7 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
         }),
       );
     });
+    r.on('error', (e) => done({ ok: false, reason: 'NetworkError', message: e.message }));
     const timer =
       req.timeoutMs > 0
         ? setTimeout(() => {
@@ -61,9 +65,7 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
       done({ ok: false, reason: 'Aborted', message: `${req.method} ${req.url.pathname} aborted` });
       r.destroy();
     };
-    if (req.signal?.aborted) return onAbort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    r.on('error', (e) => done({ ok: false, reason: 'NetworkError', message: e.message }));
     if (req.body !== undefined) r.write(req.body);
     r.end();
   });

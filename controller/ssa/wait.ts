@@ -25,12 +25,15 @@ export interface NotReady {
   message: string;
 }
 
-/** The health of one object in the cluster (`NotFound` when it is absent, `Unknown` when the GET failed). */
+/**
+ * The health of one object in the cluster (`NotFound` when it is absent, `Unknown` when the GET failed). Messages
+ * do not repeat the object's subject; callers list them next to it.
+ */
 export async function objectStatus(client: KubeClient, ref: ObjectRef, signal?: AbortSignal): Promise<HealthResult> {
   const res = await client.get(ref, { signal });
   if (res.ok) return computeStatus(res.body);
-  if (res.status === 404) return { status: 'NotFound', message: `${subjectOf(ref)} not found` };
-  return { status: 'Unknown', message: `${subjectOf(ref)}: ${res.message}` };
+  if (res.status === 404) return { status: 'NotFound', message: 'object not found' };
+  return { status: 'Unknown', message: `status check failed: ${res.message}` };
 }
 
 /** Polls until every object is Current; on timeout (or a failure with failFast) reports the ones that are not. */

@@ -3,6 +3,7 @@
  * Every call goes through the official engine in-process (see native.ts). Failures come back as diagnostics with
  * file, line and column, never as a raw blob.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { callEngine, EngineCallError } from './native.js';
 import {
   decodeExecProgramResult,
@@ -50,12 +51,22 @@ export async function runProgram(args: ExecProgramArgs): Promise<EngineOutcome<R
   return { ok: true, value: { yaml: r.yamlResult, json: r.jsonResult, log: r.logMessage } };
 }
 
-/** Applies `path=value` override specs to a `.k` file in place (`kcl -O`, the engine's OverrideFile). */
+/**
+ * Applies `path=value` override specs to a `.k` file in place (`kcl -O`, the engine's OverrideFile). On errors the
+ * file is left as it was (the engine recovers from parse errors and writes the file anyway; we put it back).
+ */
 export async function overrideFile(
   file: string,
   specs: readonly string[],
   importPaths: readonly string[] = [],
 ): Promise<EngineOutcome<boolean>> {
+  const original = await readFile(file).catch(() => undefined);
+  const outcome = await overrideFileNow(file, specs, importPaths);
+  if (!outcome.ok && original !== undefined) await writeFile(file, original);
+  return outcome;
+}
+
+async function overrideFileNow(file: string, specs: readonly string[], importPaths: readonly string[]): Promise<EngineOutcome<boolean>> {
   let reply: Buffer;
   try {
     reply = await callEngine('OverrideFile', encodeOverrideFileArgs(file, specs, importPaths));

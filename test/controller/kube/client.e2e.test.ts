@@ -1,0 +1,106 @@
+import test from 'ava';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../../controller/kube/index.js';
+import type { JsonObject, ObjectList } from '../../../controller/kube/index.js';
+import { newNamespace, useControlPlane } from '../../harness/ava.js';
+import { adminClient, certClient, configMap, crd, rand } from './fixtures.js';
+
+const cp = useControlPlane(test);
+
+test('token auth: discovery mapping of core, apps and unknown kinds', async (t) => {
+  const c = adminClient(cp());
+  t.deepEqual(await c.mapping('v1', 'ConfigMap'), { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true });
+  t.deepEqual(await c.mapping('apps/v1', 'Deployment'), { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true });
+  t.deepEqual(await c.mapping('v1', 'Namespace'), { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false });
+  t.is(await c.mapping('v1', 'NoSuchKind'), undefined);
+  t.is(await c.mapping('nope.example.com/v1', 'Thing'), undefined);
+});
+
+test('discovery finds a CRD created at runtime after a cached miss', async (t) => {
+  const c = adminClient(cp());
+  const group = `g${rand()}.example.com`;
+  t.is(await c.mapping(`${group}/v1`, 'Gadget'), undefined);
+  const created = await c.apply(crd(group, 'Gadget'), { fieldManager: 'test' });
+  t.true(created.ok, JSON.stringify(created));
+  let m;
+  for (let i = 0; i < 40 && !m; i++) {
+    m = await c.mapping(`${group}/v1`, 'Gadget');
+    if (!m) await new Promise((r) => setTimeout(r, 250));
+  }
+  t.deepEqual(m, { group, version: 'v1', resource: 'gadgets', kind: 'Gadget', namespaced: true });
+});
+
+test('get, apply (raw JSON, field manager), list and delete', async (t) => {
+  const c = adminClient(cp());
+  const ns = await newNamespace(cp(), 'client');
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cfg' };
+  const missing = await c.get(ref);
+  t.false(missing.ok);
+  t.is(missing.status, 404);
+  t.is(!missing.ok && missing.reason, 'NotFound');
+  const applied = await c.apply(configMap(ns, 'cfg', { 'key.with.dots': 'v', empty: '' }), { fieldManager: 'kclrun-test' });
+  t.true(applied.ok);
+  const got = await c.get(ref);
+  if (!got.ok) return t.fail(got.message);
+  t.deepEqual(got.body['data'], { 'key.with.dots': 'v', empty: '' });
+  const managers = ((got.body['metadata'] as JsonObject)['managedFields'] as JsonObject[]).map((f) => `${f['manager']}/${f['operation']}`);
+  t.deepEqual(managers, ['kclrun-test/Apply']);
+  const list = await c.list('v1', 'ConfigMap', { namespace: ns });
+  if (!list.ok) return t.fail(list.message);
+  t.true((list.body as ObjectList).items.some((i) => (i['metadata'] as JsonObject)['name'] === 'cfg'));
+  const del = await c.delete(ref);
+  t.true(del.ok);
+  t.is((await c.get(ref)).status, 404);
+});
+
+test('client-certificate auth: an unprivileged user gets a 403 result carrying the API message', async (t) => {
+  const c = await certClient(cp(), 'alice', ['devs']);
+  const res = await c.list('v1', 'ConfigMap', { namespace: 'default' });
+  t.false(res.ok);
+  t.is(res.status, 403);
+  if (res.ok) return;
+  t.is(res.reason, 'Forbidden');
+  t.regex(res.message, /User "alice" cannot list resource "configmaps"/);
+  // Discovery is open to authenticated users, so the certificate really authenticated.
+  t.truthy(await c.mapping('v1', 'ConfigMap'));
+});
+
+test('impersonation: Impersonate-User (and groups) reach the API server', async (t) => {
+  const ns = await newNamespace(cp(), 'imp');
+  const admin = adminClient(cp());
+  const asBob = admin.withImpersonation('bob', ['team-a', 'team-b']);
+  const ssr = await asBob.request<JsonObject>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+  });
+  if (!ssr.ok) return t.fail(ssr.message);
+  const info = (ssr.body['status'] as JsonObject)['userInfo'] as JsonObject;
+  t.is(info['username'], 'bob');
+  t.deepEqual((info['groups'] as string[]).filter((g) => g.startsWith('team-')), ['team-a', 'team-b']);
+
+  const sa = admin.withImpersonation(`system:serviceaccount:${ns}:deployer`);
+  t.is(sa.impersonating, `system:serviceaccount:${ns}:deployer`);
+  const denied = await sa.apply(configMap(ns, 'x', { a: 'b' }), { fieldManager: 'kclrun' });
+  t.false(denied.ok);
+  t.is(denied.status, 403);
+  t.regex(!denied.ok ? denied.message : '', new RegExp(`User "system:serviceaccount:${ns}:deployer" cannot patch resource "configmaps"`));
+});
+
+test('network failures are results with status 0, not throws', async (t) => {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const c = new KubeClient({ kubeConfig: kc, timeoutMs: 2000 });
+  const res = await c.request('GET', '/version');
+  t.false(res.ok);
+  t.is(res.status, 0);
+  t.is(!res.ok && res.reason, 'NetworkError');
+  t.is(await c.mapping('v1', 'ConfigMap'), undefined);
+  const ac = new AbortController();
+  ac.abort();
+  const aborted = await adminClient(cp()).request('GET', '/version', { signal: ac.signal });
+  t.is(!aborted.ok && aborted.reason, 'Aborted');
+});

@@ -1,0 +1,162 @@
+/**
+ * Shared harness for controller tests: one real control plane per test file (etcd + kube-apiserver), the KCLRun and
+ * Flux source CRDs, the controller running in-process against it, artifacts served on loopback, and helpers that
+ * assert what a user sees (objects in the API server, conditions on status).
+ */
+import type { TestFn } from 'ava';
+import { startControlPlane } from '../harness/control-plane.js';
+import { installFluxSourceCRDs } from '../harness/flux-crds.js';
+import { patchSourceArtifact, serveArtifact, type Artifact, type ArtifactContent } from '../harness/artifact-server.js';
+import type { ControlPlane } from '../harness/control-plane.js';
+import { waitFor } from '../harness/processes.js';
+import { kclRunCRD } from '../../controller/api/crd.js';
+import { runController, type ControllerOptions, type RunningController } from '../../controller/run.js';
+import { silentLogger, jsonLogger } from '../../controller/log.js';
+import type { KCLRun, KCLRunSpec } from '../../controller/api/types.js';
+import type { Condition } from '../../controller/api/conditions.js';
+
+/** What a controller test file gets. */
+export interface ControllerSuite {
+  cp: ControlPlane;
+  controller: RunningController;
+}
+
+/** Options passed to the in-process controller (fast retries for tests). */
+export const TEST_CONTROLLER_OPTIONS: ControllerOptions = {
+  healthAddr: '127.0.0.1:0',
+  metricsAddr: '127.0.0.1:0',
+  requeueDependencyMs: 1000,
+  minRetryDelayMs: 200,
+  maxRetryDelayMs: 2000,
+  httpRetry: 1,
+  fetchRetryDelayMs: 100,
+  concurrent: 4,
+};
+
+/** Installs the KCLRun CRD and waits until it is established. */
+export async function installKCLRunCRD(cp: ControlPlane): Promise<void> {
+  const crd = kclRunCRD();
+  const res = await cp.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
+  if (!res.ok && res.status !== 409) throw new Error(`install KCLRun CRD: HTTP ${res.status}: ${res.text}`);
+  await waitFor(async () => {
+    const r = await cp.request<{ status?: { conditions?: Condition[] } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/kclruns.krm.kcl.dev.fluxcd`);
+    return r.ok && !!r.body.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+  }, { timeoutMs: 30_000, what: 'KCLRun CRD established' });
+}
+
+/** Registers hooks that start a control plane and a controller for this test file. */
+export function useController<C>(test: TestFn<C>, opts: ControllerOptions = {}): () => ControllerSuite {
+  let suite: ControllerSuite | undefined;
+  let cp: ControlPlane | undefined;
+  test.before('start control plane and controller', async (t) => {
+    t.timeout(180_000);
+    cp = await startControlPlane();
+    t.log(`control plane ${cp.server} ready in ${cp.startupMs} ms`);
+    await installFluxSourceCRDs(cp);
+    await installKCLRunCRD(cp);
+    const controller = await runController({
+      ...TEST_CONTROLLER_OPTIONS,
+      kubeconfig: cp.kubeconfigPath,
+      logger: process.env.KCLRUN_TEST_LOGS ? jsonLogger('debug') : silentLogger,
+      ...opts,
+    });
+    suite = { cp, controller };
+  });
+  test.after.always('stop controller and control plane', async () => {
+    await suite?.controller.stop();
+    await cp?.stop();
+  });
+  return () => {
+    if (!suite) throw new Error('controller suite not started (see the failed before hook)');
+    return suite;
+  };
+}
+
+/** Creates a GitRepository `name` in `ns` and sets its artifact to `content` (as source-controller would). */
+export async function gitSource(cp: ControlPlane, ns: string, name: string, content: ArtifactContent, revision?: string): Promise<Artifact> {
+  const path = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories`;
+  const res = await cp.request('POST', path, {
+    body: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name, namespace: ns }, spec: { interval: '10m', url: 'http://127.0.0.1/unused.git', ref: { branch: 'main' } } },
+  });
+  if (!res.ok && res.status !== 409) throw new Error(`create GitRepository: HTTP ${res.status}: ${res.text}`);
+  return setArtifact(cp, ns, name, content, revision);
+}
+
+/** Serves `content` and points the GitRepository's status.artifact at it. */
+export async function setArtifact(cp: ControlPlane, ns: string, name: string, content: ArtifactContent, revision?: string): Promise<Artifact> {
+  const artifact = await serveArtifact(content, { kind: 'GitRepository', namespace: ns, name, revision });
+  await patchSourceArtifact(cp, 'GitRepository', ns, name, artifact);
+  return artifact;
+}
+
+/** Points a GitRepository's status.artifact at an arbitrary artifact (e.g. a wrong digest). */
+export async function setRawArtifact(cp: ControlPlane, ns: string, name: string, artifact: Artifact): Promise<void> {
+  await patchSourceArtifact(cp, 'GitRepository', ns, name, artifact);
+}
+
+/** Creates a KCLRun. */
+export async function createKCLRun(cp: ControlPlane, ns: string, name: string, spec: Partial<KCLRunSpec> & Pick<KCLRunSpec, 'sourceRef'>): Promise<void> {
+  const res = await cp.request('POST', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns`, {
+    body: { apiVersion: 'krm.kcl.dev.fluxcd/v1alpha1', kind: 'KCLRun', metadata: { name, namespace: ns }, spec },
+  });
+  if (!res.ok) throw new Error(`create KCLRun: HTTP ${res.status}: ${res.text}`);
+}
+
+/** Merge-patches a KCLRun. */
+export async function patchKCLRun(cp: ControlPlane, ns: string, name: string, patch: object): Promise<void> {
+  const res = await cp.request('PATCH', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns/${name}`, {
+    body: patch,
+    contentType: 'application/merge-patch+json',
+  });
+  if (!res.ok) throw new Error(`patch KCLRun: HTTP ${res.status}: ${res.text}`);
+}
+
+/** GETs a KCLRun (undefined when gone). */
+export async function getKCLRun(cp: ControlPlane, ns: string, name: string): Promise<KCLRun | undefined> {
+  const res = await cp.request<KCLRun>('GET', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns/${name}`);
+  return res.ok ? res.body : undefined;
+}
+
+/** The KCLRun's condition of `type`. */
+export function condition(k: KCLRun | undefined, type: string): Condition | undefined {
+  return k?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the KCLRun satisfies `check`; returns it. Fails with its last status. */
+export async function waitKCLRun(cp: ControlPlane, ns: string, name: string, check: (k: KCLRun) => boolean, timeoutMs = 30_000): Promise<KCLRun> {
+  let last: KCLRun | undefined;
+  try {
+    await waitFor(async () => {
+      last = await getKCLRun(cp, ns, name);
+      return !!last && check(last);
+    }, { timeoutMs, intervalMs: 100, what: `KCLRun ${ns}/${name}` });
+  } catch {
+    throw new Error(`KCLRun ${ns}/${name} did not reach the expected state; status: ${JSON.stringify(last?.status)}`);
+  }
+  return last!;
+}
+
+/** Ready=True for the given revision. */
+export const readyAt = (revision: string) => (k: KCLRun) =>
+  condition(k, 'Ready')?.status === 'True' && k.status?.lastAppliedRevision === revision;
+
+/** Ready=False with `reason`. */
+export const failedWith = (reason: string) => (k: KCLRun) => condition(k, 'Ready')?.status === 'False' && condition(k, 'Ready')?.reason === reason;
+
+/** GETs any object by API path (undefined on 404). */
+export async function getObject<T = Record<string, any>>(cp: ControlPlane, path: string): Promise<T | undefined> {
+  const res = await cp.request<T>('GET', path);
+  return res.ok ? res.body : undefined;
+}
+
+/** A small KCL package rendering ConfigMaps from a map of name → data. */
+export function configMapsPackage(maps: Record<string, Record<string, string>>, extra: Record<string, string> = {}): Record<string, string> {
+  const items = Object.entries(maps)
+    .map(([name, data]) => `    {apiVersion = "v1", kind = "ConfigMap", metadata.name = "${name}", data = ${JSON.stringify(data).replace(/":/g, '": ')}}`)
+    .join('\n');
+  return {
+    'kcl.mod': '[package]\nname = "test"\nversion = "0.0.1"\n',
+    'main.k': `items = [\n${items}\n]\n`,
+    ...extra,
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The function's configuration as a user writes it: a KCLRun (krm.kcl.dev/v1alpha1) or a ConfigMap functionConfig,
+ * and what a user sees when it is wrong — missing source, wrong kind or apiVersion, malformed fields, remote sources
+ * (not supported yet). Every problem is an error result naming the field, with exit code 1 and the items unchanged.
+ */
+import test from 'ava';
+import { parse } from 'yaml';
+import { parseInput } from '../../krm/index.js';
+import { readFunctionConfig } from '../../fn/config.js';
+import { fn } from '../support/kclrun.js';
+
+const ITEM = `  - apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: data # a comment
+    data:
+      k: v
+`;
+
+function resourceList(functionConfig: string, items = ITEM): string {
+  return `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${items}${functionConfig ? `functionConfig:\n${functionConfig}` : ''}`;
+}
+
+function configOf(functionConfig: string) {
+  return readFunctionConfig(parseInput(resourceList(functionConfig)).functionConfig);
+}
+
+test('a KCLRun functionConfig gives source, params, matchConstraints and config', (t) => {
+  const r = configOf(`  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: set-it
+  spec:
+    source: ./main.k
+    params:
+      replicas: 3
+    matchConstraints:
+      resourceRules:
+      - apiVersions: [apps/v1]
+        kinds: [Deployment]
+    config:
+      arguments: [env=prod]
+      sortKeys: true
+`);
+  t.deepEqual(r, {
+    ok: true,
+    config: {
+      name: 'set-it',
+      origin: 'KCLRun/set-it',
+      packagePath: undefined,
+      spec: {
+        source: './main.k',
+        params: { replicas: 3 },
+        matchConstraints: { resourceRules: [{ apiVersions: ['apps/v1'], kinds: ['Deployment'] }] },
+        config: { arguments: ['env=prod'], sortKeys: true },
+      },
+    },
+  });
+});
+
+test('a KCLRun without a name is called kcl-function-run, without params gets {}', (t) => {
+  const r = configOf('  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  spec:\n    source: "a = 1"\n');
+  t.true(r.ok);
+  if (r.ok) {
+    t.is(r.config.name, 'kcl-function-run');
+    t.deepEqual(r.config.spec.params, {});
+  }
+});
+
+test('kpt package-path on the functionConfig anchors relative sources', (t) => {
+  const r = configOf(`  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: x
+    annotations:
+      internal.config.kubernetes.io/package-path: /pkgs/web
+  spec:
+    source: ./main.k
+`);
+  t.true(r.ok);
+  if (r.ok) t.is(r.config.packagePath, '/pkgs/web');
+});
+
+test('a ConfigMap functionConfig (kpt fn eval -- source=... k=v): data.source is the program, other keys are params', async (t) => {
+  const out = await fn(
+    resourceList(`  apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: function-input
+  data:
+    source: |
+      items = [i | {metadata.labels.tier: option("params").tier} for i in option("items")]
+    tier: backend
+`),
+  );
+  t.is(out.code, 0, out.stdout);
+  const rl = parse(out.stdout);
+  t.deepEqual(rl.items[0].metadata, { name: 'data', labels: { tier: 'backend' } });
+  t.true(out.stdout.includes('name: data # a comment'));
+});
+
+test('no functionConfig at all: an error result saying what to give', async (t) => {
+  const out = await fn(resourceList(''));
+  t.is(out.code, 1);
+  t.deepEqual(out.results, [
+    {
+      severity: 'error',
+      message: 'ResourceList: functionConfig is missing: give a KCLRun (krm.kcl.dev/v1alpha1) or a ConfigMap with data.source',
+      field: { path: 'functionConfig' },
+    },
+  ]);
+  t.true(out.stdout.includes('name: data # a comment'), 'items are written back unchanged');
+});
+
+test('a KCLRun without spec.source: an error result naming spec.source', async (t) => {
+  const out = await fn(resourceList('  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  metadata:\n    name: empty\n  spec:\n    params: {}\n'));
+  t.is(out.code, 1);
+  t.like(out.results[0], {
+    severity: 'error',
+    message: 'KCLRun/empty: spec.source is required: inline KCL code, a .k file or a KCL package directory',
+    field: { path: 'spec.source' },
+    resourceRef: { apiVersion: 'krm.kcl.dev/v1alpha1', kind: 'KCLRun', name: 'empty' },
+  });
+});
+
+test('a ConfigMap without data.source: an error result saying how to pass it', async (t) => {
+  const out = await fn(resourceList('  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: function-input\n  data: {}\n'));
+  t.is(out.code, 1);
+  t.regex(out.results[0]!.message, /^ConfigMap\/function-input: data\.source is required \(e\.g\. `-- source="\$\(cat main\.k\)"`\)/);
+});
+
+test('a functionConfig of another kind: an error result naming the kinds accepted', async (t) => {
+  const out = await fn(resourceList('  apiVersion: fn.kpt.dev/v1alpha1\n  kind: StarlarkRun\n  metadata:\n    name: star\n  source: x\n'));
+  t.is(out.code, 1);
+  t.is(out.results[0]!.message, 'StarlarkRun/star: kind must be KCLRun (krm.kcl.dev/v1alpha1) or ConfigMap, got StarlarkRun');
+});
+
+test('a KCLRun with the wrong apiVersion: an error result naming apiVersion', async (t) => {
+  const out = await fn(resourceList('  apiVersion: krm.kcl.dev/v1\n  kind: KCLRun\n  metadata:\n    name: x\n  spec:\n    source: a = 1\n'));
+  t.is(out.code, 1);
+  t.is(out.results[0]!.message, 'KCLRun/x: apiVersion must be krm.kcl.dev/v1alpha1, got krm.kcl.dev/v1');
+});
+
+test('malformed spec fields are each reported with their path', async (t) => {
+  const out = await fn(
+    resourceList(`  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: bad
+  spec:
+    source: a = 1
+    params: [1, 2]
+    config:
+      arguments: env=prod
+      sortKeys: "yes"
+`),
+  );
+  t.is(out.code, 1);
+  t.deepEqual(
+    out.results.map((r) => r.message),
+    [
+      'KCLRun/bad: spec.params must be a mapping',
+      'KCLRun/bad: spec.config.arguments must be a list of strings',
+      'KCLRun/bad: spec.config.sortKeys must be true or false',
+    ],
+  );
+});
+
+for (const [kind, source] of [
+  ['oci', 'oci://ghcr.io/kcl-lang/set-annotation:0.1.0'],
+  ['git', 'github.com/kcl-lang/krm-kcl/examples/mutation/set-annotations'],
+  ['git', 'git::https://github.com/kcl-lang/krm-kcl.git//examples/mutation/set-annotations?ref=main'],
+  ['https', 'https://raw.githubusercontent.com/kcl-lang/krm-kcl/main/examples/mutation/set-annotations/main.k'],
+] as const) {
+  test(`a remote ${kind} source (${source.slice(0, 30)}…): not supported yet, saying so`, async (t) => {
+    const out = await fn(
+      resourceList(`  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  metadata:\n    name: remote\n  spec:\n    source: ${source}\n`),
+    );
+    t.is(out.code, 1);
+    t.is(out.results.length, 1);
+    t.is(out.results[0]!.severity, 'error');
+    t.is(out.results[0]!.message, `${kind} sources are not supported yet (${source}): vendor the KCL package and use a local path`);
+    t.true(out.stdout.includes('name: data # a comment'), 'items are written back unchanged');
+  });
+}

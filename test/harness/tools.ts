@@ -1,0 +1,72 @@
+/**
+ * Locates the Go-built test-cluster tools (kube-apiserver, etcd, source-controller, kustomize)
+ * that `npm run tools:build` (scripts/build-tools.sh) caches under
+ * `${KCLRUN_CACHE:-~/.cache/kclrun}/bin/<tool>-<version>`.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Names of the tools built by `npm run tools:build`. */
+export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "kustomize";
+
+/** Pinned tool versions, as written in `test/tools/versions.json`. */
+export type ToolVersions = Readonly<Record<ToolName, string>>;
+
+/** The repository root: the nearest ancestor of this file holding the kclrun package.json. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "kclrun") {
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("kclrun harness: cannot find the repository root (package.json)");
+    dir = parent;
+  }
+}
+
+/** Reads the pinned versions from `test/tools/versions.json`. */
+export function toolVersions(): ToolVersions {
+  return JSON.parse(readFileSync(join(repoRoot(), "test/tools/versions.json"), "utf8")) as ToolVersions;
+}
+
+/** The tool cache directory: `$KCLRUN_CACHE`, else `~/.cache/kclrun`. */
+export function cacheDir(): string {
+  return process.env.KCLRUN_CACHE || join(homedir(), ".cache", "kclrun");
+}
+
+/**
+ * Absolute path of the cached binary for `name` at its pinned version.
+ * Throws (never skips) when it has not been built yet.
+ */
+export function toolPath(name: ToolName): string {
+  const version = toolVersions()[name];
+  const path = join(cacheDir(), "bin", `${name}-${version}`);
+  if (!existsSync(path)) {
+    throw new Error(
+      `kclrun harness: ${name} ${version} is not built (expected ${path}). ` +
+        "Run `npm run tools:build` (builds kube-apiserver, etcd, source-controller and kustomize from Go modules).",
+    );
+  }
+  return path;
+}
+
+/**
+ * Directory of the Flux source CRDs (`config/crd/bases`) inside the pinned source-controller
+ * module in the Go module cache.
+ */
+export function sourceControllerCrdDir(): string {
+  const version = toolVersions()["source-controller"];
+  const modCache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
+  const dir = join(modCache, `github.com/fluxcd/source-controller@${version}`, "config/crd/bases");
+  if (!existsSync(dir)) {
+    throw new Error(
+      `kclrun harness: Flux source CRDs not found at ${dir}; run \`npm run tools:build\` (it downloads the module).`,
+    );
+  }
+  return dir;
+}
