@@ -79,7 +79,8 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
   const baseDir = packageDir(cfg, configItem, input.items, cwd);
   const source = parseSource(cfg.spec.source, baseDir);
   const rules = cfg.spec.matchConstraints?.resourceRules;
-  const selected = items.filter((i) => matchesRules(rules, i.apiVersion, i.kind));
+  // KCLRun documents (function configs kept in the package) are never handed to KCL: they pass through, as in krm-kcl.
+  const selected = items.filter((i) => !isKCLRun(i) && matchesRules(rules, i.apiVersion, i.kind));
   const passed = items.filter((i) => !selected.includes(i));
   const itemsJson = selected.map((i) => i.toObject());
   const env = ctx.env ?? process.env;

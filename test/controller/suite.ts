@@ -160,3 +160,41 @@ export function configMapsPackage(maps: Record<string, Record<string, string>>, 
     ...extra,
   };
 }
+
+/** A GitRepository sourceRef. */
+export const gitRef = (name: string, namespace?: string) => ({ kind: 'GitRepository' as const, name, ...(namespace ? { namespace } : {}) });
+
+/** Sets `reconcile.fluxcd.io/requestedAt` to now (what `flux reconcile` does) and returns the value. */
+export async function requestReconcile(cp: ControlPlane, ns: string, name: string): Promise<string> {
+  const at = new Date().toISOString();
+  await patchKCLRun(cp, ns, name, { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': at } } });
+  return at;
+}
+
+/** A Kubernetes Event as tests read it. */
+export interface TestEvent {
+  type: string;
+  reason: string;
+  message: string;
+  involvedObject: { kind: string; name: string };
+}
+
+/** The Events of `ns` (optionally only those about the KCLRun `name`). */
+export async function listEvents(cp: ControlPlane, ns: string, name?: string): Promise<TestEvent[]> {
+  const res = await getObject<{ items: TestEvent[] }>(cp, `/api/v1/namespaces/${ns}/events`);
+  return (res?.items ?? []).filter((e) => !name || (e.involvedObject.kind === 'KCLRun' && e.involvedObject.name === name));
+}
+
+/** Creates (POSTs) an object at a collection path; throws on failure. */
+export async function createObject(cp: ControlPlane, path: string, body: object): Promise<void> {
+  const res = await cp.request('POST', path, { body });
+  if (!res.ok) throw new Error(`create at ${path}: HTTP ${res.status}: ${res.text}`);
+}
+
+/** A KCL package whose main.k is `main` (items = [...] etc.). */
+export function kclPackage(main: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { 'kcl.mod': '[package]\nname = "test"\nversion = "0.0.1"\n', 'main.k': main, ...extra };
+}
+
+/** Sleeps. */
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
