@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# One image for both roles:
+#   - the KRM function container: `kpt fn eval --image ghcr.io/kclrun/kclrun:<version>`, kustomize `container:`
+#     functions (the default command `fn` reads a ResourceList on stdin and writes one on stdout);
+#   - the controller: `kclrun controller` (the Deployment from `kclrun install` passes these args).
+# The image tag, `kclrun --version` and `kclrun install` all take the version from package.json.
+
+ARG NODE_VERSION=20
+
+# --- build: compile TypeScript and fetch the pinned KCL engine exactly as `npm run engine:fetch` does ---
+FROM node:${NODE_VERSION}-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY scripts/fetch-engine.mjs ./scripts/fetch-engine.mjs
+# The engine (PyPI kcl-lib wheel, sha256-pinned in package.json) and its CPython stub, into /opt/kclrun.
+RUN KCLRUN_CACHE=/opt/kclrun node scripts/fetch-engine.mjs
+COPY krm ./krm
+COPY fn ./fn
+COPY controller ./controller
+COPY cli ./cli
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
+
+# --- runtime: distroless Node.js (glibc, no shell), non-root ---
+FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY bin/kclrun bin/kclrun-fn ./bin/
+COPY --from=build /opt/kclrun/engine /opt/kclrun/engine
+ENV KCLRUN_CACHE=/opt/kclrun NODE_ENV=production
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "/app/bin/kclrun"]
+CMD ["fn"]
