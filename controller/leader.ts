@@ -28,6 +28,7 @@ export class LeaderElector {
   #stopped = false;
   #leading = false;
   #timer?: NodeJS.Timeout;
+  #wake?: () => void;
   readonly #o: Required<LeaderElectionOptions>;
 
   constructor(
@@ -79,16 +80,29 @@ export class LeaderElector {
   async acquire(onLost: () => void): Promise<void> {
     this.log.info('attempting to acquire leader lease', { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity });
     while (!this.#stopped) {
-      if (await this.#tryAcquireOrRenew().catch(() => false)) break;
-      await new Promise((r) => setTimeout(r, this.#o.retryPeriodMs));
+      if (await this.#tryAcquireOrRenew().catch(() => false)) {
+        this.#leading = true;
+        break;
+      }
+      // A cancellable wait: release() must not have to wait for the next attempt.
+      await new Promise<void>((r) => {
+        this.#wake = r;
+        this.#timer = setTimeout(r, this.#o.retryPeriodMs);
+      });
     }
-    if (this.#stopped) return;
-    this.#leading = true;
+    if (this.#stopped) {
+      // Won just as release() ran: give the lease back so a successor need not wait for it to expire.
+      if (this.#leading) await this.#giveBack().catch(() => undefined);
+      this.#leading = false;
+      return;
+    }
     this.log.info('successfully acquired lease', { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity });
     let lastRenew = Date.now();
     const renew = async () => {
       if (this.#stopped) return;
-      if (await this.#tryAcquireOrRenew().catch(() => false)) lastRenew = Date.now();
+      const renewed = await this.#tryAcquireOrRenew().catch(() => false);
+      if (this.#stopped) return; // released while renewing: schedule nothing that keeps the process alive
+      if (renewed) lastRenew = Date.now();
       else if (Date.now() - lastRenew > this.#o.renewDeadlineMs) {
         this.#leading = false;
         this.log.error('leader lease lost', { lease: `${this.#o.namespace}/${this.#o.name}` });
@@ -104,13 +118,21 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#wake?.();
     if (!this.#leading) return;
     this.#leading = false;
-    const got = await this.client.request<Lease>('GET', this.#path(this.#o.name));
-    if (got.ok && got.body.spec.holderIdentity === this.#o.identity) {
-      await this.client.request('PUT', this.#path(this.#o.name), {
+    await this.#giveBack();
+  }
+
+  /** Clears the holder (retrying a conflict with a renewal that was in flight). */
+  async #giveBack(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const got = await this.client.request<Lease>('GET', this.#path(this.#o.name));
+      if (!got.ok || got.body.spec.holderIdentity !== this.#o.identity) return;
+      const put = await this.client.request('PUT', this.#path(this.#o.name), {
         body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: got.body.metadata, spec: { ...got.body.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
       });
+      if (put.ok || put.status !== 409) return;
     }
   }
 }

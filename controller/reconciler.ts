@@ -14,6 +14,7 @@ import { buildObjects } from './stages/render.js';
 import { ownerLabels, prepareObjects } from './stages/prepare.js';
 import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js';
 import { StatusWriter } from './status/writer.js';
+import { redact, secretValues } from './status/redact.js';
 import { getKCLRun, getSource, readArguments, setFinalizers } from './store.js';
 import { isTrue } from './status/conditions.js';
 import type { Logger } from './log.js';
@@ -88,11 +89,14 @@ export class Reconciler {
   }
 
   private async reconcileActive(k: KCLRun, log: Logger): Promise<ReconcileResult> {
+    // Progress is first written after the gates (source, artifact, dependencies) pass, as kustomize-controller
+    // does: a KCLRun waiting on a gate keeps Ready=False instead of flapping through Unknown on every requeue.
     const status = new StatusWriter(this.client, k, log, this.metrics);
-    await status.progressing('Reconciliation in progress');
-    const failure = await this.run(k, status, log);
+    // Secret values read or rendered during this reconcile; failure messages (status, Event, log) never show them.
+    const secrets = new Set<string>();
+    const failure = await this.run(k, status, log, secrets);
     if (!failure) return { requeueAfterMs: this.withJitter(getInterval(k)) };
-    await status.fail(failure.reason, failure.message, failure.stalled ?? false);
+    await status.fail(failure.reason, redact(failure.message, secrets), failure.stalled ?? false);
     if (failure.stalled) return {};
     return { requeueAfterMs: failure.requeueAfterMs ?? getRetryInterval(k) };
   }
@@ -102,7 +106,7 @@ export class Reconciler {
   }
 
   /** Runs the gates and stages; returns the first failure, or undefined after marking success. */
-  private async run(k: KCLRun, status: StatusWriter, log: Logger): Promise<Failure | undefined> {
+  private async run(k: KCLRun, status: StatusWriter, log: Logger, secrets: Set<string>): Promise<Failure | undefined> {
     const ns = k.metadata.namespace;
     const ref = k.spec.sourceRef;
     const srcNs = sourceNamespace(k);
@@ -140,18 +144,27 @@ export class Reconciler {
       return { reason: REASONS.ArtifactFailed, message: fetched.message, requeueAfterMs: fetched.notFound ? this.dependencyDelay() : undefined };
     }
     try {
-      return await this.applyRevision(k, status, log, fetched.dir, revision);
+      return await this.applyRevision(k, status, log, fetched.dir, revision, secrets);
     } finally {
       await fetched.cleanup();
     }
   }
 
-  private async applyRevision(k: KCLRun, status: StatusWriter, log: Logger, dir: string, revision: string): Promise<Failure | undefined> {
+  private async applyRevision(
+    k: KCLRun,
+    status: StatusWriter,
+    log: Logger,
+    dir: string,
+    revision: string,
+    secrets: Set<string>,
+  ): Promise<Failure | undefined> {
     await status.progressing(`Building manifests for revision ${revision}`);
     const args = await readArguments(this.client, k);
     if (!args.ok) return { reason: REASONS.BuildFailed, message: args.message };
+    for (const s of args.secrets) secrets.add(s);
     const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args);
     if (!built.ok) return { reason: REASONS.BuildFailed, message: built.message };
+    for (const s of secretValues(built.objects)) secrets.add(s);
 
     const target = await this.clientFor(k);
     if ('reason' in target) return target;

@@ -49,6 +49,13 @@ export interface RunningController {
   metricsPort: number;
   /** Resolves when this process leads (immediately without leader election). */
   leading: Promise<void>;
+  /**
+   * Resolves with an error when the controller cannot go on: the manager failed to start after this process won the
+   * election, or the lease was lost. The caller should `stop()` and exit non-zero (Flux exits on a lost lease).
+   * Never resolves otherwise.
+   */
+  fatal: Promise<Error>;
+  /** Stops the manager, releases the lease, closes the endpoints and the client's connections. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -72,7 +79,10 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     '/healthz': () => [200, 'ok\n'],
     '/readyz': () => (ready ? [200, 'ok\n'] : [503, 'not ready\n']),
   });
-  const metricsServer = await serve(opts.metricsAddr ?? ':8080', { '/metrics': () => [200, metrics.render()] });
+  const metricsServer = await serve(opts.metricsAddr ?? ':8080', { '/metrics': () => [200, metrics.render()] }).catch((err: unknown) => {
+    health.server.close();
+    throw err;
+  });
   const reconciler = new Reconciler(client, log, metrics, {
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
@@ -88,21 +98,26 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       maxRetryDelayMs: opts.maxRetryDelayMs,
     });
     await manager.start();
+    if (stopping) return void (await manager.stop());
     ready = true;
     log.info('controller started', { namespace: namespace ?? '(all)', concurrent: opts.concurrent ?? 4 });
   };
   let elector: LeaderElector | undefined;
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    ready = false;
-    await manager?.stop();
-    await elector?.release();
-    health.server.close();
-    metricsServer.server.close();
-    log.info('controller stopped');
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      ready = false;
+      await manager?.stop();
+      await elector?.release();
+      health.server.close();
+      metricsServer.server.close();
+      health.server.closeAllConnections?.();
+      metricsServer.server.closeAllConnections?.();
+      client.close();
+      log.info('controller stopped');
+    })());
+  let fail!: (err: Error) => void;
+  const fatal = new Promise<Error>((resolve) => (fail = resolve));
   let leading: Promise<void>;
   if (opts.enableLeaderElection) {
     elector = new LeaderElector(client, log, {
@@ -114,11 +129,21 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       retryPeriodMs: opts.retryPeriodMs,
     });
     const e = elector;
-    leading = e.acquire(() => void manager?.stop()).then(() => (stopping ? undefined : startManager()));
+    const onLost = () => {
+      void manager?.stop();
+      fail(new Error(`leader election lost (lease ${opts.leaderElectionNamespace ?? opts.runtimeNamespace ?? 'default'}/${opts.leaderElectionId ?? `${CONTROLLER_NAME}-leader-election`})`));
+    };
+    leading = e.acquire(onLost).then(() => (stopping ? undefined : startManager()));
+    leading.catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));
     ready = true;
   } else {
     leading = startManager();
-    await leading;
+    try {
+      await leading;
+    } catch (err) {
+      await stop();
+      throw err;
+    }
   }
   return {
     get manager() {
@@ -128,6 +153,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     healthPort: health.port,
     metricsPort: metricsServer.port,
     leading,
+    fatal,
     stop,
   };
 }

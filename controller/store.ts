@@ -57,12 +57,16 @@ export function applyStatus(client: KubeClient, k: KCLRun, status: KCLRunStatus)
   });
 }
 
-/** Reads `argumentsReferences` into `-D` arguments. Values are returned, never logged. */
+/**
+ * Reads `argumentsReferences` into `-D` arguments. Values are returned, never logged; `secrets` lists the values
+ * that came from Secrets, for redaction.
+ */
 export async function readArguments(
   client: KubeClient,
   k: KCLRun,
-): Promise<{ ok: true; args: Array<{ name: string; value: string }> } | { ok: false; message: string }> {
+): Promise<{ ok: true; args: Array<{ name: string; value: string }>; secrets: string[] } | { ok: false; message: string }> {
   const args: Array<{ name: string; value: string }> = [];
+  const secrets: string[] = [];
   for (const ref of k.spec.argumentsReferences ?? []) {
     const path = `/api/v1/namespaces/${k.metadata.namespace}/${ref.kind === 'Secret' ? 'secrets' : 'configmaps'}/${ref.name}`;
     const res = await client.request<{ data?: Record<string, string> }>('GET', path);
@@ -71,10 +75,12 @@ export async function readArguments(
       return { ok: false, message: `${ref.kind} '${k.metadata.namespace}/${ref.name}' ${res.status === 404 ? 'not found' : `cannot be read: ${res.message}`}` };
     }
     for (const [name, raw] of Object.entries(res.body.data ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-      args.push({ name, value: ref.kind === 'Secret' ? Buffer.from(raw, 'base64').toString('utf8') : raw });
+      const value = ref.kind === 'Secret' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+      if (ref.kind === 'Secret') secrets.push(value, raw);
+      args.push({ name, value });
     }
   }
-  return { ok: true, args };
+  return { ok: true, args, secrets };
 }
 
 /** Records a Kubernetes Event on a KCLRun. The message must hold names and revisions only. */

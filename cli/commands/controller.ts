@@ -1,6 +1,7 @@
 /** `kclrun controller`: runs the Flux controller for KCLRun until SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
-import { runController } from '../../controller/run.js';
+import { loadKubeConfig, runController } from '../../controller/run.js';
+import { parseAddr } from '../../controller/server.js';
 import { parseDuration } from '../../controller/api/types.js';
 import { LOG_LEVELS, type LogLevel } from '../../controller/log.js';
 import { UsageError, write } from '../io.js';
@@ -36,11 +37,40 @@ function duration(flag: string, v: string | undefined): number | undefined {
   return ms;
 }
 
-function int(flag: string, v: string | undefined): number | undefined {
+function int(flag: string, v: string | undefined, min = 0): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag}: expected a non-negative integer, got "${v}"`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${flag}: expected a ${min > 0 ? 'positive' : 'non-negative'} integer, got "${v}"`);
+  }
   return n;
+}
+
+function addr(flag: string, v: string): string {
+  const { port } = parseAddr(v);
+  if (!v.includes(':') || !/^\d+$/.test(v.slice(v.lastIndexOf(':') + 1)) || port > 65535) {
+    throw new UsageError(`--${flag}: invalid address "${v}" (expected [host]:port, e.g. :8080 or 127.0.0.1:8080)`);
+  }
+  return v;
+}
+
+/** Fails early, as a usage error, when the kubeconfig cannot be loaded. */
+function kubeconfigFile(flag: string | undefined, env: string | undefined): string | undefined {
+  const file = flag ?? env?.split(':').find((f) => f !== '');
+  if (file === undefined) return undefined;
+  try {
+    loadKubeConfig(file);
+  } catch (err) {
+    throw new UsageError(`${flag !== undefined ? '--kubeconfig' : 'KUBECONFIG'}: cannot load ${file}: ${(err as Error).message}`);
+  }
+  return file;
+}
+
+/** client-go's rule: lease duration > renew deadline > retry period. */
+function leaseTimings(lease?: number, renew?: number, retry?: number): void {
+  const [l, d, r] = [lease ?? 35_000, renew ?? 30_000, retry ?? 5_000];
+  if (d >= l) throw new UsageError(`--leader-election-renew-deadline: the renew deadline (${d / 1000}s) must be shorter than the lease duration (${l / 1000}s)`);
+  if (r >= d) throw new UsageError(`--leader-election-retry-period: the retry period (${r / 1000}s) must be shorter than the renew deadline (${d / 1000}s)`);
 }
 
 /** Runs `kclrun controller`; resolves with the exit code after a signal stops it. */
@@ -76,18 +106,26 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   }
   const level = values['log-level'] as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (values['log-encoding'] !== 'json') throw new UsageError(`--log-encoding: only json is supported, got "${values['log-encoding']}"`);
+  const leaseDurationMs = duration('leader-election-lease-duration', values['leader-election-lease-duration']);
+  const renewDeadlineMs = duration('leader-election-renew-deadline', values['leader-election-renew-deadline']);
+  const retryPeriodMs = duration('leader-election-retry-period', values['leader-election-retry-period']);
+  if (values['enable-leader-election']) leaseTimings(leaseDurationMs, renewDeadlineMs, retryPeriodMs);
+  if (values['no-watch-all-namespaces'] && !process.env.RUNTIME_NAMESPACE) {
+    throw new UsageError('--watch-all-namespaces=false restricts the controller to RUNTIME_NAMESPACE, which is not set');
+  }
   const running = await runController({
-    kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG?.split(':')[0],
-    metricsAddr: values['metrics-addr'],
-    healthAddr: values['health-addr'],
-    concurrent: int('concurrent', values.concurrent),
+    kubeconfig: kubeconfigFile(values.kubeconfig, process.env.KUBECONFIG),
+    metricsAddr: addr('metrics-addr', values['metrics-addr']!),
+    healthAddr: addr('health-addr', values['health-addr']!),
+    concurrent: int('concurrent', values.concurrent, 1),
     requeueDependencyMs: duration('requeue-dependency', values['requeue-dependency']),
     httpRetry: int('http-retry', values['http-retry']),
     enableLeaderElection: values['enable-leader-election'],
     leaderElectionNamespace: values['leader-election-namespace'],
-    leaseDurationMs: duration('leader-election-lease-duration', values['leader-election-lease-duration']),
-    renewDeadlineMs: duration('leader-election-renew-deadline', values['leader-election-renew-deadline']),
-    retryPeriodMs: duration('leader-election-retry-period', values['leader-election-retry-period']),
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
     watchAllNamespaces: !values['no-watch-all-namespaces'],
     runtimeNamespace: process.env.RUNTIME_NAMESPACE,
     noCrossNamespaceRefs: values['no-cross-namespace-refs'],
@@ -96,11 +134,15 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     maxRetryDelayMs: duration('max-retry-delay', values['max-retry-delay']),
     logLevel: level,
   });
-  await new Promise<void>((resolve) => {
-    const onSignal = () => resolve();
+  // Run until a signal, or until the controller cannot go on (start failed after winning the election, or the
+  // lease was lost): then stop cleanly and exit 1, so the Deployment restarts it and it campaigns again (as Flux).
+  const fatal = await new Promise<Error | undefined>((resolve) => {
+    const onSignal = () => resolve(undefined);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    running.fatal.then(resolve, resolve);
   });
   await running.stop();
+  if (fatal) throw fatal;
   return 0;
 }

@@ -100,6 +100,7 @@ export class StatusWriter {
       this.#status.conditions = deleteCondition(this.#status.conditions, 'Reconciling');
       this.#set('Stalled', 'True', reason, message);
     } else {
+      this.#status.conditions = deleteCondition(this.#status.conditions, 'Stalled');
       this.#set('Reconciling', 'True', REASONS.ProgressingWithRetry, message);
     }
     this.#handled();

@@ -18,6 +18,7 @@ import {
   createKCLRun,
   delay,
   failedWith,
+  getKCLRun,
   getObject,
   gitRef,
   gitSource,
@@ -142,8 +143,16 @@ test('a source without an artifact is requeued quietly, then Ready once the arti
   const k = await waitKCLRun(cp, ns, 'app', failedWith('ArtifactFailed'));
   t.is(condition(k, 'Ready')!.message, `Source 'GitRepository/${ns}/repo' is not ready, artifact not found`);
   t.is(condition(k, 'Stalled'), undefined);
-  // Requeued every second (--requeue-dependency in tests) for a few seconds: the Warning is recorded once.
-  await delay(3500);
+  // Requeued every second (--requeue-dependency in tests) for a few seconds: Ready stays False (it does not flap
+  // through Unknown on each retry), the status is not rewritten, and the Warning is recorded once.
+  const seen = new Set<string>();
+  const rv = k.metadata.resourceVersion;
+  for (const until = Date.now() + 3500; Date.now() < until; await delay(50)) {
+    const c = condition(await getKCLRun(cp, ns, 'app'), 'Ready');
+    seen.add(`${c?.status}/${c?.reason}`);
+  }
+  t.deepEqual([...seen], ['False/ArtifactFailed']);
+  t.is((await getKCLRun(cp, ns, 'app'))?.metadata.resourceVersion, rv);
   const warnings = (await listEvents(cp, ns, 'app')).filter((e) => e.type === 'Warning');
   t.log(`${warnings.length} warning event(s) after ~4 s`);
   t.true(warnings.length >= 1 && warnings.length <= 2, JSON.stringify(warnings));

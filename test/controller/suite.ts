@@ -4,6 +4,11 @@
  * assert what a user sees (objects in the API server, conditions on status).
  */
 import type { TestFn } from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { repoRoot } from '../harness/tools.js';
 import { startControlPlane } from '../harness/control-plane.js';
 import { installFluxSourceCRDs } from '../harness/flux-crds.js';
 import { patchSourceArtifact, serveArtifact, type Artifact, type ArtifactContent } from '../harness/artifact-server.js';
@@ -198,3 +203,107 @@ export function kclPackage(main: string, extra: Record<string, string> = {}): Re
 
 /** Sleeps. */
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---- the controller as a separate process (`bin/kclrun controller`) -------------------------------------------
+
+/** A `kclrun controller` child process with stdout and stderr captured separately. */
+export interface ControllerProcess {
+  readonly pid: number;
+  /** Everything written to stderr so far (the JSON log). */
+  stderr(): string;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Resolves with the exit code (or the signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** True once the process has exited. */
+  readonly done: boolean;
+  /** Sends `signal` (default SIGTERM); SIGKILLs after `graceMs`; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
+}
+
+const liveControllers = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of liveControllers) c.kill('SIGKILL');
+});
+
+/** Starts `bin/kclrun controller ARGS` (env added to the current one). */
+export function startControllerProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): ControllerProcess {
+  const bin = join(repoRoot(), 'bin', 'kclrun');
+  const child = spawn(process.execPath, [bin, 'controller', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  liveControllers.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  let done = false;
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      done = true;
+      liveControllers.delete(child);
+      resolve(code ?? signal ?? -1);
+    }),
+  );
+  return {
+    pid: child.pid!,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    get done() {
+      return done;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
+      if (done) return exited;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Parses every stderr line of a controller as JSON (throws on the first line that is not). */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        throw new Error(`log line is not JSON: ${l}`);
+      }
+    });
+}
+
+/** Writes a kubeconfig that authenticates like `cp`'s admin but acts as `user` (kubeconfig `as:`). */
+export async function impersonatingKubeconfig(cp: ControlPlane, user: string): Promise<string> {
+  const doc = parseYaml(await readFile(cp.kubeconfigPath, 'utf8')) as { users: Array<{ user: Record<string, unknown> }> };
+  for (const u of doc.users) u.user['as'] = user;
+  const path = join(cp.dir, `kubeconfig-as-${user.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+  await writeFile(path, stringifyYaml(doc), { mode: 0o600 });
+  return path;
+}
+
+/** GETs `http://127.0.0.1:<port><path>`; never throws (status 0 when unreachable). */
+export async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return { status: 0, body: '' };
+  }
+}
+
+/** Grants `sa` in `ns` what applying ConfigMaps needs. */
+export async function grantConfigMaps(cp: ControlPlane, ns: string, sa: string): Promise<void> {
+  await createObject(cp, `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${sa}-apply` },
+    rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] }],
+  });
+  await createObject(cp, `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${sa}-apply` },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${sa}-apply` },
+    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+  });
+}

@@ -1,0 +1,196 @@
+/**
+ * `kclrun controller` as a process against the real API server: health and readiness endpoints, Prometheus metrics
+ * after a reconcile, JSON-lines logs on stderr, a prompt exit 0 on SIGTERM; leader election between two processes
+ * (exactly one holds the Lease and reconciles; killing it hands over to the other); `--watch-all-namespaces=false`
+ * restricted to RUNTIME_NAMESPACE; bad flags exit 1 with a clear message.
+ *
+ * Tests are serial: every controller here watches the whole cluster, so two at once would both reconcile.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { newNamespace, useControlPlane } from '../harness/ava.js';
+import { freePort, waitFor } from '../harness/processes.js';
+import { repoRoot } from '../harness/tools.js';
+import {
+  configMapsPackage,
+  createKCLRun,
+  getKCLRun,
+  getObject,
+  gitSource,
+  httpGet,
+  installKCLRunCRD,
+  jsonLines,
+  readyAt,
+  startControllerProcess,
+  waitKCLRun,
+  type ControllerProcess,
+} from './suite.js';
+
+const exec = promisify(execFile);
+const cp = useControlPlane(test, { fluxSourceCrds: true });
+test.before('install the KCLRun CRD', async () => installKCLRunCRD(await cp.ready()));
+
+const running = new Set<ControllerProcess>();
+test.after.always('stop controller processes', async () => {
+  await Promise.all([...running].map((p) => p.stop('SIGKILL')));
+});
+
+async function controller(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const [health, metrics] = [await freePort(), await freePort()];
+  const proc = startControllerProcess(
+    ['--kubeconfig', cp().kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--min-retry-delay', '200ms', '--http-retry', '1', ...args],
+    { KUBECONFIG: '', ...env },
+  );
+  running.add(proc);
+  return { proc, health, metrics };
+}
+
+const sourceRef = (name: string) => ({ kind: 'GitRepository' as const, name });
+let revs = 0;
+const rev = () => `main@sha1:${(++revs).toString(16).padStart(40, '0')}`;
+
+/** Lines of `proc`'s log that mention KCLRun `ns/name` (the reconciler's log context). */
+const mentions = (proc: ControllerProcess, ns: string, name: string) =>
+  jsonLines(proc.stderr()).filter((l) => {
+    const k = l.kclrun as { name?: string; namespace?: string } | string | undefined;
+    return (typeof k === 'object' && k?.name === name && k.namespace === ns) || k === `${ns}/${name}`;
+  });
+
+test.serial('health, readiness, metrics after a reconcile, JSON logs, and a prompt exit 0 on SIGTERM', async (t) => {
+  const { proc, health, metrics } = await controller([]);
+  await waitFor(async () => (await httpGet(health, '/healthz')).status === 200, { what: '/healthz', timeoutMs: 20_000 });
+  await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: '/readyz', timeoutMs: 20_000 });
+  t.is((await httpGet(health, '/healthz')).body, 'ok\n');
+  t.is((await httpGet(health, '/nope')).status, 404);
+
+  const ns = await newNamespace(cp(), 'rt');
+  const art = await gitSource(cp(), ns, 'repo', configMapsPackage({ a: { v: '1' } }), rev());
+  await createKCLRun(cp(), ns, 'app', { sourceRef: sourceRef('repo') });
+  await waitKCLRun(cp(), ns, 'app', readyAt(art.revision));
+
+  const text = (await httpGet(metrics, '/metrics')).body;
+  t.regex(text, /^# TYPE gotk_reconcile_duration_seconds histogram$/m);
+  t.regex(text, new RegExp(`^gotk_reconcile_duration_seconds_count\\{kind="KCLRun",name="app",namespace="${ns}"\\} [1-9]`, 'm'));
+  t.regex(text, new RegExp(`^gotk_reconcile_condition\\{kind="KCLRun",name="app",namespace="${ns}",type="Ready",status="True"\\} 1$`, 'm'));
+  t.regex(text, /^process_resident_memory_bytes \d+$/m);
+
+  const stopped = Date.now();
+  t.is(await proc.stop('SIGTERM'), 0);
+  t.true(Date.now() - stopped < 5000, `exit took ${Date.now() - stopped} ms`);
+  t.is(proc.stdout(), '', 'nothing on stdout');
+  const logs = jsonLines(proc.stderr()); // throws on any non-JSON line
+  t.true(logs.length > 0);
+  for (const l of logs) {
+    t.is(typeof l.msg, 'string');
+    t.regex(String(l.level), /^(debug|info|error)$/);
+    t.false(Number.isNaN(Date.parse(String(l.ts))));
+  }
+  t.true(logs.some((l) => l.msg === 'controller started'));
+  t.true(mentions(proc, ns, 'app').length > 0);
+  t.is(logs.at(-1)?.msg, 'controller stopped');
+});
+
+test.serial('SIGINT also exits 0, and an idle controller stops promptly', async (t) => {
+  const { proc, health } = await controller([]);
+  await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: '/readyz', timeoutMs: 20_000 });
+  const stopped = Date.now();
+  t.is(await proc.stop('SIGINT'), 0);
+  t.true(Date.now() - stopped < 5000);
+});
+
+const LEASE_FLAGS = ['--leader-election-lease-duration', '4s', '--leader-election-renew-deadline', '3s', '--leader-election-retry-period', '1s'];
+
+test.serial('leader election: one of two replicas holds the Lease and reconciles; killing it hands over', async (t) => {
+  t.timeout(80_000);
+  const leaseNs = await newNamespace(cp(), 'lease');
+  const ns = await newNamespace(cp(), 'le');
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${leaseNs}/leases/kclrun-controller-leader-election`;
+  const args = ['--enable-leader-election', '--leader-election-namespace', leaseNs, ...LEASE_FLAGS];
+  const a = await controller(args);
+  const b = await controller(args);
+  const holder = async () => (await getObject(cp(), leasePath))?.spec?.holderIdentity as string | undefined;
+  await waitFor(async () => !!(await holder()), { what: 'a lease holder', timeoutMs: 20_000 });
+  const byPid = (h: string | undefined) => [a, b].find((r) => h?.split('_')[1] === String(r.proc.pid));
+  const leader = byPid(await holder());
+  t.truthy(leader, `holder ${await holder()} is one of the replicas (${a.proc.pid}, ${b.proc.pid})`);
+  const follower = leader === a ? b : a;
+
+  const art = await gitSource(cp(), ns, 'repo', configMapsPackage({ first: { v: '1' } }), rev());
+  await createKCLRun(cp(), ns, 'first', { sourceRef: sourceRef('repo') });
+  await waitKCLRun(cp(), ns, 'first', readyAt(art.revision));
+  // Give the follower time to (wrongly) act, then compare.
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is(byPid(await holder()), leader, 'leadership is stable while the leader renews');
+  t.true(mentions(leader!.proc, ns, 'first').length > 0, 'the leader reconciled');
+  t.deepEqual(mentions(follower.proc, ns, 'first'), [], 'the follower did not');
+  t.true(jsonLines(leader!.proc.stderr()).some((l) => l.msg === 'successfully acquired lease'));
+  t.false(jsonLines(follower.proc.stderr()).some((l) => l.msg === 'successfully acquired lease'));
+  // Both replicas answer readiness (a standby is ready to take over).
+  t.is((await httpGet(follower.health, '/readyz')).status, 200);
+
+  // Kill the leader without a chance to release: the follower takes over once the lease expires.
+  const killedAt = Date.now();
+  await leader!.proc.stop('SIGKILL');
+  await waitFor(async () => byPid(await holder()) === follower, { what: 'the follower to take the lease', timeoutMs: 20_000 });
+  t.log(`takeover after ${Date.now() - killedAt} ms (lease duration 4s)`);
+  const lease = await getObject(cp(), leasePath);
+  t.true(lease?.spec.leaseTransitions >= 1);
+  const art2 = await gitSource(cp(), ns, 'repo2', configMapsPackage({ second: { v: '2' } }), rev());
+  await createKCLRun(cp(), ns, 'second', { sourceRef: sourceRef('repo2') });
+  await waitKCLRun(cp(), ns, 'second', readyAt(art2.revision), 20_000);
+  t.true(mentions(follower.proc, ns, 'second').length > 0, 'the new leader reconciled');
+  t.is(await follower.proc.stop('SIGTERM'), 0);
+  // A clean shutdown releases the lease so a successor need not wait for it to expire.
+  const released = await getObject(cp(), leasePath);
+  t.falsy(released?.spec.holderIdentity);
+});
+
+test.serial('--watch-all-namespaces=false watches only RUNTIME_NAMESPACE', async (t) => {
+  const mine = await newNamespace(cp(), 'mine');
+  const other = await newNamespace(cp(), 'other');
+  const artOther = await gitSource(cp(), other, 'repo', configMapsPackage({ o: { v: '1' } }), rev());
+  const artMine = await gitSource(cp(), mine, 'repo', configMapsPackage({ m: { v: '1' } }), rev());
+  await createKCLRun(cp(), other, 'app', { sourceRef: sourceRef('repo') });
+  const { proc } = await controller(['--watch-all-namespaces=false'], { RUNTIME_NAMESPACE: mine });
+  await createKCLRun(cp(), mine, 'app', { sourceRef: sourceRef('repo') });
+  await waitKCLRun(cp(), mine, 'app', readyAt(artMine.revision));
+  await new Promise((r) => setTimeout(r, 1000));
+  const untouched = await getKCLRun(cp(), other, 'app');
+  t.is(untouched?.status, undefined, 'no status in the other namespace');
+  t.is(untouched?.metadata.finalizers, undefined);
+  t.is(await getObject(cp(), `/api/v1/namespaces/${other}/configmaps/o`), undefined);
+  t.not(artOther.revision, artMine.revision);
+  t.true(jsonLines(proc.stderr()).some((l) => l.msg === 'controller started' && l.namespace === mine));
+  t.is(await proc.stop(), 0);
+});
+
+const badFlags: Array<[string[], RegExp]> = [
+  [['--concurrent', 'abc'], /--concurrent: expected a positive integer, got "abc"/],
+  [['--concurrent', '0'], /--concurrent: expected a positive integer, got "0"/],
+  [['--log-level', 'verbose'], /--log-level must be one of/],
+  [['--bogus'], /Unknown option '--bogus'/],
+  [['--leader-election-lease-duration', '5parsecs'], /--leader-election-lease-duration: invalid duration "5parsecs"/],
+  [['--requeue-dependency', '10'], /--requeue-dependency: invalid duration "10"/],
+  [['--health-addr', 'nonsense'], /--health-addr: invalid address "nonsense"/],
+  [['--metrics-addr', '127.0.0.1:99999'], /--metrics-addr: invalid address "127\.0\.0\.1:99999"/],
+  [['--watch-all-namespaces=maybe'], /--watch-all-namespaces/],
+  [['--log-encoding', 'console'], /--log-encoding: only json is supported/],
+  [['--kubeconfig', '/nonexistent/kubeconfig'], /--kubeconfig: cannot load \/nonexistent\/kubeconfig/],
+  [['--enable-leader-election', '--leader-election-renew-deadline', '10s', '--leader-election-lease-duration', '5s'], /renew deadline .* must be shorter than the lease duration/],
+];
+for (const [args, message] of badFlags) {
+  test(`bad flags exit 1 with a clear message: ${args.join(' ')}`, async (t) => {
+    const bin = join(repoRoot(), 'bin', 'kclrun');
+    const err = await exec(process.execPath, [bin, 'controller', ...args], { timeout: 15_000, env: { ...process.env, KUBECONFIG: cp().kubeconfigPath } }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string; killed?: boolean }) => e,
+    );
+    t.truthy(err, 'the command failed');
+    t.false(err?.killed, 'exited by itself');
+    t.is(err?.code, 1);
+    t.regex(err?.stderr ?? '', message);
+    t.is(err?.stderr?.trim().split('\n').length, 1, 'one line');
+  });
+}
