@@ -2,11 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { engineVersion } from '../fn/engine/engine.js';
 import { enginePin } from '../fn/engine/native.js';
-import { fnCommand } from './commands/fn.js';
-import { renderCommand } from './commands/render.js';
-import { setCommand } from './commands/set.js';
-import { controllerCommand } from './commands/controller.js';
-import { installCommand } from './commands/install.js';
 import { UsageError, write } from './io.js';
 
 /** The kclrun version, from package.json. */
@@ -47,12 +42,13 @@ async function version(args: string[] = []): Promise<number> {
   return 0;
 }
 
+// Each command is imported on first use, so `kclrun fn` and `kclrun render` never load the controller's modules.
 const COMMANDS: Record<string, Command> = {
-  fn: fnCommand,
-  render: renderCommand,
-  set: setCommand,
-  controller: controllerCommand,
-  install: (args) => installCommand(args, kclrunVersion()),
+  fn: async (args) => (await import('./commands/fn.js')).fnCommand(args),
+  render: async (args) => (await import('./commands/render.js')).renderCommand(args),
+  set: async (args) => (await import('./commands/set.js')).setCommand(args),
+  controller: async (args) => (await import('./commands/controller.js')).controllerCommand(args),
+  install: async (args) => (await import('./commands/install.js')).installCommand(args, kclrunVersion()),
   version,
 };
 

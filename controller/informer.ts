@@ -58,7 +58,9 @@ export class Informer<T extends Meta> {
         await this.#list();
         break;
       } catch (err) {
-        if (this.#stopped || Date.now() + delay > deadline) throw err;
+        // Forbidden or unauthenticated will not heal by waiting: fail at once with the API's message.
+        const status = (err as { status?: number }).status;
+        if (this.#stopped || status === 401 || status === 403 || Date.now() + delay > deadline) throw err;
         this.log.debug('initial list failed, retrying', { path: this.path, error: (err as Error).message });
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -75,7 +77,7 @@ export class Informer<T extends Meta> {
 
   async #list(): Promise<void> {
     const res = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>('GET', this.path);
-    if (!res.ok) throw new Error(`list ${this.path}: ${res.message}`);
+    if (!res.ok) throw Object.assign(new Error(`list ${this.path}: ${res.message}`), { status: res.status });
     const seen = new Set<string>();
     for (const item of res.body.items) {
       const key = objectKey(item);

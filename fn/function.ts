@@ -11,7 +11,7 @@ import {
   ANNOTATION_PACKAGE_PATH,
   ANNOTATION_PATH,
   itemsFromOutputs,
-  type Item,
+  Item,
   type ResourceListInput,
   type Result,
 } from '../krm/index.js';
@@ -82,12 +82,13 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
   // KCLRun documents (function configs kept in the package) are never handed to KCL: they pass through, as in krm-kcl.
   const selected = items.filter((i) => !isKCLRun(i) && matchesRules(rules, i.apiVersion, i.kind));
   const passed = items.filter((i) => !selected.includes(i));
-  const itemsJson = selected.map((i) => i.toObject());
+  const json = new Map(items.map((i) => [i, i.toObject()] as const));
+  const itemsJson = selected.map((i) => json.get(i)!);
   const env = ctx.env ?? process.env;
   const resourceList = {
     apiVersion: 'config.kubernetes.io/v1',
     kind: 'ResourceList',
-    items: items.map((i) => i.toObject()),
+    items: items.map((i) => json.get(i)!),
     functionConfig: input.functionConfig?.toObject() ?? {},
   };
   const inline = resolve(baseDir, `${cfg.name}.k`);
@@ -119,6 +120,8 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
 export async function runFunction(input: ResourceListInput, ctx: FunctionContext = {}): Promise<FunctionOutput> {
   const configs = input.functionConfig ? [input.functionConfig] : input.items.filter(isKCLRun);
   let items = input.items.filter((i) => !configs.includes(i));
+  // Each step updates the items it rebuilt in place; with several steps, keep a copy to hand back on failure.
+  const original = configs.length > 1 ? items.map((i) => new Item(i.doc.clone())) : items;
   if (configs.length === 0) configs.push(undefined as unknown as Item);
   const results: Result[] = [...(input.results ?? [])];
   for (const item of configs) {
@@ -132,12 +135,12 @@ export async function runFunction(input: ResourceListInput, ctx: FunctionContext
           ...(item ? { resourceRef: { apiVersion: item.apiVersion ?? FN_API_VERSION, kind: item.kind ?? FN_KIND, name: item.name } } : {}),
         })),
       );
-      return { items: input.items.filter((i) => !configs.includes(i)), results, consumed: configs.filter(Boolean) };
+      return { items: original, results, consumed: configs.filter(Boolean) };
     }
     const step = await runOne(read.config, item, items, input, ctx);
     if (!step.ok) {
       results.push(...step.results);
-      return { items: input.items.filter((i) => !configs.includes(i)), results, consumed: configs.filter(Boolean) };
+      return { items: original, results, consumed: configs.filter(Boolean) };
     }
     items = step.items;
   }

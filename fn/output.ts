@@ -12,13 +12,34 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Splits the engine's YAML stream into resource objects. */
-export function unwrapOutput(yamlText: string): UnwrapOutcome {
-  const docs: JsonValue[] = [];
-  for (const doc of parseAllDocuments(yamlText)) {
-    if (doc.errors.length) return { ok: false, message: `KCL output is not valid YAML: ${doc.errors[0]!.message}` };
-    const v = doc.toJS({ maxAliasCount: -1 }) as JsonValue;
-    if (v !== null && v !== undefined) docs.push(v);
+/**
+ * The engine's JSON result as documents: one JSON value, or one per line for a stream. Undefined when it is not
+ * that shape (the YAML result is then used). JSON is read ~10× faster than YAML for large outputs.
+ */
+function jsonDocuments(jsonText: string): JsonValue[] | undefined {
+  const text = jsonText.trim();
+  if (!text) return [];
+  try {
+    return [JSON.parse(text) as JsonValue];
+  } catch {
+    try {
+      return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as JsonValue);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Splits the engine's output (its JSON result when given, else its YAML stream) into resource objects. */
+export function unwrapOutput(yamlText: string, jsonText?: string): UnwrapOutcome {
+  const fromJson = jsonText === undefined ? undefined : jsonDocuments(jsonText);
+  const docs: JsonValue[] = fromJson?.filter((v) => v !== null) ?? [];
+  if (!fromJson) {
+    for (const doc of parseAllDocuments(yamlText)) {
+      if (doc.errors.length) return { ok: false, message: `KCL output is not valid YAML: ${doc.errors[0]!.message}` };
+      const v = doc.toJS({ maxAliasCount: -1 }) as JsonValue;
+      if (v !== null && v !== undefined) docs.push(v);
+    }
   }
   if (docs.length === 1 && isObject(docs[0]) && 'items' in docs[0]) {
     const items = docs[0].items;

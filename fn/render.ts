@@ -102,7 +102,7 @@ export async function render(req: RenderRequest): Promise<RenderOutcome> {
   }
   const run = await runProgram(args);
   if (!run.ok) return run;
-  const out = unwrapOutput(run.value.yaml);
+  const out = unwrapOutput(run.value.yaml, run.value.json);
   if (!out.ok) return { ok: false, diagnostics: [{ severity: 'error', message: out.message }], log: run.value.log };
   return { ok: true, objects: out.objects, yaml: run.value.yaml, log: run.value.log };
 }

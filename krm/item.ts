@@ -85,6 +85,15 @@ export class Item {
     return new Item(doc);
   }
 
+  /**
+   * Like {@link withObject}, but updates this item's own YAML in place (no copy) and returns it: for callers that
+   * are done with the input, such as a function merging its output back (a copy per item dominated large lists).
+   */
+  assignObject(next: JsonObject): Item {
+    this.doc.contents = updateNode(this.doc.contents, next, this.doc) as typeof this.doc.contents;
+    return this;
+  }
+
   /** All `metadata.annotations` whose values are scalars, as strings, in document order. */
   getAnnotations(): Record<string, string> {
     const out: Record<string, string> = {};

@@ -33,6 +33,13 @@ function idOfObject(obj: JsonObject): string | undefined {
   return undefined;
 }
 
+/** {@link gvknnKey} of a plain object (without building a YAML document for it). */
+function objectKey(obj: JsonObject): string {
+  const md = isObject(obj.metadata) ? obj.metadata : {};
+  const str = (v: JsonValue | undefined) => (typeof v === 'string' ? v : '');
+  return JSON.stringify([str(obj.apiVersion), str(obj.kind), str(md.namespace), str(md.name)]);
+}
+
 function idOfItem(item: Item): string | undefined {
   for (const k of ID_KEYS) {
     const v = item.getAnnotation(k);
@@ -57,7 +64,7 @@ function withBookkeeping(obj: JsonObject, from: Item): JsonObject {
  * `internal.config.kubernetes.io/id`, `config.k8s.io/id`, kustomize's id),
  * else by the first unused input with the same apiVersion/kind/namespace/name
  * (so duplicates map in order). A matched object becomes
- * `input.withObject(obj)` with the input's bookkeeping annotations restored;
+ * the input updated in place to `obj` (with its bookkeeping annotations restored), so the inputs are consumed;
  * an unmatched one becomes `Item.fromObject(obj)`. Output order is `outputs`' order.
  */
 export function itemsFromOutputs(outputs: readonly JsonObject[], inputs: readonly Item[]): Item[] {
@@ -84,11 +91,10 @@ export function itemsFromOutputs(outputs: readonly JsonObject[], inputs: readonl
   return outputs.map((obj, i) => {
     let match = matches[i];
     if (!match) {
-      const fresh = Item.fromObject(obj);
-      match = (byKey.get(gvknnKey(fresh)) ?? []).find((c) => unused.has(c));
-      if (!match) return fresh;
+      match = (byKey.get(objectKey(obj)) ?? []).find((c) => unused.has(c));
+      if (!match) return Item.fromObject(obj);
       unused.delete(match);
     }
-    return match.withObject(withBookkeeping(obj, match));
+    return match.assignObject(withBookkeeping(obj, match));
   });
 }

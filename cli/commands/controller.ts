@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { loadKubeConfig, runController } from '../../controller/run.js';
 import { parseAddr } from '../../controller/server.js';
 import { parseDuration } from '../../controller/api/types.js';
-import { LOG_LEVELS, type LogLevel } from '../../controller/log.js';
+import { CONTROLLER_NAME } from '../../controller/api/group.js';
+import { jsonLogger, LOG_LEVELS, type LogLevel } from '../../controller/log.js';
 import { UsageError, write } from '../io.js';
 
 /** Help text for `kclrun controller`. */
@@ -114,7 +115,9 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   if (values['no-watch-all-namespaces'] && !process.env.RUNTIME_NAMESPACE) {
     throw new UsageError('--watch-all-namespaces=false restricts the controller to RUNTIME_NAMESPACE, which is not set');
   }
-  const running = await runController({
+  // From here on every line on stderr is JSON, failures included.
+  const log = jsonLogger(level, { logger: CONTROLLER_NAME });
+  const opts = {
     kubeconfig: kubeconfigFile(values.kubeconfig, process.env.KUBECONFIG),
     metricsAddr: addr('metrics-addr', values['metrics-addr']!),
     healthAddr: addr('health-addr', values['health-addr']!),
@@ -133,7 +136,15 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     minRetryDelayMs: duration('min-retry-delay', values['min-retry-delay']),
     maxRetryDelayMs: duration('max-retry-delay', values['max-retry-delay']),
     logLevel: level,
-  });
+    logger: log,
+  };
+  let running;
+  try {
+    running = await runController(opts);
+  } catch (err) {
+    log.error('unable to start the controller', { error: (err as Error).message });
+    return 1;
+  }
   // Run until a signal, or until the controller cannot go on (start failed after winning the election, or the
   // lease was lost): then stop cleanly and exit 1, so the Deployment restarts it and it campaigns again (as Flux).
   const fatal = await new Promise<Error | undefined>((resolve) => {
@@ -142,7 +153,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal);
     running.fatal.then(resolve, resolve);
   });
+  if (fatal) log.error('controller failed, exiting', { error: fatal.message });
   await running.stop();
-  if (fatal) throw fatal;
-  return 0;
+  return fatal ? 1 : 0;
 }

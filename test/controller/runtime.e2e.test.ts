@@ -33,8 +33,10 @@ const cp = useControlPlane(test, { fluxSourceCrds: true });
 test.before('install the KCLRun CRD', async () => installKCLRunCRD(await cp.ready()));
 
 const running = new Set<ControllerProcess>();
-test.after.always('stop controller processes', async () => {
+// Each test leaves no controller behind (a leftover one would reconcile the next test's objects).
+test.afterEach.always('stop controller processes', async () => {
   await Promise.all([...running].map((p) => p.stop('SIGKILL')));
+  running.clear();
 });
 
 async function controller(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -50,6 +52,10 @@ async function controller(args: string[], env: NodeJS.ProcessEnv = {}) {
 const sourceRef = (name: string) => ({ kind: 'GitRepository' as const, name });
 let revs = 0;
 const rev = () => `main@sha1:${(++revs).toString(16).padStart(40, '0')}`;
+
+/** Waits until `proc` has logged about KCLRun `ns/name` (its stderr arrives asynchronously). */
+const waitMention = (proc: ControllerProcess, ns: string, name: string) =>
+  waitFor(async () => mentions(proc, ns, name).length > 0, { what: `a log line about ${ns}/${name}`, timeoutMs: 5000 }).then(() => true, () => false);
 
 /** Lines of `proc`'s log that mention KCLRun `ns/name` (the reconciler's log context). */
 const mentions = (proc: ControllerProcess, ns: string, name: string) =>
@@ -70,7 +76,8 @@ test.serial('health, readiness, metrics after a reconcile, JSON logs, and a prom
   await createKCLRun(cp(), ns, 'app', { sourceRef: sourceRef('repo') });
   await waitKCLRun(cp(), ns, 'app', readyAt(art.revision));
 
-  const text = (await httpGet(metrics, '/metrics')).body;
+  let text = '';
+  await waitFor(async () => (text = (await httpGet(metrics, '/metrics')).body).includes(`name="app",namespace="${ns}"`), { what: 'metrics for the KCLRun', timeoutMs: 5000 }).catch(() => undefined);
   t.regex(text, /^# TYPE gotk_reconcile_duration_seconds histogram$/m);
   t.regex(text, new RegExp(`^gotk_reconcile_duration_seconds_count\\{kind="KCLRun",name="app",namespace="${ns}"\\} [1-9]`, 'm'));
   t.regex(text, new RegExp(`^gotk_reconcile_condition\\{kind="KCLRun",name="app",namespace="${ns}",type="Ready",status="True"\\} 1$`, 'm'));
@@ -90,6 +97,7 @@ test.serial('health, readiness, metrics after a reconcile, JSON logs, and a prom
   t.true(logs.some((l) => l.msg === 'controller started'));
   t.true(mentions(proc, ns, 'app').length > 0);
   t.is(logs.at(-1)?.msg, 'controller stopped');
+  t.log(text.split('\n').filter((l) => l.includes(ns)).slice(0, 3).join('\n'));
 });
 
 test.serial('SIGINT also exits 0, and an idle controller stops promptly', async (t) => {
@@ -123,7 +131,7 @@ test.serial('leader election: one of two replicas holds the Lease and reconciles
   // Give the follower time to (wrongly) act, then compare.
   await new Promise((r) => setTimeout(r, 1500));
   t.is(byPid(await holder()), leader, 'leadership is stable while the leader renews');
-  t.true(mentions(leader!.proc, ns, 'first').length > 0, 'the leader reconciled');
+  t.true(await waitMention(leader!.proc, ns, 'first'), 'the leader reconciled');
   t.deepEqual(mentions(follower.proc, ns, 'first'), [], 'the follower did not');
   t.true(jsonLines(leader!.proc.stderr()).some((l) => l.msg === 'successfully acquired lease'));
   t.false(jsonLines(follower.proc.stderr()).some((l) => l.msg === 'successfully acquired lease'));
@@ -140,11 +148,46 @@ test.serial('leader election: one of two replicas holds the Lease and reconciles
   const art2 = await gitSource(cp(), ns, 'repo2', configMapsPackage({ second: { v: '2' } }), rev());
   await createKCLRun(cp(), ns, 'second', { sourceRef: sourceRef('repo2') });
   await waitKCLRun(cp(), ns, 'second', readyAt(art2.revision), 20_000);
-  t.true(mentions(follower.proc, ns, 'second').length > 0, 'the new leader reconciled');
+  t.true(await waitMention(follower.proc, ns, 'second'), 'the new leader reconciled');
   t.is(await follower.proc.stop('SIGTERM'), 0);
   // A clean shutdown releases the lease so a successor need not wait for it to expire.
   const released = await getObject(cp(), leasePath);
   t.falsy(released?.spec.holderIdentity);
+});
+
+test.serial('a leader that loses its lease exits 1 with a JSON log line; a standby stops promptly on SIGTERM', async (t) => {
+  const leaseNs = await newNamespace(cp(), 'lost');
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${leaseNs}/leases/kclrun-controller-leader-election`;
+  const args = ['--enable-leader-election', '--leader-election-namespace', leaseNs, ...LEASE_FLAGS];
+  const a = await controller(args);
+  await waitFor(async () => String((await getObject(cp(), leasePath))?.spec?.holderIdentity).split('_')[1] === String(a.proc.pid), { what: 'a leads', timeoutMs: 20_000 });
+  const b = await controller(args);
+  await waitFor(async () => jsonLines(b.proc.stderr()).some((l) => l.msg === 'attempting to acquire leader lease'), { what: 'b campaigns', timeoutMs: 20_000 });
+  const t0 = Date.now();
+  t.is(await b.proc.stop('SIGTERM'), 0);
+  t.true(Date.now() - t0 < 3000, `standby exit took ${Date.now() - t0} ms`);
+
+  // Someone else takes the lease (as after a long network partition): the leader must stop leading and exit.
+  const lease = (await getObject(cp(), leasePath))!;
+  const now = new Date().toISOString().replace('Z', '000Z');
+  const put = await cp().request('PUT', leasePath, { body: { ...lease, spec: { ...lease.spec, holderIdentity: 'thief', renewTime: now, acquireTime: now, leaseDurationSeconds: 60 } } });
+  t.true(put.ok, put.text);
+  const code = await Promise.race([a.proc.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+  t.is(code, 1);
+  const logs = jsonLines(a.proc.stderr());
+  t.true(logs.some((l) => l.msg === 'leader lease lost'));
+  t.true(logs.some((l) => l.msg === 'controller failed, exiting' && /leader election lost/.test(String(l.error))));
+  t.is((await getObject(cp(), leasePath))?.spec.holderIdentity, 'thief', 'the lease was not taken back');
+});
+
+test.serial('a controller that cannot start (no KCLRun API in a namespace it may not list) exits 1 with a JSON log line', async (t) => {
+  // A user with no RBAC at all: the initial list of KCLRuns is forbidden, so the manager cannot start.
+  const kubeconfig = await cp().userKubeconfig('nobody');
+  const { proc } = await controller(['--kubeconfig', kubeconfig]);
+  const code = await Promise.race([proc.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]);
+  t.is(code, 1);
+  const logs = jsonLines(proc.stderr());
+  t.regex(String(logs.at(-1)?.error ?? logs.find((l) => l.msg === 'unable to start the controller')?.error), /forbidden/);
 });
 
 test.serial('--watch-all-namespaces=false watches only RUNTIME_NAMESPACE', async (t) => {
@@ -179,11 +222,12 @@ const badFlags: Array<[string[], RegExp]> = [
   [['--log-encoding', 'console'], /--log-encoding: only json is supported/],
   [['--kubeconfig', '/nonexistent/kubeconfig'], /--kubeconfig: cannot load \/nonexistent\/kubeconfig/],
   [['--enable-leader-election', '--leader-election-renew-deadline', '10s', '--leader-election-lease-duration', '5s'], /renew deadline .* must be shorter than the lease duration/],
+  [['--watch-all-namespaces=false'], /RUNTIME_NAMESPACE, which is not set/],
 ];
 for (const [args, message] of badFlags) {
   test(`bad flags exit 1 with a clear message: ${args.join(' ')}`, async (t) => {
     const bin = join(repoRoot(), 'bin', 'kclrun');
-    const err = await exec(process.execPath, [bin, 'controller', ...args], { timeout: 15_000, env: { ...process.env, KUBECONFIG: cp().kubeconfigPath } }).then(
+    const err = await exec(process.execPath, [bin, 'controller', ...args], { timeout: 15_000, env: { ...process.env, KUBECONFIG: cp().kubeconfigPath, RUNTIME_NAMESPACE: '' } }).then(
       () => undefined,
       (e: { code?: number; stderr?: string; killed?: boolean }) => e,
     );
