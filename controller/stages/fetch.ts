@@ -10,6 +10,7 @@ import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { x as untar } from 'tar';
+import { blake3 } from '@noble/hashes/blake3.js';
 
 /** A source's `status.artifact`. */
 export interface Artifact {
@@ -39,14 +40,33 @@ export type FetchOutcome =
   | { ok: true; dir: string; cleanup: () => Promise<void> }
   | { ok: false; notFound: boolean; message: string };
 
-const ALGORITHMS: Record<string, string> = { sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+/** A streaming hash: node:crypto's, or BLAKE3 from @noble/hashes (Node has none). */
+interface Hasher {
+  update(chunk: Uint8Array): unknown;
+  hex(): string;
+}
+
+const ALGORITHMS: Record<string, () => Hasher> = {
+  sha256: () => nodeHash('sha256'),
+  sha384: () => nodeHash('sha384'),
+  sha512: () => nodeHash('sha512'),
+  blake3: () => {
+    const h = blake3.create();
+    return { update: (c) => h.update(c), hex: () => Buffer.from(h.digest()).toString('hex') };
+  },
+};
+
+function nodeHash(algorithm: string): Hasher {
+  const h = createHash(algorithm);
+  return { update: (c) => h.update(c), hex: () => h.digest('hex') };
+}
 
 /** Splits `algo:hex` (a bare hex digest means sha256). */
 export function parseDigest(digest: string): { algorithm: string; hex: string } | string {
   const [algo, hex] = digest.includes(':') ? (digest.split(':', 2) as [string, string]) : ['sha256', digest];
   if (!ALGORITHMS[algo]) return `unsupported digest algorithm "${algo}" (supported: ${Object.keys(ALGORITHMS).join(', ')})`;
   if (!/^[0-9a-f]+$/i.test(hex)) return `malformed digest "${digest}"`;
-  return { algorithm: ALGORITHMS[algo]!, hex: hex.toLowerCase() };
+  return { algorithm: algo, hex: hex.toLowerCase() };
 }
 
 function artifactURL(url: string, hostOverride?: string): string {
@@ -87,7 +107,7 @@ async function download(url: string, file: string, algorithm: string, opts: Fetc
       if (res.status >= 500 || res.status === 429) continue;
       return { ok: false as const, notFound: false, message: last };
     }
-    const hash = createHash(algorithm);
+    const hash = ALGORITHMS[algorithm]!();
     let size = 0;
     const max = opts.maxBytes ?? 512 * 1024 * 1024;
     const meter = new Transform({
@@ -100,7 +120,7 @@ async function download(url: string, file: string, algorithm: string, opts: Fetc
     });
     try {
       await pipeline(Readable.fromWeb(res.body as never), meter, createWriteStream(file));
-      return { ok: true as const, hex: hash.digest('hex') };
+      return { ok: true as const, hex: hash.hex() };
     } catch (err) {
       last = `GET ${url}: ${(err as Error).message}`;
       if (/byte limit/.test(last)) return { ok: false as const, notFound: false, message: last };
