@@ -49,6 +49,16 @@ async function controller(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { proc, health, metrics };
 }
 
+/** Waits for `path` on the health port to answer 200; fails at once, with the log, if the process exits. */
+async function waitHttp(proc: ControllerProcess, port: number, path: string): Promise<void> {
+  await waitFor(async () => {
+    if (proc.done) throw new Error(`controller exited: ${proc.stderr()}`);
+    return (await httpGet(port, path)).status === 200;
+  }, { what: path, timeoutMs: 30_000 }).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- controller stderr\n${proc.stderr().slice(-3000)}`);
+  });
+}
+
 const sourceRef = (name: string) => ({ kind: 'GitRepository' as const, name });
 let revs = 0;
 const rev = () => `main@sha1:${(++revs).toString(16).padStart(40, '0')}`;
@@ -66,8 +76,8 @@ const mentions = (proc: ControllerProcess, ns: string, name: string) =>
 
 test.serial('health, readiness, metrics after a reconcile, JSON logs, and a prompt exit 0 on SIGTERM', async (t) => {
   const { proc, health, metrics } = await controller([]);
-  await waitFor(async () => (await httpGet(health, '/healthz')).status === 200, { what: '/healthz', timeoutMs: 20_000 });
-  await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: '/readyz', timeoutMs: 20_000 });
+  await waitHttp(proc, health, '/healthz');
+  await waitHttp(proc, health, '/readyz');
   t.is((await httpGet(health, '/healthz')).body, 'ok\n');
   t.is((await httpGet(health, '/nope')).status, 404);
 
@@ -102,7 +112,7 @@ test.serial('health, readiness, metrics after a reconcile, JSON logs, and a prom
 
 test.serial('SIGINT also exits 0, and an idle controller stops promptly', async (t) => {
   const { proc, health } = await controller([]);
-  await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: '/readyz', timeoutMs: 20_000 });
+  await waitHttp(proc, health, '/readyz');
   const stopped = Date.now();
   t.is(await proc.stop('SIGINT'), 0);
   t.true(Date.now() - stopped < 5000);
