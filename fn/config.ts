@@ -3,7 +3,7 @@
  * (`krm.kcl.dev/v1alpha1`) or a `ConfigMap` whose `data.source` is the program and whose other keys are params
  * (so `kpt fn eval --exec kclrun -- source="$(cat main.k)" replicas=3` works).
  */
-import type { Item, JsonObject, JsonValue } from '../krm/index.js';
+import { ANNOTATION_INTERNAL_PATH, ANNOTATION_PACKAGE_PATH, ANNOTATION_PATH, type Item, type JsonObject, type JsonValue } from '../krm/index.js';
 import { FN_API_VERSION, FN_DEFAULT_NAME, FN_KIND, type KCLRunFunctionSpec, type KclConfigSpec, type ResourceRule } from './api.js';
 
 /** A validated function configuration. */
@@ -33,7 +33,7 @@ function isObject(v: JsonValue | undefined): v is JsonObject {
 }
 
 function origin(item: Item): string {
-  const path = item.getAnnotation('config.kubernetes.io/path') ?? item.getAnnotation('internal.config.kubernetes.io/path');
+  const path = item.getAnnotation(ANNOTATION_PATH) ?? item.getAnnotation(ANNOTATION_INTERNAL_PATH);
   return path ?? `${item.kind ?? 'functionConfig'}/${item.name ?? FN_DEFAULT_NAME}`;
 }
 
@@ -95,18 +95,23 @@ function fromKCLRun(item: Item, obj: JsonObject): ConfigOutcome {
   const config = readConfigSpec(spec.config, problems);
   const rules = readRules(spec.matchConstraints, problems);
   if (problems.length) return { ok: false, origin: origin(item), problems };
+  return configured(item, {
+    source: spec.source as string,
+    params: params ?? {},
+    matchConstraints: rules ? { resourceRules: rules } : undefined,
+    config,
+  });
+}
+
+/** A valid config read from `item`. */
+function configured(item: Item, spec: KCLRunFunctionSpec): ConfigOutcome {
   return {
     ok: true,
     config: {
       name: item.name ?? FN_DEFAULT_NAME,
       origin: origin(item),
-      packagePath: item.getAnnotation('internal.config.kubernetes.io/package-path'),
-      spec: {
-        source: spec.source as string,
-        params: params ?? {},
-        matchConstraints: rules ? { resourceRules: rules } : undefined,
-        config,
-      },
+      packagePath: item.getAnnotation(ANNOTATION_PACKAGE_PATH),
+      spec,
     },
   };
 }
@@ -121,15 +126,7 @@ function fromConfigMap(item: Item, obj: JsonObject): ConfigOutcome {
       problems: [{ field: 'data.source', message: 'is required (e.g. `-- source="$(cat main.k)"`), or use a KCLRun functionConfig' }],
     };
   }
-  return {
-    ok: true,
-    config: {
-      name: item.name ?? FN_DEFAULT_NAME,
-      origin: origin(item),
-      packagePath: item.getAnnotation('internal.config.kubernetes.io/package-path'),
-      spec: { source, params: rest },
-    },
-  };
+  return configured(item, { source, params: rest });
 }
 
 /** True when `item` is a KCLRun functionConfig document. */
