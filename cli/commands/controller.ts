@@ -29,6 +29,7 @@ Flags (Flux's names and defaults):
       --default-service-account NAME    impersonate this ServiceAccount when a KCLRun names none
       --min-retry-delay, --max-retry-delay DURATION   error backoff (default 750ms, 15m)
       --log-level debug|info|error      (default info)
+      --log-encoding json               (the only encoding; default json)
 `;
 
 function duration(flag: string, v: string | undefined): number | undefined {

@@ -2,7 +2,7 @@
  * The fetch stage against a loopback HTTP server of this test's own: digest parsing (bare hex = sha256, sha384,
  * sha512, unsupported algorithms), verification, retries on 5xx then success, 404 → notFound (no retries), the size
  * cap, safe untar (`../` and absolute paths rejected, symlinks and hard links skipped) and the temp dir removed by
- * cleanup and on every failure.
+ * cleanup and on every failure. Digests: sha256 (also bare hex), sha384, sha512 and blake3, as source-controller.
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { blake3 } from '@noble/hashes/blake3.js';
 import { fetchArtifact, parseDigest, type Artifact } from '../../controller/stages/fetch.js';
 
 // ---- a minimal USTAR writer that can express hostile entries -------------------------------------------------
@@ -54,7 +55,7 @@ function tarGz(entries: Entry[]): Buffer {
   return gzipSync(Buffer.concat(parts));
 }
 
-const hex = (algo: string, b: Buffer) => createHash(algo).update(b).digest('hex');
+const hex = (algo: string, b: Buffer) => (algo === 'blake3' ? Buffer.from(blake3(b)).toString('hex') : createHash(algo).update(b).digest('hex'));
 
 // ---- a loopback server with scripted responses ---------------------------------------------------------------
 
@@ -114,8 +115,9 @@ const digests: Array<[string, ReturnType<typeof parseDigest>]> = [
   ['sha256:abc', { algorithm: 'sha256', hex: 'abc' }],
   ['sha384:ABC', { algorithm: 'sha384', hex: 'abc' }],
   ['sha512:0f', { algorithm: 'sha512', hex: '0f' }],
-  ['md5:abc', 'unsupported digest algorithm "md5" (supported: sha256, sha384, sha512)'],
-  ['blake3:abc', 'unsupported digest algorithm "blake3" (supported: sha256, sha384, sha512)'],
+  ['blake3:ABC', { algorithm: 'blake3', hex: 'abc' }],
+  ['md5:abc', 'unsupported digest algorithm "md5" (supported: sha256, sha384, sha512, blake3)'],
+  ['sha1:abc', 'unsupported digest algorithm "sha1" (supported: sha256, sha384, sha512, blake3)'],
   ['sha256:xyz', 'malformed digest "sha256:xyz"'],
   ['sha256:', 'malformed digest "sha256:"'],
 ];
@@ -127,7 +129,7 @@ for (const [input, expected] of digests) {
 
 // ---- downloads -------------------------------------------------------------------------------------------------
 
-for (const algo of ['sha256', 'sha384', 'sha512'] as const) {
+for (const algo of ['sha256', 'sha384', 'sha512', 'blake3'] as const) {
   test.serial(`downloads, verifies a ${algo} digest and unpacks; cleanup removes the temp dir`, async (t) => {
     const path = serve([{ status: 200, body: GOOD }]);
     const out = await fetchArtifact(artifact(path, `${algo}:${hex(algo, GOOD)}`), FAST);
@@ -162,7 +164,7 @@ test.serial('a digest mismatch fails, names both digests, and leaves no temp dir
 test.serial('an unsupported digest algorithm fails before downloading', async (t) => {
   const path = serve([{ status: 200, body: GOOD }]);
   const out = await noLeftovers(t, () => fetchArtifact(artifact(path, 'md5:abcdef'), FAST));
-  t.deepEqual(out, { ok: false, notFound: false, message: 'unsupported digest algorithm "md5" (supported: sha256, sha384, sha512)' });
+  t.deepEqual(out, { ok: false, notFound: false, message: 'unsupported digest algorithm "md5" (supported: sha256, sha384, sha512, blake3)' });
   t.is(hits.get(path), undefined);
 });
 

@@ -59,6 +59,17 @@ async function waitHttp(proc: ControllerProcess, port: number, path: string): Pr
   });
 }
 
+/** `p`'s value, or 'still running' after `ms` (the timer is cleared, so it never holds the worker open). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const sourceRef = (name: string) => ({ kind: 'GitRepository' as const, name });
 let revs = 0;
 const rev = () => `main@sha1:${(++revs).toString(16).padStart(40, '0')}`;
@@ -158,7 +169,7 @@ test.serial('leader election: one of two replicas holds the Lease and reconciles
   const art2 = await gitSource(cp(), ns, 'repo2', configMapsPackage({ second: { v: '2' } }), rev());
   await createKCLRun(cp(), ns, 'second', { sourceRef: sourceRef('repo2') });
   await waitKCLRun(cp(), ns, 'second', readyAt(art2.revision), 20_000);
-  t.true(await waitMention(follower.proc, ns, 'second'), 'the new leader reconciled');
+  t.true(await waitMention(follower.proc, ns, 'second'), `the new leader reconciled; its log:\n${follower.proc.stderr().slice(-4000)}`);
   t.is(await follower.proc.stop('SIGTERM'), 0);
   // A clean shutdown releases the lease so a successor need not wait for it to expire.
   const released = await getObject(cp(), leasePath);
@@ -182,7 +193,7 @@ test.serial('a leader that loses its lease exits 1 with a JSON log line; a stand
   const now = new Date().toISOString().replace('Z', '000Z');
   const put = await cp().request('PUT', leasePath, { body: { ...lease, spec: { ...lease.spec, holderIdentity: 'thief', renewTime: now, acquireTime: now, leaseDurationSeconds: 60 } } });
   t.true(put.ok, put.text);
-  const code = await Promise.race([a.proc.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+  const code = await within(a.proc.exited, 15_000);
   t.is(code, 1);
   const logs = jsonLines(a.proc.stderr());
   t.true(logs.some((l) => l.msg === 'leader lease lost'));
@@ -194,7 +205,7 @@ test.serial('a controller that cannot start (no KCLRun API in a namespace it may
   // A user with no RBAC at all: the initial list of KCLRuns is forbidden, so the manager cannot start.
   const kubeconfig = await cp().userKubeconfig('nobody');
   const { proc } = await controller(['--kubeconfig', kubeconfig]);
-  const code = await Promise.race([proc.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]);
+  const code = await within(proc.exited, 30_000);
   t.is(code, 1);
   const logs = jsonLines(proc.stderr());
   t.regex(String(logs.at(-1)?.error ?? logs.find((l) => l.msg === 'unable to start the controller')?.error), /forbidden/);
