@@ -32,6 +32,8 @@ export interface FetchOptions {
   maxBytes?: number;
   /** Replaces the artifact URL's host (SOURCE_CONTROLLER_LOCALHOST). */
   hostOverride?: string;
+  /** Where the temp dir is made (default the OS temp dir). */
+  tempRoot?: string;
   signal?: AbortSignal;
 }
 
@@ -161,7 +163,7 @@ async function extract(file: string, dir: string, maxBytes: number): Promise<str
 export async function fetchArtifact(artifact: Artifact, opts: FetchOptions = {}): Promise<FetchOutcome> {
   const digest = artifact.digest ? parseDigest(artifact.digest) : undefined;
   if (typeof digest === 'string') return { ok: false, notFound: false, message: digest };
-  const root = await mkdtemp(join(tmpdir(), 'kclrun-artifact-'));
+  const root = await mkdtemp(join(opts.tempRoot ?? tmpdir(), 'kclrun-artifact-'));
   const cleanup = () => rm(root, { recursive: true, force: true });
   try {
     const file = join(root, 'artifact.tar.gz');

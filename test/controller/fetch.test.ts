@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,9 +89,12 @@ function serve(script: Script): string {
   return path;
 }
 const artifact = (path: string, digest?: string): Artifact => ({ url: `${base}${path}`, revision: 'main@sha1:0', digest });
-const FAST = { retries: 3, retryDelayMs: 10 };
+// A temp root of this file's own, so other test files fetching at the same time cannot look like leftovers.
+const TEMP_ROOT = mkdtempSync(join(tmpdir(), 'kclrun-fetch-test-'));
+test.after.always(() => rmSync(TEMP_ROOT, { recursive: true, force: true }));
+const FAST = { retries: 3, retryDelayMs: 10, tempRoot: TEMP_ROOT };
 
-const tempDirs = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('kclrun-artifact-')));
+const tempDirs = () => new Set(readdirSync(TEMP_ROOT).filter((n) => n.startsWith('kclrun-artifact-')));
 /** Runs `fn` and asserts it left no new kclrun-artifact-* temp dir behind. */
 async function noLeftovers<T>(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, fn: () => Promise<T>): Promise<T> {
   const before = tempDirs();
@@ -136,7 +139,7 @@ for (const algo of ['sha256', 'sha384', 'sha512', 'blake3'] as const) {
     if (!out.ok) return t.fail(out.message);
     t.is(readFileSync(join(out.dir, 'sub/main.k'), 'utf8'), 'a = 1\n');
     t.true(existsSync(join(out.dir, 'kcl.mod')));
-    t.true(out.dir.startsWith(tmpdir()));
+    t.true(out.dir.startsWith(TEMP_ROOT));
     await out.cleanup();
     t.false(existsSync(out.dir));
     t.false(existsSync(join(out.dir, '..')), 'the whole temp root is removed');
@@ -178,7 +181,7 @@ test.serial('5xx responses and dropped connections are retried until success', a
 
 test.serial('retries run out with the last error and the retry count', async (t) => {
   const path = serve([{ status: 502 }]);
-  const out = await noLeftovers(t, () => fetchArtifact(artifact(path), { retries: 2, retryDelayMs: 5 }));
+  const out = await noLeftovers(t, () => fetchArtifact(artifact(path), { retries: 2, retryDelayMs: 5, tempRoot: TEMP_ROOT }));
   t.false(out.ok);
   if (!out.ok) t.is(out.message, `GET ${base}${path}: HTTP 502 (after 2 retries)`);
   t.is(hits.get(path), 3);
@@ -270,7 +273,7 @@ test.serial('an aborted signal stops retrying', async (t) => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 50);
   const started = Date.now();
-  const out = await noLeftovers(t, () => fetchArtifact(artifact(path), { retries: 100, retryDelayMs: 20, signal: ac.signal }));
+  const out = await noLeftovers(t, () => fetchArtifact(artifact(path), { retries: 100, retryDelayMs: 20, signal: ac.signal, tempRoot: TEMP_ROOT }));
   t.false(out.ok);
   t.true(Date.now() - started < 2000);
 });

@@ -98,7 +98,7 @@ test.serial('health, readiness, metrics after a reconcile, JSON logs, and a prom
   await waitKCLRun(cp(), ns, 'app', readyAt(art.revision));
 
   let text = '';
-  await waitFor(async () => (text = (await httpGet(metrics, '/metrics')).body).includes(`name="app",namespace="${ns}"`), { what: 'metrics for the KCLRun', timeoutMs: 5000 }).catch(() => undefined);
+  await waitFor(async () => (text = (await httpGet(metrics, '/metrics')).body).includes(`gotk_reconcile_duration_seconds_count{kind="KCLRun",name="app",namespace="${ns}"}`), { what: 'metrics for the KCLRun', timeoutMs: 5000 }).catch(() => undefined);
   t.regex(text, /^# TYPE gotk_reconcile_duration_seconds histogram$/m);
   t.regex(text, new RegExp(`^gotk_reconcile_duration_seconds_count\\{kind="KCLRun",name="app",namespace="${ns}"\\} [1-9]`, 'm'));
   t.regex(text, new RegExp(`^gotk_reconcile_condition\\{kind="KCLRun",name="app",namespace="${ns}",type="Ready",status="True"\\} 1$`, 'm'));
