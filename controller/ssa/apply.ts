@@ -2,8 +2,8 @@
  * Server-side apply of one object (fluxcd/pkg/ssa `Apply`): GET, skip rules, dry-run apply, drift check, apply;
  * on immutable-field errors with force, delete, wait for termination and re-create.
  *
- * Managed-field cleanup (removing `kubectl`/`before-first-apply` managers, which `…/ssa: Merge` turns off) is not
- * implemented: fields owned by other managers stay theirs.
+ * Before the dry-run, fields set by kubectl or `before-first-apply` are taken over (`managers.ts`) unless the object
+ * is annotated `…/ssa: Merge`, so what the KCL does not render is removed.
  */
 import {
   DISABLED,
@@ -13,7 +13,9 @@ import {
   SSA_ANNOTATION,
   SSA_IF_NOT_PRESENT,
   SSA_IGNORE,
+  SSA_MERGE,
 } from '../api/group.js';
+import { takeOverManagedFields } from './managers.js';
 import type { KubeClient, KubeResult } from '../kube/client.js';
 import { refOf } from '../kube/client.js';
 import { hasDrifted } from './diff.js';
@@ -85,6 +87,10 @@ export async function applyObject(client: KubeClient, obj: JsonObject, opts: App
   if (!got.ok && got.status !== 404) return fail(ref, `${subject} query failed: ${got.message}`, got.status);
   const live = got.ok ? got.body : undefined;
   if (shouldSkip(desired, live)) return { ok: true, entry: changeSetEntry(ref, 'skipped') };
+  if (live && metadataValue(desired, SSA_ANNOTATION) !== SSA_MERGE) {
+    const takeover = await takeOverFields(client, ref, live, opts);
+    if (takeover) return takeover;
+  }
 
   const dry = await client.apply(desired, { fieldManager: opts.fieldManager, force: true, dryRun: true, signal: opts.signal });
   if (!dry.ok) {
@@ -95,6 +101,29 @@ export async function applyObject(client: KubeClient, obj: JsonObject, opts: App
   if (live && !hasDrifted(live, dry.body)) return { ok: true, entry: changeSetEntry(ref, 'unchanged') };
   const res = await client.apply(desired, { fieldManager: opts.fieldManager, force: true, signal: opts.signal });
   return applied(ref, res, live ? 'configured' : 'created');
+}
+
+/** Hands kubectl's fields on `live` to our field manager (JSON patch guarded by resourceVersion); a failure outcome or undefined. */
+async function takeOverFields(client: KubeClient, ref: ObjectRef, live: JsonObject, opts: ApplyObjectOptions): Promise<ObjectOutcome | undefined> {
+  const managedFields = takeOverManagedFields(live, opts.fieldManager);
+  if (!managedFields) return undefined;
+  const m = await client.mapping(ref.apiVersion, ref.kind);
+  if (!m) return undefined;
+  const rv = asObject(live['metadata'])?.['resourceVersion'];
+  const res = await client.request(
+    'PATCH',
+    client.objectPath(m, ref.namespace, ref.name),
+    {
+      contentType: 'application/json-patch+json',
+      body: [
+        { op: 'test', path: '/metadata/resourceVersion', value: rv },
+        { op: 'replace', path: '/metadata/managedFields', value: managedFields },
+      ],
+      signal: opts.signal,
+    },
+  );
+  if (!res.ok) return fail(ref, `${subjectOf(ref)} managed fields takeover failed (${res.reason}): ${res.message}`, res.status);
+  return undefined;
 }
 
 function applied(ref: ObjectRef, res: KubeResult<JsonObject>, action: 'created' | 'configured'): ObjectOutcome {

@@ -30,8 +30,9 @@ test('an object edited by someone else is corrected at the next reconcile', asyn
   const k = await waitKCLRun(cp, ns, 'app', (k) => k.status?.lastHandledReconcileAt === at && condition(k, 'Ready')?.status === 'True');
   t.is(condition(k, 'Ready')!.message, `Applied revision: ${art.revision}`);
   const fixed = await getObject(cp, path);
-  t.is(fixed?.data.mode, 'safe');
-  t.is(fixed?.data.level, '3');
+  // Fields kubectl added are taken over and removed: the object is again exactly what the KCL renders.
+  t.deepEqual(fixed?.data, { mode: 'safe', level: '3' });
+  t.false(fixed?.metadata.managedFields.some((f: { manager: string }) => f.manager === 'kubectl-edit'));
   const events = await cp.request<{ items: Array<{ reason: string; message: string }> }>('GET', `/api/v1/namespaces/${ns}/events`);
   t.true(events.body.items.some((e) => e.reason === 'Progressing' && e.message.includes(`ConfigMap/${ns}/settings configured`)), JSON.stringify(events.body.items.map((e) => e.message)));
 });
@@ -50,4 +51,23 @@ test('objects annotated reconcile: disabled are not applied', async (t) => {
   t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/hands-off`), undefined);
   t.deepEqual(k.status?.inventory?.entries.map((e) => e.id), [`${ns}_managed__ConfigMap`]);
   t.truthy(await getKCLRun(cp, ns, 'app'));
+});
+
+test('objects annotated ssa: Merge keep the fields other managers added', async (t) => {
+  const { cp } = suite();
+  const ns = await newNamespace(cp, 'merge');
+  const art = await gitSource(cp, ns, 'repo', kclPackage(`items = [
+    {apiVersion = "v1", kind = "ConfigMap", metadata = {name = "shared", annotations = {"krm.kcl.dev.fluxcd/ssa" = "Merge"}}, data.mode = "safe"}
+]
+`), 'main@sha1:3333333333333333333333333333333333333333');
+  await createKCLRun(cp, ns, 'app', { sourceRef: gitRef('repo') });
+  await waitKCLRun(cp, ns, 'app', readyAt(art.revision));
+  const path = `/api/v1/namespaces/${ns}/configmaps/shared`;
+  const live = await getObject(cp, path);
+  live!.data = { mode: 'unsafe', extra: 'kept' };
+  const put = await cp.request('PUT', `${path}?fieldManager=kubectl-edit`, { body: live });
+  t.true(put.ok, put.text);
+  const at = await requestReconcile(cp, ns, 'app');
+  await waitKCLRun(cp, ns, 'app', (k) => k.status?.lastHandledReconcileAt === at && condition(k, 'Ready')?.status === 'True');
+  t.deepEqual((await getObject(cp, path))?.data, { mode: 'safe', extra: 'kept' });
 });

@@ -1,0 +1,44 @@
+/**
+ * Managed-field takeover (fluxcd/pkg/ssa `PatchReplaceFieldsManagers`): fields that kubectl (`kubectl`,
+ * `kubectl-edit`, `kubectl-client-side-apply`, …) or `before-first-apply` set on an object this controller applies
+ * are handed to the controller's own Apply entry, so the next apply removes what the KCL does not render — drift
+ * from `kubectl edit` is undone, not merged. Objects annotated `…/ssa: Merge` keep other managers' fields.
+ */
+import type { JsonObject, JsonValue } from '../kube/types.js';
+import { asObject } from './meta.js';
+
+/** True for a manager whose fields the controller takes over. */
+export function isForeignManager(manager: string): boolean {
+  return manager === 'kubectl' || manager.startsWith('kubectl-') || manager === 'before-first-apply';
+}
+
+function mergeFields(a: JsonValue | undefined, b: JsonValue | undefined): JsonObject {
+  const out: JsonObject = { ...(asObject(a) ?? {}) };
+  for (const [k, v] of Object.entries(asObject(b) ?? {})) out[k] = mergeFields(out[k], v);
+  return out;
+}
+
+/**
+ * The `metadata.managedFields` list with every foreign entry (not on a subresource) merged into `fieldManager`'s
+ * Apply entry; undefined when there is nothing to take over.
+ */
+export function takeOverManagedFields(live: JsonObject, fieldManager: string, now = new Date()): JsonObject[] | undefined {
+  const entries = ((asObject(live['metadata'])?.['managedFields'] as JsonValue[] | undefined) ?? []).map((e) => asObject(e) ?? {});
+  const foreign = (e: JsonObject) => typeof e['manager'] === 'string' && isForeignManager(e['manager']) && !e['subresource'];
+  if (!entries.some(foreign)) return undefined;
+  const ours = (e: JsonObject) => e['manager'] === fieldManager && e['operation'] === 'Apply' && !e['subresource'];
+  let fields: JsonValue = asObject(entries.find(ours)?.['fieldsV1']) ?? {};
+  for (const e of entries.filter(foreign)) fields = mergeFields(fields, e['fieldsV1']);
+  const kept = entries.filter((e) => !foreign(e) && !ours(e));
+  return [
+    ...kept,
+    {
+      manager: fieldManager,
+      operation: 'Apply',
+      apiVersion: (live['apiVersion'] as string | undefined) ?? 'v1',
+      time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      fieldsType: 'FieldsV1',
+      fieldsV1: fields,
+    },
+  ];
+}
