@@ -81,7 +81,8 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
   const rules = cfg.spec.matchConstraints?.resourceRules;
   // KCLRun documents (function configs kept in the package) are never handed to KCL: they pass through, as in krm-kcl.
   const selected = items.filter((i) => !isKCLRun(i) && matchesRules(rules, i.apiVersion, i.kind));
-  const passed = items.filter((i) => !selected.includes(i));
+  const chosen = new Set(selected);
+  const passed = items.filter((i) => !chosen.has(i));
   const json = new Map(items.map((i) => [i, i.toObject()] as const));
   const itemsJson = selected.map((i) => json.get(i)!);
   const env = ctx.env ?? process.env;
