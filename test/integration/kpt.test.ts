@@ -10,7 +10,8 @@ import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { EXAMPLES, KCLRUN_FN, run, tempDir, writeTree, type Ran } from '../support/kclrun.js';
 
-const KPT = '/usr/bin/kpt';
+// The machine's kpt: /usr/bin/kpt links to the Cloud SDK's; either path will do.
+const KPT = ['/usr/bin/kpt', '/usr/lib/google-cloud-sdk/bin/kpt'].find((p) => existsSync(p)) ?? '/usr/bin/kpt';
 
 function kpt(args: string[], cwd: string): Ran {
   if (!existsSync(KPT)) throw new Error(`kpt not found at ${KPT}: the kpt integration tests need the real kpt`);
