@@ -19,6 +19,7 @@ import { getKCLRun, getSource, readArguments, setFinalizers } from './store.js';
 import { isTrue } from './status/conditions.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { JsonObject } from '../krm/index.js';
 
 /** Controller-wide settings (Flux's flags). */
 export interface ReconcilerOptions {
@@ -168,10 +169,27 @@ export class Reconciler {
 
     const target = await this.clientFor(k);
     if ('reason' in target) return target;
-    const prepared = await prepareObjects(k, built.objects, async (apiVersion, kind) => (await target.mapping(apiVersion, kind))?.namespaced);
+    try {
+      return await this.applyObjects(k, status, log, target.client, built.objects, revision);
+    } finally {
+      target.dispose();
+    }
+  }
+
+  /** Prepare → staged apply → prune → health → Ready, with `target` (the KCLRun's identity and cluster). */
+  private async applyObjects(
+    k: KCLRun,
+    status: StatusWriter,
+    log: Logger,
+    target: KubeClient,
+    objects: JsonObject[],
+    revision: string,
+  ): Promise<Failure | undefined> {
+    const timeoutS = Math.round(getTimeout(k) / 1000);
+    const prepared = await prepareObjects(k, objects, async (apiVersion, kind) => (await target.mapping(apiVersion, kind))?.namespaced);
     if (!prepared.ok) return { reason: REASONS.BuildFailed, message: prepared.message };
 
-    await status.progressing(`Detecting drift for revision ${revision} with a timeout of ${Math.round(getTimeout(k) / 1000)}s`);
+    await status.progressing(`Detecting drift for revision ${revision} with a timeout of ${timeoutS}s`);
     const owner = ownerLabels(k);
     const applied = await applyAllStaged(target, prepared.objects, {
       fieldManager: APPLY_FIELD_MANAGER,
@@ -217,12 +235,12 @@ export class Reconciler {
 
     const checks = this.healthTargets(k, applied.changes.filter((c) => c.action !== 'skipped').map((c) => c.ref));
     if (checks.length) {
-      await status.progressing(`Running health checks for revision ${revision} with a timeout of ${Math.round(getTimeout(k) / 1000)}s`);
+      await status.progressing(`Running health checks for revision ${revision} with a timeout of ${timeoutS}s`);
       const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k) });
       if (!health.ok) {
         const list = health.notReady.map((n) => `${n.ref.kind}/${n.ref.namespace ? `${n.ref.namespace}/` : ''}${n.ref.name} status: '${n.status}'${n.message ? ` (${n.message})` : ''}`);
-        status.healthy(false, `health check failed after ${Math.round(getTimeout(k) / 1000)}s: ${list.join(', ')}`);
-        return { reason: REASONS.HealthCheckFailed, message: `health check failed after ${Math.round(getTimeout(k) / 1000)}s: timeout waiting for: [${list.join(', ')}]` };
+        status.healthy(false, `health check failed after ${timeoutS}s: ${list.join(', ')}`);
+        return { reason: REASONS.HealthCheckFailed, message: `health check failed after ${timeoutS}s: timeout waiting for: [${list.join(', ')}]` };
       }
       status.healthy(true, 'Health check passed');
     }
@@ -242,8 +260,11 @@ export class Reconciler {
     return k.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
   }
 
-  /** The client that applies for this KCLRun: remote kubeconfig and/or ServiceAccount impersonation. */
-  private async clientFor(k: KCLRun): Promise<KubeClient | Failure> {
+  /**
+   * The client that applies for this KCLRun: remote kubeconfig and/or ServiceAccount impersonation. `dispose`
+   * closes the connections of a client made for a remote kubeconfig (impersonating clients share the controller's).
+   */
+  private async clientFor(k: KCLRun): Promise<{ client: KubeClient; dispose: () => void } | Failure> {
     let base = this.client;
     const secretRef = k.spec.kubeConfig?.secretRef;
     if (secretRef) {
@@ -261,9 +282,10 @@ export class Reconciler {
       }
       base = new KubeClient({ kubeConfig: kc });
     }
+    const remote = base !== this.client ? base : undefined;
     const sa = k.spec.serviceAccountName ?? this.opts.defaultServiceAccount;
-    if (sa) return base.withImpersonation(`system:serviceaccount:${k.metadata.namespace}:${sa}`);
-    return base;
+    const client = sa ? base.withImpersonation(`system:serviceaccount:${k.metadata.namespace}:${sa}`) : base;
+    return { client, dispose: () => remote?.close() };
   }
 
   /** Deletion: prune the inventory when prune is on (and not suspended), then release the finalizer. */
@@ -274,7 +296,7 @@ export class Reconciler {
         log.error('cannot prune on deletion, objects are left in place', { reason: target.message });
       } else {
         const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
-        const pruned = await deleteAll(target, refs, { ownerLabels: ownerLabels(k) });
+        const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k) }).finally(target.dispose);
         if (pruned.failed.length) {
           log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });
           return { requeueAfterMs: getRetryInterval(k) };

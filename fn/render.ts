@@ -3,8 +3,7 @@
  * → resources, or diagnostics naming file and line. `kclrun fn`, `kclrun render` and the controller all call this.
  */
 import { resolve } from 'node:path';
-import { runProgram } from './engine/engine.js';
-import { loadSettingsFiles } from './engine/engine.js';
+import { loadSettingsFiles, runProgram } from './engine/engine.js';
 import type { Diagnostic } from './engine/diagnostics.js';
 import type { ExecProgramArgs } from './engine/messages.js';
 import { KclModError } from './package/kcl-mod.js';
