@@ -16,6 +16,7 @@ export {
   RESOURCE_LIST_KIND,
 } from './resource-list.js';
 export { itemsFromOutputs } from './outputs.js';
+export { jsonEqual } from './update.js';
 export { exitCodeFor, resourceRefOf, isResult, hasErrors, resultToJson } from './results.js';
 export {
   carryInternalAnnotations,

@@ -3,7 +3,8 @@
  * `hasDrifted`). Server-maintained metadata and `status` are ignored. Pure.
  */
 import type { JsonObject } from '../kube/types.js';
-import { asObject, jsonEqual } from './meta.js';
+import { jsonEqual } from '../../krm/index.js';
+import { asObject } from './meta.js';
 
 /** Metadata the server maintains, ignored by the comparison. */
 const IGNORED_METADATA = [
