@@ -3,14 +3,14 @@
  * dependencies), then fetch → build → apply → prune → health — and maps their outcomes to conditions, events and
  * requeue decisions, the way kustomize-controller does. A failed stage applies and prunes nothing after it.
  */
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from './kube/client.js';
+import type { KubeClient } from './kube/client.js';
 import { applyAllStaged, deleteAll, inventoryId, parseInventoryId, waitForReady, type ObjectRef } from './ssa/index.js';
 import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION, SOURCE_API_VERSION } from './api/group.js';
 import { REASONS, type Reason } from './api/conditions.js';
 import { getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
 import { fetchArtifact, type FetchOptions } from './stages/fetch.js';
 import { buildObjects } from './stages/render.js';
+import { targetClient, type Target } from './stages/target.js';
 import { ownerLabels, prepareObjects } from './stages/prepare.js';
 import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js';
 import { StatusWriter } from './status/writer.js';
@@ -30,6 +30,10 @@ export interface ReconcilerOptions {
   fetch?: FetchOptions;
   /** Jitter applied to the interval, as a fraction (default 0.05). */
   jitter?: number;
+  /** Allow `exec` and `auth-provider` in remote kubeconfigs (`--insecure-kubeconfig-exec`). */
+  insecureKubeconfigExec?: boolean;
+  /** Allow `insecure-skip-tls-verify` and plain http in remote kubeconfigs (`--insecure-kubeconfig-tls`). */
+  insecureKubeconfigTls?: boolean;
 }
 
 /** What the queue should do next with this KCLRun. */
@@ -260,32 +264,15 @@ export class Reconciler {
     return k.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
   }
 
-  /**
-   * The client that applies for this KCLRun: remote kubeconfig and/or ServiceAccount impersonation. `dispose`
-   * closes the connections of a client made for a remote kubeconfig (impersonating clients share the controller's).
-   */
-  private async clientFor(k: KCLRun): Promise<{ client: KubeClient; dispose: () => void } | Failure> {
-    let base = this.client;
-    const secretRef = k.spec.kubeConfig?.secretRef;
-    if (secretRef) {
-      const res = await this.client.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${k.metadata.namespace}/secrets/${secretRef.name}`);
-      if (!res.ok) return { reason: REASONS.ReconciliationFailed, message: `kubeconfig Secret '${k.metadata.namespace}/${secretRef.name}': ${res.status === 404 ? 'not found' : res.message}` };
-      const data = res.body.data ?? {};
-      const key = secretRef.key ?? ('value' in data ? 'value' : 'value.yaml');
-      const raw = data[key];
-      if (!raw) return { reason: REASONS.ReconciliationFailed, message: `kubeconfig Secret '${k.metadata.namespace}/${secretRef.name}' has no key '${key}'` };
-      const kc = new KubeConfig();
-      try {
-        kc.loadFromString(Buffer.from(raw, 'base64').toString('utf8'));
-      } catch (err) {
-        return { reason: REASONS.ReconciliationFailed, message: `kubeconfig Secret '${k.metadata.namespace}/${secretRef.name}' key '${key}' is not a valid kubeconfig: ${(err as Error).message.split('\n')[0]}` };
-      }
-      base = new KubeClient({ kubeConfig: kc });
-    }
-    const remote = base !== this.client ? base : undefined;
-    const sa = k.spec.serviceAccountName ?? this.opts.defaultServiceAccount;
-    const client = sa ? base.withImpersonation(`system:serviceaccount:${k.metadata.namespace}:${sa}`) : base;
-    return { client, dispose: () => remote?.close() };
+  /** The client that applies for this KCLRun (see stages/target.ts); a refused kubeconfig stalls. */
+  private async clientFor(k: KCLRun): Promise<Target | Failure> {
+    const target = await targetClient(this.client, k, {
+      defaultServiceAccount: this.opts.defaultServiceAccount,
+      allowExec: this.opts.insecureKubeconfigExec,
+      allowInsecureTls: this.opts.insecureKubeconfigTls,
+    });
+    if ('message' in target) return { reason: REASONS.ReconciliationFailed, message: target.message, stalled: target.refused };
+    return target;
   }
 
   /** Deletion: prune the inventory when prune is on (and not suspended), then release the finalizer. */

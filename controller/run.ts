@@ -39,6 +39,12 @@ export interface ControllerOptions {
   logger?: Logger;
   /** Delay before the first artifact download retry (tests shorten it). */
   fetchRetryDelayMs?: number;
+  /** Timeout of one artifact download attempt (`--http-timeout`, default 30s). */
+  httpTimeoutMs?: number;
+  /** Allow `exec`/`auth-provider` in remote kubeconfigs (`--insecure-kubeconfig-exec`). */
+  insecureKubeconfigExec?: boolean;
+  /** Allow `insecure-skip-tls-verify` and plain http in remote kubeconfigs (`--insecure-kubeconfig-tls`). */
+  insecureKubeconfigTls?: boolean;
 }
 
 /** A running controller. */
@@ -87,7 +93,9 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
-    fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST },
+    fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, timeoutMs: opts.httpTimeoutMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST },
+    insecureKubeconfigExec: opts.insecureKubeconfigExec,
+    insecureKubeconfigTls: opts.insecureKubeconfigTls,
   });
   const namespace = opts.watchAllNamespaces === false ? opts.runtimeNamespace ?? 'default' : undefined;
   const startManager = async () => {

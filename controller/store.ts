@@ -83,6 +83,39 @@ export async function readArguments(
   return { ok: true, args, secrets };
 }
 
+/** The `data` of a Secret (values base64-decoded) or ConfigMap in `namespace`. Values are never logged. */
+export async function readObjectData(
+  client: KubeClient,
+  kind: 'Secret' | 'ConfigMap',
+  namespace: string,
+  name: string,
+): Promise<KubeResult<Record<string, string>>> {
+  const res = await client.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/${kind === 'Secret' ? 'secrets' : 'configmaps'}/${name}`);
+  if (!res.ok) return res;
+  const data = res.body.data ?? {};
+  const decoded = kind === 'Secret' ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : data;
+  return { ok: true, status: res.status, body: decoded };
+}
+
+/**
+ * Mints a short-lived token for a ServiceAccount (the TokenRequest API), as Flux's `generic` provider does for
+ * `kubeConfig.configMapRef`. An empty `audiences` means the API server's own audiences.
+ */
+export async function requestServiceAccountToken(
+  client: KubeClient,
+  namespace: string,
+  serviceAccount: string,
+  audiences: string[],
+): Promise<KubeResult<string>> {
+  const res = await client.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences, expirationSeconds: 600 } },
+  });
+  if (!res.ok) return res;
+  const token = res.body.status?.token;
+  if (!token) return { ok: false, status: res.status, reason: 'InvalidResponse', message: 'TokenRequest returned no token' };
+  return { ok: true, status: res.status, body: token };
+}
+
 /** Records a Kubernetes Event on a KCLRun. The message must hold names and revisions only. */
 export async function recordEvent(
   client: KubeClient,

@@ -21,12 +21,16 @@ Flags (Flux's names and defaults):
       --concurrent N                    parallel reconciles (default 4)
       --requeue-dependency DURATION     retry delay for sources/dependencies not ready (default 30s)
       --http-retry N                    artifact download retries (default 9)
+      --http-timeout DURATION           timeout of one artifact download attempt (default 30s)
       --enable-leader-election          elect a leader with a coordination.k8s.io Lease
       --leader-election-namespace NS    namespace of the Lease (default RUNTIME_NAMESPACE)
       --leader-election-lease-duration, --leader-election-renew-deadline, --leader-election-retry-period
       --watch-all-namespaces[=false]    watch every namespace (default true; false: RUNTIME_NAMESPACE)
       --no-cross-namespace-refs         deny references to sources/dependencies in other namespaces
       --default-service-account NAME    impersonate this ServiceAccount when a KCLRun names none
+      --insecure-kubeconfig-exec        allow exec and auth-provider plugins in remote kubeconfigs
+                                        (they run commands inside the controller)
+      --insecure-kubeconfig-tls         allow insecure-skip-tls-verify and http:// servers in remote kubeconfigs
       --min-retry-delay, --max-retry-delay DURATION   error backoff (default 750ms, 15m)
       --log-level debug|info|error      (default info)
       --log-encoding json               (the only encoding; default json)
@@ -36,6 +40,12 @@ function duration(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const ms = parseDuration(v);
   if (ms === undefined) throw new UsageError(`--${flag}: invalid duration "${v}" (e.g. 30s, 5m)`);
+  return ms;
+}
+
+function positiveDuration(flag: string, v: string | undefined): number | undefined {
+  const ms = duration(flag, v);
+  if (ms === 0) throw new UsageError(`--${flag}: must be longer than 0s`);
   return ms;
 }
 
@@ -86,6 +96,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       concurrent: { type: 'string' },
       'requeue-dependency': { type: 'string' },
       'http-retry': { type: 'string' },
+      'http-timeout': { type: 'string' },
       'enable-leader-election': { type: 'boolean' },
       'leader-election-namespace': { type: 'string' },
       'leader-election-lease-duration': { type: 'string' },
@@ -95,6 +106,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       'no-watch-all-namespaces': { type: 'boolean' },
       'no-cross-namespace-refs': { type: 'boolean' },
       'default-service-account': { type: 'string' },
+      'insecure-kubeconfig-exec': { type: 'boolean' },
+      'insecure-kubeconfig-tls': { type: 'boolean' },
       'min-retry-delay': { type: 'string' },
       'max-retry-delay': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
@@ -125,6 +138,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     concurrent: int('concurrent', values.concurrent, 1),
     requeueDependencyMs: duration('requeue-dependency', values['requeue-dependency']),
     httpRetry: int('http-retry', values['http-retry']),
+    httpTimeoutMs: positiveDuration('http-timeout', values['http-timeout']),
     enableLeaderElection: values['enable-leader-election'],
     leaderElectionNamespace: values['leader-election-namespace'],
     leaseDurationMs,
@@ -134,6 +148,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     runtimeNamespace: process.env.RUNTIME_NAMESPACE,
     noCrossNamespaceRefs: values['no-cross-namespace-refs'],
     defaultServiceAccount: values['default-service-account'],
+    insecureKubeconfigExec: values['insecure-kubeconfig-exec'],
+    insecureKubeconfigTls: values['insecure-kubeconfig-tls'],
     minRetryDelayMs: duration('min-retry-delay', values['min-retry-delay']),
     maxRetryDelayMs: duration('max-retry-delay', values['max-retry-delay']),
     logLevel: level,

@@ -34,6 +34,7 @@ export interface Schema {
   additionalProperties?: Schema;
   'x-kubernetes-list-type'?: string;
   'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-validations'?: Array<{ rule: string; message: string }>;
 }
 
 /** One schema for every field of T — no more, no fewer. */
@@ -103,14 +104,23 @@ const spec = object<KCLRunSpec>(
     force: bool('Re-create objects whose immutable fields changed.'),
     targetNamespace: str('Namespace for namespaced objects that set none.', { minLength: 1, maxLength: 63 }),
     serviceAccountName: str('ServiceAccount (in this namespace) to impersonate when applying.'),
-    kubeConfig: object<KubeConfigReference>('A kubeconfig Secret to apply to a remote cluster.', {
-      secretRef: {
-        type: 'object',
-        description: 'The Secret; key defaults to value, then value.yaml.',
-        properties: { name: str('Secret name.', NAME), key: str('Key in the Secret.') },
-        required: ['name'],
-      },
-    }, ['secretRef']),
+    kubeConfig: {
+      ...object<KubeConfigReference>('A remote cluster to apply to: exactly one of secretRef and configMapRef.', {
+        secretRef: {
+          type: 'object',
+          description: 'A Secret holding a kubeconfig; key defaults to value, then value.yaml. exec, auth-provider and insecure TLS are refused unless the controller allows them; file paths are always refused.',
+          properties: { name: str('Secret name.', NAME), key: str('Key in the Secret.') },
+          required: ['name'],
+        },
+        configMapRef: {
+          type: 'object',
+          description: "Flux's provider-based remote cluster: a ConfigMap with provider (generic), address, ca.crt, serviceAccountName and audiences.",
+          properties: { name: str('ConfigMap name.', NAME) },
+          required: ['name'],
+        },
+      }),
+      'x-kubernetes-validations': [{ rule: 'has(self.secretRef) != has(self.configMapRef)', message: 'exactly one of secretRef and configMapRef must be set' }],
+    },
     commonMetadata: object<CommonMetadata>('Labels and annotations added to every applied object.', {
       labels: strMap('Labels.'),
       annotations: strMap('Annotations.'),

@@ -30,9 +30,13 @@ export interface HealthCheckReference {
   namespace?: string;
 }
 
-/** A kubeconfig in a Secret, to target a remote cluster. */
+/**
+ * A remote cluster to apply to: exactly one of a kubeconfig in a Secret (`secretRef`), or Flux's provider-based
+ * ConfigMap (`configMapRef`: keys provider=generic, address, ca.crt, serviceAccountName, audiences).
+ */
 export interface KubeConfigReference {
-  secretRef: { name: string; key?: string };
+  secretRef?: { name: string; key?: string };
+  configMapRef?: { name: string };
 }
 
 /** Labels and annotations added to every applied object. */

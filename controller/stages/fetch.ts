@@ -1,16 +1,28 @@
 /**
- * Fetch stage: download a source's artifact, verify its digest, and untar it safely into a temp dir that the
- * caller removes (`cleanup`). Paths that escape the dir fail the fetch; links are skipped; size is capped.
+ * Fetch stage: download a source's artifact (a per-attempt timeout, retries with backoff), verify its digest, and
+ * unpack it safely (stages/untar.ts) into a temp dir that the caller removes (`cleanup`). Every failure is a typed
+ * error (stages/fetch-errors.ts) that becomes an outcome: fetchArtifact never rejects, and never leaves a temp dir.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { x as untar } from 'tar';
 import { blake3 } from '@noble/hashes/blake3.js';
+import { sleep } from '../ssa/meta.js';
+import {
+  ArtifactDigestError,
+  ArtifactError,
+  ArtifactLimitError,
+  ArtifactNotFoundError,
+  DownloadRejectedError,
+  DownloadRetryableError,
+  DownloadTimeoutError,
+  FetchCancelledError,
+} from './fetch-errors.js';
+import { unpackArtifact } from './untar.js';
 
 /** A source's `status.artifact`. */
 export interface Artifact {
@@ -28,12 +40,17 @@ export interface FetchOptions {
   retries?: number;
   /** Delay before the first retry, doubled each time (default 1s, at most 30s). */
   retryDelayMs?: number;
-  /** Maximum bytes downloaded and unpacked (default 512 MiB). */
+  /** Maximum bytes downloaded, and decompressed (default 512 MiB). */
   maxBytes?: number;
+  /** Maximum entries in the archive (default 100000). */
+  maxEntries?: number;
+  /** Timeout of one download attempt, body included (`--http-timeout`, default 30s). */
+  timeoutMs?: number;
   /** Replaces the artifact URL's host (SOURCE_CONTROLLER_LOCALHOST). */
   hostOverride?: string;
   /** Where the temp dir is made (default the OS temp dir). */
   tempRoot?: string;
+  /** Cancels the whole fetch (no further attempts). */
   signal?: AbortSignal;
 }
 
@@ -41,6 +58,9 @@ export interface FetchOptions {
 export type FetchOutcome =
   | { ok: true; dir: string; cleanup: () => Promise<void> }
   | { ok: false; notFound: boolean; message: string };
+
+/** Defaults of {@link FetchOptions}. */
+export const FETCH_DEFAULTS = { retries: 9, retryDelayMs: 1000, maxBytes: 512 * 1024 * 1024, maxEntries: 100_000, timeoutMs: 30_000 } as const;
 
 /** A streaming hash: node:crypto's, or BLAKE3 from @noble/hashes (Node has none). */
 interface Hasher {
@@ -78,114 +98,114 @@ function artifactURL(url: string, hostOverride?: string): string {
   return u.toString();
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
+/** The outcome of a failure; `notFound` tells the reconciler to wait for the source rather than retry soon. */
+function failed(err: ArtifactError): Extract<FetchOutcome, { ok: false }> {
+  return { ok: false, notFound: err instanceof ArtifactNotFoundError, message: err.message };
+}
 
-/** Downloads to `file`, hashing as it goes. Retries network errors and 5xx; 404 is final. */
-async function download(url: string, file: string, algorithm: string, opts: FetchOptions) {
-  const retries = opts.retries ?? 9;
-  let delay = opts.retryDelayMs ?? 1000;
-  let last = '';
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) {
+/** One download attempt to `file`, hashing as it goes. @throws ArtifactError */
+async function attempt(url: string, file: string, algorithm: string, opts: FetchOptions): Promise<string> {
+  const timeoutMs = opts.timeoutMs ?? FETCH_DEFAULTS.timeoutMs;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const why = (err: unknown): ArtifactError => {
+    if (err instanceof ArtifactError) return err;
+    if (opts.signal?.aborted) return new FetchCancelledError('fetch cancelled', { cause: err });
+    if (timeout.aborted) return new DownloadTimeoutError(`GET ${url}: no complete response within ${timeoutMs}ms`, { cause: err });
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    return new DownloadRetryableError(`GET ${url}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`, { cause: err });
+  };
+  let res: Response;
+  try {
+    res = await fetch(url, { signal });
+  } catch (err) {
+    throw why(err);
+  }
+  if (res.status === 404) {
+    await res.body?.cancel();
+    throw new ArtifactNotFoundError(`artifact not found at ${url}`);
+  }
+  if (!res.ok || !res.body) {
+    await res.body?.cancel();
+    const message = `GET ${url}: HTTP ${res.status}`;
+    throw res.status >= 500 || res.status === 429 ? new DownloadRetryableError(message) : new DownloadRejectedError(message);
+  }
+  const hash = ALGORITHMS[algorithm]!();
+  let size = 0;
+  const max = opts.maxBytes ?? FETCH_DEFAULTS.maxBytes;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > max) return cb(new ArtifactLimitError(`GET ${url}: artifact exceeds the ${max} byte limit`));
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as never), meter, createWriteStream(file), { signal });
+  } catch (err) {
+    throw why(err);
+  }
+  return hash.hex();
+}
+
+/** Downloads to `file` with retries (transient failures only); returns the hex digest. @throws ArtifactError */
+async function download(url: string, file: string, algorithm: string, opts: FetchOptions): Promise<string> {
+  const retries = opts.retries ?? FETCH_DEFAULTS.retries;
+  let delay = opts.retryDelayMs ?? FETCH_DEFAULTS.retryDelayMs;
+  let last: ArtifactError | undefined;
+  for (let n = 0; n <= retries; n++) {
+    if (n > 0) {
       await sleep(delay, opts.signal);
       delay = Math.min(delay * 2, 30_000);
     }
-    if (opts.signal?.aborted) return { ok: false as const, notFound: false, message: 'fetch cancelled' };
-    let res: Response;
+    if (opts.signal?.aborted) throw new FetchCancelledError('fetch cancelled');
     try {
-      res = await fetch(url, { signal: opts.signal });
+      return await attempt(url, file, algorithm, opts);
     } catch (err) {
-      last = `GET ${url}: ${(err as Error).message}`;
-      continue;
-    }
-    if (res.status === 404) return { ok: false as const, notFound: true, message: `artifact not found at ${url}` };
-    if (!res.ok || !res.body) {
-      last = `GET ${url}: HTTP ${res.status}`;
-      await res.body?.cancel();
-      if (res.status >= 500 || res.status === 429) continue;
-      return { ok: false as const, notFound: false, message: last };
-    }
-    const hash = ALGORITHMS[algorithm]!();
-    let size = 0;
-    const max = opts.maxBytes ?? 512 * 1024 * 1024;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        if (size > max) return cb(new Error(`artifact exceeds the ${max} byte limit`));
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    try {
-      await pipeline(Readable.fromWeb(res.body as never), meter, createWriteStream(file));
-      return { ok: true as const, hex: hash.hex() };
-    } catch (err) {
-      last = `GET ${url}: ${(err as Error).message}`;
-      if (/byte limit/.test(last)) return { ok: false as const, notFound: false, message: last };
+      if (!(err instanceof DownloadRetryableError)) throw err;
+      last = err;
     }
   }
-  return { ok: false as const, notFound: false, message: `${last} (after ${retries} retries)` };
+  throw new DownloadRetryableError(`${last?.message ?? `GET ${url}: failed`} (after ${retries} retries)`, { cause: last });
 }
 
-/** Extracts `file` into `dir`; returns an error message for escaping paths or oversize content. */
-async function extract(file: string, dir: string, maxBytes: number): Promise<string | undefined> {
-  let problem: string | undefined;
-  let total = 0;
-  await untar({
-    file,
-    cwd: dir,
-    strict: false,
-    preservePaths: false,
-    filter: (path, entry) => {
-      const p = normalize(path);
-      if (isAbsolute(path) || p === '..' || p.startsWith(`..${sep}`)) {
-        problem ??= `artifact contains a path that escapes the target directory: ${path}`;
-        return false;
-      }
-      const type = (entry as { type?: string }).type;
-      if (type === 'SymbolicLink' || type === 'Link') return false;
-      total += (entry as { size?: number }).size ?? 0;
-      if (total > maxBytes) {
-        problem ??= `artifact content exceeds the ${maxBytes} byte limit`;
-        return false;
-      }
-      return true;
-    },
-  });
-  return problem;
+/** Removes a temp root; tar has settled by the time this runs, retries cover a slow file system. */
+function removeTemp(root: string): Promise<void> {
+  return rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 }
 
-/** Downloads, verifies and unpacks an artifact. The caller must call `cleanup()` on success. */
+/** Downloads, verifies and unpacks an artifact. Never rejects; the caller must call `cleanup()` on success. */
 export async function fetchArtifact(artifact: Artifact, opts: FetchOptions = {}): Promise<FetchOutcome> {
   const digest = artifact.digest ? parseDigest(artifact.digest) : undefined;
   if (typeof digest === 'string') return { ok: false, notFound: false, message: digest };
-  const root = await mkdtemp(join(opts.tempRoot ?? tmpdir(), 'kclrun-artifact-'));
-  const cleanup = () => rm(root, { recursive: true, force: true });
+  let root: string;
+  try {
+    root = await mkdtemp(join(opts.tempRoot ?? tmpdir(), 'kclrun-artifact-'));
+  } catch (err) {
+    return { ok: false, notFound: false, message: `cannot create a temp dir for the artifact: ${(err as Error).message}` };
+  }
+  const cleanup = () => removeTemp(root);
+  let outcome: Extract<FetchOutcome, { ok: false }>;
   try {
     const file = join(root, 'artifact.tar.gz');
-    const got = await download(artifactURL(artifact.url, opts.hostOverride), file, digest?.algorithm ?? 'sha256', opts);
-    if (!got.ok) {
-      await cleanup();
-      return got;
-    }
-    if (digest && got.hex !== digest.hex) {
-      await cleanup();
-      return { ok: false, notFound: false, message: `artifact digest mismatch: expected ${artifact.digest}, got ${artifact.digest!.split(':')[0]}:${got.hex}` };
+    const hex = await download(artifactURL(artifact.url, opts.hostOverride), file, digest?.algorithm ?? 'sha256', opts);
+    if (digest && hex !== digest.hex) {
+      throw new ArtifactDigestError(`artifact digest mismatch: expected ${artifact.digest}, got ${digest.algorithm}:${hex}`);
     }
     const dir = join(root, 'content');
     await mkdir(dir);
-    const problem = await extract(file, dir, opts.maxBytes ?? 512 * 1024 * 1024);
-    if (problem) {
-      await cleanup();
-      return { ok: false, notFound: false, message: problem };
-    }
+    await unpackArtifact(file, dir, { maxBytes: opts.maxBytes ?? FETCH_DEFAULTS.maxBytes, maxEntries: opts.maxEntries ?? FETCH_DEFAULTS.maxEntries }, opts.signal);
     return { ok: true, dir, cleanup };
   } catch (err) {
-    await cleanup();
-    return { ok: false, notFound: false, message: `cannot unpack artifact: ${(err as Error).message}` };
+    if (err instanceof ArtifactError) outcome = failed(err);
+    else if (opts.signal?.aborted) outcome = failed(new FetchCancelledError('fetch cancelled'));
+    else outcome = { ok: false, notFound: false, message: `cannot fetch artifact: ${(err as Error).message}` };
   }
+  try {
+    await cleanup();
+  } catch (err) {
+    return { ...outcome, message: `${outcome.message}; and the temp dir ${root} could not be removed: ${(err as Error).message}` };
+  }
+  return outcome;
 }

@@ -1,0 +1,76 @@
+/**
+ * The client a KCLRun applies with: the controller's own cluster, or a remote one (`kubeConfig.secretRef` holding a
+ * kubeconfig, or `kubeConfig.configMapRef` for Flux's provider-based auth), optionally impersonating a
+ * ServiceAccount. Remote kubeconfigs are validated before any client code sees them (see kube/remote-config.ts).
+ */
+import { KubeClient } from '../kube/client.js';
+import { KubeconfigInvalidError, KubeconfigRefusedError, loadRemoteKubeconfig, type RemoteKubeconfigPolicy } from '../kube/remote-config.js';
+import { parseProviderConfig, providerKubeConfig } from '../kube/provider-config.js';
+import { readObjectData, requestServiceAccountToken } from '../store.js';
+import type { KCLRun } from '../api/types.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** The target client; `dispose` closes a remote client's connections (impersonating clients share the controller's). */
+export interface Target {
+  client: KubeClient;
+  dispose: () => void;
+}
+
+/** Why no target client could be made; the message names objects and fields, never values. */
+export interface TargetFailure {
+  message: string;
+  /** The kubeconfig uses something the operator has not allowed: retrying cannot help. */
+  refused: boolean;
+}
+
+/** Options of {@link targetClient}. */
+export interface TargetOptions extends RemoteKubeconfigPolicy {
+  defaultServiceAccount?: string;
+}
+
+/** Builds the KCLRun's target client from the controller's `client`. */
+export async function targetClient(client: KubeClient, k: KCLRun, opts: TargetOptions = {}): Promise<Target | TargetFailure> {
+  const remote = await remoteKubeConfig(client, k, opts);
+  if (remote && 'message' in remote) return remote;
+  const base = remote ? new KubeClient({ kubeConfig: remote }) : client;
+  const sa = k.spec.serviceAccountName ?? opts.defaultServiceAccount;
+  const target = sa ? base.withImpersonation(`system:serviceaccount:${k.metadata.namespace}:${sa}`) : base;
+  return { client: target, dispose: () => (base !== client ? base.close() : undefined) };
+}
+
+async function remoteKubeConfig(client: KubeClient, k: KCLRun, policy: RemoteKubeconfigPolicy): Promise<KubeConfig | TargetFailure | undefined> {
+  const ns = k.metadata.namespace;
+  const { secretRef, configMapRef } = k.spec.kubeConfig ?? {};
+  if (secretRef && configMapRef) return { refused: true, message: 'kubeConfig: set exactly one of secretRef and configMapRef' };
+  if (secretRef) {
+    const what = `kubeconfig Secret '${ns}/${secretRef.name}'`;
+    const res = await readObjectData(client, 'Secret', ns, secretRef.name);
+    if (!res.ok) return { refused: false, message: `${what}: ${res.status === 404 ? 'not found' : res.message}` };
+    const key = secretRef.key ?? ('value' in res.body ? 'value' : 'value.yaml');
+    const text = res.body[key];
+    if (!text) return { refused: false, message: `${what} has no key '${key}'` };
+    return validated(() => loadRemoteKubeconfig(text, policy), `${what} key '${key}'`);
+  }
+  if (configMapRef) {
+    const what = `kubeconfig ConfigMap '${ns}/${configMapRef.name}'`;
+    const res = await readObjectData(client, 'ConfigMap', ns, configMapRef.name);
+    if (!res.ok) return { refused: false, message: `${what}: ${res.status === 404 ? 'not found' : res.message}` };
+    const cfg = validated(() => parseProviderConfig(res.body, policy), what);
+    if ('message' in cfg) return cfg;
+    const token = await requestServiceAccountToken(client, ns, cfg.serviceAccountName, cfg.audiences);
+    if (!token.ok) return { refused: false, message: `${what}: cannot get a token for ServiceAccount '${ns}/${cfg.serviceAccountName}': ${token.message}` };
+    return providerKubeConfig(cfg, token.body);
+  }
+  return undefined;
+}
+
+/** Runs a validation; its typed errors become failures (a refusal is final, an invalid kubeconfig may be fixed). */
+function validated<T>(load: () => T, what: string): T | TargetFailure {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof KubeconfigRefusedError) return { refused: true, message: `${what}: ${err.message}` };
+    if (err instanceof KubeconfigInvalidError) return { refused: false, message: `${what}: ${err.message}` };
+    throw err;
+  }
+}
