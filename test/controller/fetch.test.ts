@@ -3,15 +3,19 @@
  * sha512, unsupported algorithms), verification, retries on 5xx then success, 404 → notFound (no retries), the size
  * cap, safe untar (`../` and absolute paths rejected, symlinks and hard links skipped) and the temp dir removed by
  * cleanup and on every failure. Digests: sha256 (also bare hex), sha384, sha512 and blake3, as source-controller.
+ * Hostile archives: a real tar.gz truncated at many offsets (each an ArtifactFailed-style outcome naming the cause,
+ * never a rejection, and nothing left in the temp root), the entry-count cap, and the per-attempt timeout against a
+ * server that hangs before or in the middle of the body.
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { blake3 } from '@noble/hashes/blake3.js';
+import { c as createTar } from 'tar';
 import { fetchArtifact, parseDigest, type Artifact } from '../../controller/stages/fetch.js';
 
 // ---- a minimal USTAR writer that can express hostile entries -------------------------------------------------
@@ -59,7 +63,7 @@ const hex = (algo: string, b: Buffer) => (algo === 'blake3' ? Buffer.from(blake3
 
 // ---- a loopback server with scripted responses ---------------------------------------------------------------
 
-type Script = Array<{ status: number; body?: Buffer } | 'destroy'>;
+type Script = Array<{ status: number; body?: Buffer } | 'destroy' | 'hang' | 'stall'>;
 const scripts = new Map<string, Script>();
 const hits = new Map<string, number>();
 let server: Server;
@@ -73,6 +77,12 @@ test.before(async () => {
     const script = scripts.get(path);
     const step = script?.[Math.min(n, script.length - 1)] ?? { status: 404 };
     if (step === 'destroy') return void req.socket.destroy();
+    if (step === 'hang') return; // never answers
+    if (step === 'stall') {
+      // Headers and half a body, then nothing.
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': String(GOOD.length) });
+      return void res.write(GOOD.subarray(0, GOOD.length >> 1));
+    }
     res.writeHead(step.status, { 'content-type': 'application/gzip' });
     res.end(step.body ?? '');
   });
@@ -80,7 +90,10 @@ test.before(async () => {
   const a = server.address();
   base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
 });
-test.after.always(() => server?.close());
+test.after.always(() => {
+  server?.closeAllConnections();
+  server?.close();
+});
 
 let seq = 0;
 function serve(script: Script): string {
@@ -276,4 +289,85 @@ test.serial('an aborted signal stops retrying', async (t) => {
   const out = await noLeftovers(t, () => fetchArtifact(artifact(path), { retries: 100, retryDelayMs: 20, signal: ac.signal, tempRoot: TEMP_ROOT }));
   t.false(out.ok);
   t.true(Date.now() - started < 2000);
+});
+
+// ---- hostile archives --------------------------------------------------------------------------------------------
+
+/** A real tar.gz made by node-tar from a directory of a few dozen files of varied (poorly compressible) content. */
+async function realArtifact(): Promise<Buffer> {
+  const src = mkdtempSync(join(TEMP_ROOT, 'src-'));
+  try {
+    for (let d = 0; d < 4; d++) {
+      mkdirSync(join(src, `dir${d}`));
+      for (let f = 0; f < 8; f++) {
+        // Deterministic, poorly compressible content: a chain of digests.
+        const parts = Array.from({ length: 10 + f * 5 }, (_, i) => createHash('sha512').update(`${d}/${f}/${i}`).digest('base64'));
+        const body = parts.join('\n');
+        writeFileSync(join(src, `dir${d}`, `file${f}.k`), body);
+      }
+    }
+    const chunks: Buffer[] = [];
+    const stream = createTar({ gzip: true, cwd: src, portable: true }, readdirSync(src));
+    for await (const c of stream as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+    return Buffer.concat(chunks);
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+  }
+}
+
+test.serial('a tar.gz truncated at any of many offsets fails with the cause, never rejects, and leaves no temp dir', async (t) => {
+  const whole = await realArtifact();
+  t.true(whole.length > 20_000, `artifact is ${whole.length} bytes`);
+  // Positive control: the whole artifact unpacks.
+  const full = await fetchArtifact(artifact(serve([{ status: 200, body: whole }])), FAST);
+  if (!full.ok) return t.fail(full.message);
+  t.is(readdirSync(full.dir).length, 4);
+  await full.cleanup();
+
+  const offsets = new Set<number>([0, 1, 10, 11, 512]);
+  for (let i = 1; i < 40; i++) offsets.add(Math.floor((whole.length * i) / 40));
+  for (const back of [1, 2, 4, 7, 8, 9, 16, 100, 600]) offsets.add(whole.length - back);
+  for (const at of [...offsets].sort((a, b) => a - b)) {
+    const body = whole.subarray(0, at);
+    const path = serve([{ status: 200, body }]);
+    // No digest: the truncated file must be caught by the unpacker itself, not by the digest check.
+    const out = await fetchArtifact(artifact(path), FAST).catch((err: unknown) => ({ rejected: err }));
+    if ('rejected' in out) {
+      t.fail(`truncated at ${at}: fetchArtifact rejected: ${String(out.rejected)}`);
+      continue;
+    }
+    t.false(out.ok, `truncated at ${at} of ${whole.length} bytes was accepted`);
+    if (!out.ok) {
+      t.false(out.notFound);
+      t.regex(out.message, /^cannot unpack artifact: the archive is truncated or corrupt \((gzip|tar): .+\)$/, `truncated at ${at}`);
+    }
+  }
+  t.deepEqual([...tempDirs()], [], 'the fetch temp root is empty');
+});
+
+test.serial('the entry count is capped (maxEntries), with a positive control at the cap', async (t) => {
+  const entries = (n: number): Entry[] => Array.from({ length: n }, (_, i) => ({ name: `f${i}.k`, body: `a = ${i}\n` }));
+  const atCap = await fetchArtifact(artifact(serve([{ status: 200, body: tarGz(entries(10)) }])), { ...FAST, maxEntries: 10 });
+  if (!atCap.ok) return t.fail(atCap.message);
+  t.is(readdirSync(atCap.dir).length, 10);
+  await atCap.cleanup();
+  const over = await noLeftovers(t, () => fetchArtifact(artifact(serve([{ status: 200, body: tarGz(entries(11)) }])), { ...FAST, maxEntries: 10 }));
+  t.deepEqual(over, { ok: false, notFound: false, message: 'artifact has more than 10 entries' });
+});
+
+for (const [what, step] of [['never answers', 'hang'], ['stalls in the middle of the body', 'stall']] as const) {
+  test.serial(`a server that ${what} hits the per-attempt timeout, which is retried`, async (t) => {
+    const path = serve([step]);
+    const out = await noLeftovers(t, () => fetchArtifact(artifact(path), { retries: 1, retryDelayMs: 10, timeoutMs: 200, tempRoot: TEMP_ROOT }));
+    t.deepEqual(out, { ok: false, notFound: false, message: `GET ${base}${path}: no complete response within 200ms (after 1 retries)` });
+    t.is(hits.get(path), 2);
+  });
+}
+
+test.serial('the per-attempt timeout does not cut a download that answers in time (positive control)', async (t) => {
+  const path = serve(['hang', { status: 200, body: GOOD }]);
+  const out = await fetchArtifact(artifact(path), { retries: 1, retryDelayMs: 10, timeoutMs: 200, tempRoot: TEMP_ROOT });
+  t.true(out.ok, out.ok ? '' : out.message);
+  t.is(hits.get(path), 2);
+  if (out.ok) await out.cleanup();
 });
