@@ -237,6 +237,7 @@ const badFlags: Array<[string[], RegExp]> = [
   [['--bogus'], /Unknown option '--bogus'/],
   [['--leader-election-lease-duration', '5parsecs'], /--leader-election-lease-duration: invalid duration "5parsecs"/],
   [['--requeue-dependency', '10'], /--requeue-dependency: invalid duration "10"/],
+  [['--http-timeout', '0s'], /--http-timeout: must be longer than 0s/],
   [['--health-addr', 'nonsense'], /--health-addr: invalid address "nonsense"/],
   [['--metrics-addr', '127.0.0.1:99999'], /--metrics-addr: invalid address "127\.0\.0\.1:99999"/],
   [['--watch-all-namespaces=maybe'], /--watch-all-namespaces/],
