@@ -1,6 +1,8 @@
 /**
  * Turns a client-node KubeConfig into what one request needs: the server URL, auth headers (bearer token, basic, exec
  * and auth-provider plugins, all via `applyToHTTPSOptions`) and a keep-alive agent carrying the CA and client cert.
+ * A tenant's (remote) kubeconfig reaches this only as built by kube/remote-config.ts, which refuses exec plugins,
+ * auth-providers, file paths and insecure TLS unless the operator allowed them.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';

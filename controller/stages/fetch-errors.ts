@@ -17,6 +17,9 @@ export class ArtifactNotFoundError extends ArtifactError {}
 /** A transient download failure (network error, 5xx, 429, per-attempt timeout): retried. */
 export class DownloadRetryableError extends ArtifactError {}
 
+/** Every attempt failed transiently: final for this reconcile (the KCLRun's retry interval applies). */
+export class DownloadExhaustedError extends ArtifactError {}
+
 /** The per-attempt timeout (`--http-timeout`) expired. Retried like any transient failure. */
 export class DownloadTimeoutError extends DownloadRetryableError {}
 

@@ -17,6 +17,7 @@ import {
   ArtifactError,
   ArtifactLimitError,
   ArtifactNotFoundError,
+  DownloadExhaustedError,
   DownloadRejectedError,
   DownloadRetryableError,
   DownloadTimeoutError,
@@ -167,7 +168,7 @@ async function download(url: string, file: string, algorithm: string, opts: Fetc
       last = err;
     }
   }
-  throw new DownloadRetryableError(`${last?.message ?? `GET ${url}: failed`} (after ${retries} retries)`, { cause: last });
+  throw new DownloadExhaustedError(`${last?.message ?? `GET ${url}: failed`} (after ${retries} retries)`, { cause: last });
 }
 
 /** Removes a temp root; tar has settled by the time this runs, retries cover a slow file system. */

@@ -41,7 +41,8 @@ export async function targetClient(client: KubeClient, k: KCLRun, opts: TargetOp
 async function remoteKubeConfig(client: KubeClient, k: KCLRun, policy: RemoteKubeconfigPolicy): Promise<KubeConfig | TargetFailure | undefined> {
   const ns = k.metadata.namespace;
   const { secretRef, configMapRef } = k.spec.kubeConfig ?? {};
-  if (secretRef && configMapRef) return { refused: true, message: 'kubeConfig: set exactly one of secretRef and configMapRef' };
+  // The CRD enforces exactly one; checked again so a schema mistake can never fall back to the controller's cluster.
+  if (k.spec.kubeConfig && !secretRef === !configMapRef) return { refused: true, message: 'kubeConfig: set exactly one of secretRef and configMapRef' };
   if (secretRef) {
     const what = `kubeconfig Secret '${ns}/${secretRef.name}'`;
     const res = await readObjectData(client, 'Secret', ns, secretRef.name);
