@@ -1,6 +1,7 @@
 /**
- * Artifact handling as a user sees it: a digest mismatch and a path-escaping tarball fail with ArtifactFailed and
- * apply nothing (and the tarball writes nothing outside the temp dir); a source without an artifact is "not ready
+ * Artifact handling as a user sees it: a digest mismatch, a truncated tarball (its digest matching the truncated
+ * bytes) and a path-escaping tarball fail with ArtifactFailed and apply nothing (and the tarball writes nothing
+ * outside the temp dir); a source without an artifact is "not ready
  * yet" (requeued quietly, then Ready once the artifact appears); a missing source is reported by name; `spec.path`
  * selects a subdirectory and cannot escape the artifact.
  */
@@ -105,6 +106,28 @@ test('a digest mismatch fails with ArtifactFailed and applies nothing', async (t
   t.is(k.status?.lastAppliedRevision, undefined);
   t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/tampered`), undefined);
   t.is(k.status?.inventory, undefined);
+});
+
+test('a truncated tarball fails with ArtifactFailed naming the cause, and the next good revision applies', async (t) => {
+  const { cp } = suite();
+  const ns = await newNamespace(cp, 'truncated');
+  const pkg = configMapsPackage({ whole: { v: '1' } });
+  // A poorly compressible filler so the cut lands inside the compressed body.
+  const filler = Array.from({ length: 200 }, (_, i) => createHash('sha256').update(String(i)).digest('hex')).join('\n');
+  const full = rawTarball({ 'kcl.mod': pkg['kcl.mod']!, 'main.k': pkg['main.k']!, 'filler.txt': filler });
+  const cut = 'main@sha1:4444444444444444444444444444444444444444';
+  await gitSource(cp, ns, 'repo', configMapsPackage({ placeholder: { v: '0' } }));
+  await setRawArtifact(cp, ns, 'repo', await serveRaw(full.subarray(0, Math.floor(full.length * 0.6)), cut));
+  await createKCLRun(cp, ns, 'app', { sourceRef: gitRef('repo') });
+  const k = await waitKCLRun(cp, ns, 'app', failedWith('ArtifactFailed'));
+  t.regex(condition(k, 'Ready')!.message, /^cannot unpack artifact: the archive is truncated or corrupt \(gzip: .+\)$/);
+  t.is(k.status?.lastAttemptedRevision, cut);
+  t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/whole`), undefined);
+  // Positive control: the same archive, whole, applies.
+  const whole = 'main@sha1:5555555555555555555555555555555555555555';
+  await setRawArtifact(cp, ns, 'repo', await serveRaw(full, whole));
+  await waitKCLRun(cp, ns, 'app', readyAt(whole));
+  t.deepEqual((await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/whole`))?.data, { v: '1' });
 });
 
 test('a tarball with paths escaping the target dir fails with ArtifactFailed naming the path and writes nothing outside', async (t) => {
