@@ -264,14 +264,17 @@ export class Reconciler {
     return k.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
   }
 
-  /** The client that applies for this KCLRun (see stages/target.ts); a refused kubeconfig stalls. */
+  /**
+   * The client that applies for this KCLRun (see stages/target.ts). A refused kubeconfig is retried at the retry
+   * interval like any other failure (as Flux does): no watch on Secrets exists to notice the tenant's fix.
+   */
   private async clientFor(k: KCLRun): Promise<Target | Failure> {
     const target = await targetClient(this.client, k, {
       defaultServiceAccount: this.opts.defaultServiceAccount,
       allowExec: this.opts.insecureKubeconfigExec,
       allowInsecureTls: this.opts.insecureKubeconfigTls,
     });
-    if ('message' in target) return { reason: REASONS.ReconciliationFailed, message: target.message, stalled: target.refused };
+    if ('message' in target) return { reason: REASONS.ReconciliationFailed, message: target.message };
     return target;
   }
 

@@ -19,8 +19,6 @@ export interface Target {
 /** Why no target client could be made; the message names objects and fields, never values. */
 export interface TargetFailure {
   message: string;
-  /** The kubeconfig uses something the operator has not allowed: retrying cannot help. */
-  refused: boolean;
 }
 
 /** Options of {@link targetClient}. */
@@ -42,36 +40,35 @@ async function remoteKubeConfig(client: KubeClient, k: KCLRun, policy: RemoteKub
   const ns = k.metadata.namespace;
   const { secretRef, configMapRef } = k.spec.kubeConfig ?? {};
   // The CRD enforces exactly one; checked again so a schema mistake can never fall back to the controller's cluster.
-  if (k.spec.kubeConfig && !secretRef === !configMapRef) return { refused: true, message: 'kubeConfig: set exactly one of secretRef and configMapRef' };
+  if (k.spec.kubeConfig && !secretRef === !configMapRef) return { message: 'kubeConfig: set exactly one of secretRef and configMapRef' };
   if (secretRef) {
     const what = `kubeconfig Secret '${ns}/${secretRef.name}'`;
     const res = await readObjectData(client, 'Secret', ns, secretRef.name);
-    if (!res.ok) return { refused: false, message: `${what}: ${res.status === 404 ? 'not found' : res.message}` };
+    if (!res.ok) return { message: `${what}: ${res.status === 404 ? 'not found' : res.message}` };
     const key = secretRef.key ?? ('value' in res.body ? 'value' : 'value.yaml');
     const text = res.body[key];
-    if (!text) return { refused: false, message: `${what} has no key '${key}'` };
+    if (!text) return { message: `${what} has no key '${key}'` };
     return validated(() => loadRemoteKubeconfig(text, policy), `${what} key '${key}'`);
   }
   if (configMapRef) {
     const what = `kubeconfig ConfigMap '${ns}/${configMapRef.name}'`;
     const res = await readObjectData(client, 'ConfigMap', ns, configMapRef.name);
-    if (!res.ok) return { refused: false, message: `${what}: ${res.status === 404 ? 'not found' : res.message}` };
+    if (!res.ok) return { message: `${what}: ${res.status === 404 ? 'not found' : res.message}` };
     const cfg = validated(() => parseProviderConfig(res.body, policy), what);
     if ('message' in cfg) return cfg;
     const token = await requestServiceAccountToken(client, ns, cfg.serviceAccountName, cfg.audiences);
-    if (!token.ok) return { refused: false, message: `${what}: cannot get a token for ServiceAccount '${ns}/${cfg.serviceAccountName}': ${token.message}` };
+    if (!token.ok) return { message: `${what}: cannot get a token for ServiceAccount '${ns}/${cfg.serviceAccountName}': ${token.message}` };
     return providerKubeConfig(cfg, token.body);
   }
   return undefined;
 }
 
-/** Runs a validation; its typed errors become failures (a refusal is final, an invalid kubeconfig may be fixed). */
+/** Runs a validation; its typed errors (a refusal, an invalid kubeconfig) become failures naming the object. */
 function validated<T>(load: () => T, what: string): T | TargetFailure {
   try {
     return load();
   } catch (err) {
-    if (err instanceof KubeconfigRefusedError) return { refused: true, message: `${what}: ${err.message}` };
-    if (err instanceof KubeconfigInvalidError) return { refused: false, message: `${what}: ${err.message}` };
+    if (err instanceof KubeconfigRefusedError || err instanceof KubeconfigInvalidError) return { message: `${what}: ${err.message}` };
     throw err;
   }
 }
