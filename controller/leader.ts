@@ -4,6 +4,7 @@
  * and release the lease on shutdown so a successor takes over at once.
  */
 import type { KubeClient } from './kube/client.js';
+import type { ApiPath } from './kube/paths.js';
 import type { Logger } from './log.js';
 
 /** Lease settings (Flux's defaults: 35s / 30s / 5s). */
@@ -44,8 +45,8 @@ export class LeaderElector {
     return this.#leading;
   }
 
-  #path(name?: string): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${this.#o.namespace}/leases${name ? `/${name}` : ''}`;
+  #path(name?: string): ApiPath {
+    return { group: 'coordination.k8s.io', version: 'v1', namespace: this.#o.namespace, resource: 'leases', ...(name !== undefined ? { name } : {}) };
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {

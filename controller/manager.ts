@@ -5,7 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from './kube/client.js';
-import { REQUESTED_AT_ANNOTATION, SOURCE_KINDS } from './api/group.js';
+import { REQUESTED_AT_ANNOTATION, SOURCE_KINDS, type SourceKind } from './api/group.js';
 import type { KCLRun } from './api/types.js';
 import { Informer, objectKey } from './informer.js';
 import { WorkQueue } from './queue.js';
@@ -104,7 +104,7 @@ export class Manager {
     for (const kind of SOURCE_KINDS) this.#startSource(kind);
   }
 
-  #startSource(kind: string): void {
+  #startSource(kind: SourceKind): void {
     const onChange = (src: FluxSource, prev?: FluxSource) => {
       const rev = src.status?.artifact?.revision;
       if (!rev || rev === prev?.status?.artifact?.revision) return;

@@ -16,6 +16,7 @@ import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js'
 import { StatusWriter } from './status/writer.js';
 import { redact, secretValues } from './status/redact.js';
 import { getKCLRun, getSource, readArguments, setFinalizers } from './store.js';
+import { specNameProblem } from './api/names.js';
 import { isTrue } from './status/conditions.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -112,6 +113,9 @@ export class Reconciler {
 
   /** Runs the gates and stages; returns the first failure, or undefined after marking success. */
   private async run(k: KCLRun, status: StatusWriter, log: Logger, secrets: Set<string>): Promise<Failure | undefined> {
+    // The CRD schema refuses these names already; a KCLRun stored under an older schema must not reach a request.
+    const invalidName = specNameProblem(k.spec);
+    if (invalidName) return { reason: REASONS.InvalidSpec, stalled: true, message: invalidName };
     const ns = k.metadata.namespace;
     const ref = k.spec.sourceRef;
     const srcNs = sourceNamespace(k);
@@ -281,7 +285,8 @@ export class Reconciler {
   /** Deletion: prune the inventory when prune is on (and not suspended), then release the finalizer. */
   private async finalize(k: KCLRun, log: Logger): Promise<ReconcileResult> {
     if (getPrune(k) && !k.spec.suspend && k.status?.inventory?.entries.length) {
-      const target = await this.clientFor(k);
+      const invalidName = specNameProblem(k.spec);
+      const target = invalidName ? { reason: REASONS.InvalidSpec, message: invalidName } : await this.clientFor(k);
       if ('reason' in target) {
         log.error('cannot prune on deletion, objects are left in place', { reason: target.message });
       } else {

@@ -3,7 +3,9 @@
  * ConfigMaps/Secrets of `argumentsReferences`, and Events. Results, not throws, for API errors.
  */
 import type { KubeClient, KubeResult } from './kube/client.js';
+import { apiPath, type ApiPath } from './kube/paths.js';
 import { API_VERSION, CONTROLLER_NAME, GROUP, KIND, PLURAL, SOURCE_GROUP, STATUS_FIELD_MANAGER, VERSION } from './api/group.js';
+import type { ArgumentsKind, SourceKind } from './api/group.js';
 import type { KCLRun, KCLRunStatus } from './api/types.js';
 import type { Artifact } from './stages/fetch.js';
 
@@ -14,35 +16,53 @@ export interface FluxSource {
   status?: { artifact?: Artifact; conditions?: Array<{ type: string; status: string; message?: string }> };
 }
 
-const SOURCE_PLURALS: Record<string, string> = { GitRepository: 'gitrepositories', OCIRepository: 'ocirepositories', Bucket: 'buckets' };
+const SOURCE_PLURALS: Record<SourceKind, string> = { GitRepository: 'gitrepositories', OCIRepository: 'ocirepositories', Bucket: 'buckets' };
 
-/** The API path of a KCLRun (or of all KCLRuns in a namespace, or in the cluster). */
-export function kclRunPath(namespace?: string, name?: string): string {
-  const ns = namespace ? `/namespaces/${namespace}` : '';
-  return `/apis/${GROUP}/${VERSION}${ns}/${PLURAL}${name ? `/${name}` : ''}`;
+/** The {@link ApiPath} of a KCLRun (or of all KCLRuns in a namespace, or in the cluster). */
+function kclRunApiPath(namespace?: string, name?: string): ApiPath {
+  return { group: GROUP, version: VERSION, resource: PLURAL, ...(namespace ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
-/** The API path of a Flux source collection or object. */
-export function sourcePath(kind: string, namespace?: string, name?: string): string {
-  const plural = SOURCE_PLURALS[kind];
-  if (!plural) throw new Error(`unknown source kind ${kind}`);
-  const ns = namespace ? `/namespaces/${namespace}` : '';
-  return `/apis/${SOURCE_GROUP}/v1${ns}/${plural}${name ? `/${name}` : ''}`;
+/** The {@link ApiPath} of a Flux source collection or object. */
+function sourceApiPath(kind: SourceKind, namespace?: string, name?: string): ApiPath {
+  if (!Object.hasOwn(SOURCE_PLURALS, kind)) throw new TypeError(`unknown source kind ${String(kind)}`);
+  const resource = SOURCE_PLURALS[kind];
+  return { group: SOURCE_GROUP, version: 'v1', resource, ...(namespace ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
+}
+
+/** The API path of the KCLRuns in a namespace, or in the cluster (what the informer watches). */
+export function kclRunPath(namespace?: string): string {
+  return apiPath(kclRunApiPath(namespace));
+}
+
+/** The API path of a Flux source collection, in a namespace or in the cluster (what the informer watches). */
+export function sourcePath(kind: SourceKind, namespace?: string): string {
+  return apiPath(sourceApiPath(kind, namespace));
 }
 
 /** GETs a KCLRun. */
 export function getKCLRun(client: KubeClient, namespace: string, name: string): Promise<KubeResult<KCLRun>> {
-  return client.request<KCLRun>('GET', kclRunPath(namespace, name));
+  return client.request<KCLRun>('GET', kclRunApiPath(namespace, name));
 }
 
 /** GETs a Flux source. */
-export function getSource(client: KubeClient, kind: string, namespace: string, name: string): Promise<KubeResult<FluxSource>> {
-  return client.request<FluxSource>('GET', sourcePath(kind, namespace, name));
+export function getSource(client: KubeClient, kind: SourceKind, namespace: string, name: string): Promise<KubeResult<FluxSource>> {
+  return client.request<FluxSource>('GET', sourceApiPath(kind, namespace, name));
+}
+
+/** GETs a Secret's or ConfigMap's `data` (Secret values base64-encoded, as the API returns them). */
+function getData(
+  client: KubeClient,
+  kind: ArgumentsKind,
+  namespace: string,
+  name: string,
+): Promise<KubeResult<{ data?: Record<string, string> }>> {
+  return client.request('GET', { group: '', version: 'v1', namespace, resource: kind === 'Secret' ? 'secrets' : 'configmaps', name });
 }
 
 /** Sets `metadata.finalizers` (optimistically locked on resourceVersion). */
 export function setFinalizers(client: KubeClient, k: KCLRun, finalizers: string[]): Promise<KubeResult<KCLRun>> {
-  return client.request<KCLRun>('PATCH', kclRunPath(k.metadata.namespace, k.metadata.name), {
+  return client.request<KCLRun>('PATCH', kclRunApiPath(k.metadata.namespace, k.metadata.name), {
     contentType: 'application/merge-patch+json',
     body: { metadata: { finalizers, resourceVersion: k.metadata.resourceVersion } },
   });
@@ -50,7 +70,7 @@ export function setFinalizers(client: KubeClient, k: KCLRun, finalizers: string[
 
 /** Writes the whole status with server-side apply on the status subresource (owned conditions overwritten). */
 export function applyStatus(client: KubeClient, k: KCLRun, status: KCLRunStatus): Promise<KubeResult<KCLRun>> {
-  return client.request<KCLRun>('PATCH', `${kclRunPath(k.metadata.namespace, k.metadata.name)}/status`, {
+  return client.request<KCLRun>('PATCH', { ...kclRunApiPath(k.metadata.namespace, k.metadata.name), subresource: 'status' }, {
     contentType: 'application/apply-patch+yaml',
     query: { fieldManager: STATUS_FIELD_MANAGER, force: 'true' },
     body: { apiVersion: API_VERSION, kind: KIND, metadata: { name: k.metadata.name, namespace: k.metadata.namespace }, status },
@@ -68,8 +88,7 @@ export async function readArguments(
   const args: Array<{ name: string; value: string }> = [];
   const secrets: string[] = [];
   for (const ref of k.spec.argumentsReferences ?? []) {
-    const path = `/api/v1/namespaces/${k.metadata.namespace}/${ref.kind === 'Secret' ? 'secrets' : 'configmaps'}/${ref.name}`;
-    const res = await client.request<{ data?: Record<string, string> }>('GET', path);
+    const res = await getData(client, ref.kind, k.metadata.namespace, ref.name);
     if (!res.ok) {
       if (res.status === 404 && ref.optional) continue;
       return { ok: false, message: `${ref.kind} '${k.metadata.namespace}/${ref.name}' ${res.status === 404 ? 'not found' : `cannot be read: ${res.message}`}` };
@@ -86,11 +105,11 @@ export async function readArguments(
 /** The `data` of a Secret (values base64-decoded) or ConfigMap in `namespace`. Values are never logged. */
 export async function readObjectData(
   client: KubeClient,
-  kind: 'Secret' | 'ConfigMap',
+  kind: ArgumentsKind,
   namespace: string,
   name: string,
 ): Promise<KubeResult<Record<string, string>>> {
-  const res = await client.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/${kind === 'Secret' ? 'secrets' : 'configmaps'}/${name}`);
+  const res = await getData(client, kind, namespace, name);
   if (!res.ok) return res;
   const data = res.body.data ?? {};
   const decoded = kind === 'Secret' ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : data;
@@ -107,7 +126,8 @@ export async function requestServiceAccountToken(
   serviceAccount: string,
   audiences: string[],
 ): Promise<KubeResult<string>> {
-  const res = await client.request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+  const path = { group: '', version: 'v1', namespace, resource: 'serviceaccounts', name: serviceAccount, subresource: 'token' };
+  const res = await client.request<{ status?: { token?: string } }>('POST', path, {
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences, expirationSeconds: 600 } },
   });
   if (!res.ok) return res;
@@ -126,7 +146,7 @@ export async function recordEvent(
   revision?: string,
 ): Promise<void> {
   const now = new Date().toISOString();
-  await client.request('POST', `/api/v1/namespaces/${k.metadata.namespace}/events`, {
+  await client.request('POST', { group: '', version: 'v1', namespace: k.metadata.namespace, resource: 'events' }, {
     body: {
       apiVersion: 'v1',
       kind: 'Event',

@@ -2,8 +2,9 @@
  * The KCLRun CustomResourceDefinition. Its OpenAPI schema is typed against the API interfaces in `types.ts`:
  * `Props<T>` requires exactly one schema per field of T, so the CRD cannot drift from the types (tsc fails).
  */
-import { API_VERSION, GROUP, KIND, PLURAL, SHORT_NAME, SOURCE_KINDS, VERSION } from './group.js';
+import { API_VERSION, ARGUMENTS_KINDS, GROUP, KIND, PLURAL, SHORT_NAME, SOURCE_KINDS, VERSION } from './group.js';
 import { MAX_MESSAGE_LENGTH } from './conditions.js';
+import { NAME_RULES, type NameRuleName } from './names.js';
 import type {
   ArgumentsReference,
   CommonMetadata,
@@ -51,15 +52,19 @@ const bool = (description: string): Schema => ({ type: 'boolean', description })
 const strList = (description: string): Schema => ({ type: 'array', description, items: { type: 'string' } });
 const strMap = (description: string): Schema => ({ type: 'object', description, additionalProperties: { type: 'string' } });
 const DURATION = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
-const NAME = { minLength: 1, maxLength: 253 };
+/** The schema fragment of a name rule (pattern and length bounds, shared with the reconciler's check). */
+const rule = (name: NameRuleName): Partial<Schema> => {
+  const { pattern, minLength, maxLength } = NAME_RULES[name];
+  return { pattern, minLength, maxLength };
+};
 
 const sourceRef = object<SourceReference>(
   'The Flux source (GitRepository, OCIRepository or Bucket) whose artifact holds the KCL package.',
   {
-    apiVersion: str('API version of the source (default source.toolkit.fluxcd.io/v1).'),
+    apiVersion: str('API version of the source (default source.toolkit.fluxcd.io/v1).', rule('apiVersion')),
     kind: str('Kind of the source.', { enum: [...SOURCE_KINDS] }),
-    name: str('Name of the source.', NAME),
-    namespace: str("Namespace of the source (default: the KCLRun's)."),
+    name: str('Name of the source.', rule('objectName')),
+    namespace: str("Namespace of the source (default: the KCLRun's).", rule('namespace')),
   },
   ['kind', 'name'],
 );
@@ -88,34 +93,37 @@ const spec = object<KCLRunSpec>(
       type: 'array',
       description: 'Objects whose health is checked after apply.',
       items: object<HealthCheckReference>('A reference to an object.', {
-        apiVersion: str('API version.'),
-        kind: str('Kind.'),
-        name: str('Name.', NAME),
-        namespace: str('Namespace.'),
+        apiVersion: str('API version (default v1).', rule('apiVersion')),
+        kind: str('Kind.', rule('kind')),
+        name: str('Name.', rule('objectName')),
+        namespace: str("Namespace (default: the KCLRun's).", rule('namespace')),
       }, ['kind', 'name']),
     },
     wait: bool('Wait for every applied object to become ready.'),
     dependsOn: {
       type: 'array',
       description: 'KCLRuns that must be Ready before this one is applied.',
-      items: object<DependencyReference>('A KCLRun reference.', { name: str('Name.', NAME), namespace: str('Namespace.') }, ['name']),
+      items: object<DependencyReference>('A KCLRun reference.', {
+        name: str('Name.', rule('objectName')),
+        namespace: str("Namespace (default: the KCLRun's).", rule('namespace')),
+      }, ['name']),
     },
     suspend: bool('Suspend reconciliation.'),
     force: bool('Re-create objects whose immutable fields changed.'),
-    targetNamespace: str('Namespace for namespaced objects that set none.', { minLength: 1, maxLength: 63 }),
-    serviceAccountName: str('ServiceAccount (in this namespace) to impersonate when applying.'),
+    targetNamespace: str('Namespace for namespaced objects that set none.', rule('namespace')),
+    serviceAccountName: str('ServiceAccount (in this namespace) to impersonate when applying.', rule('objectName')),
     kubeConfig: {
       ...object<KubeConfigReference>('A remote cluster to apply to: exactly one of secretRef and configMapRef.', {
         secretRef: {
           type: 'object',
           description: 'A Secret holding a kubeconfig; key defaults to value, then value.yaml. exec, auth-provider and insecure TLS are refused unless the controller allows them; file paths are always refused.',
-          properties: { name: str('Secret name.', NAME), key: str('Key in the Secret.') },
+          properties: { name: str('Secret name.', rule('objectName')), key: str('Key in the Secret.', rule('dataKey')) },
           required: ['name'],
         },
         configMapRef: {
           type: 'object',
           description: "Flux's provider-based remote cluster: a ConfigMap with provider (generic), address, ca.crt, serviceAccountName and audiences.",
-          properties: { name: str('ConfigMap name.', NAME) },
+          properties: { name: str('ConfigMap name.', rule('objectName')) },
           required: ['name'],
         },
       }),
@@ -130,8 +138,8 @@ const spec = object<KCLRunSpec>(
       type: 'array',
       description: 'ConfigMaps and Secrets whose data become top-level arguments (kcl -D key=value).',
       items: object<ArgumentsReference>('A ConfigMap or Secret in this namespace.', {
-        kind: str('Kind.', { enum: ['ConfigMap', 'Secret'] }),
-        name: str('Name.', NAME),
+        kind: str('Kind.', { enum: [...ARGUMENTS_KINDS] }),
+        name: str('Name.', rule('objectName')),
         optional: bool('When true, a missing object is not an error.'),
       }, ['kind', 'name']),
     },

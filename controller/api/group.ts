@@ -53,3 +53,7 @@ export const SOURCE_API_VERSION = `${SOURCE_GROUP}/v1`;
 export const SOURCE_KINDS = ['GitRepository', 'OCIRepository', 'Bucket'] as const;
 /** One of {@link SOURCE_KINDS}. */
 export type SourceKind = (typeof SOURCE_KINDS)[number];
+/** The kinds `argumentsReferences` may name. */
+export const ARGUMENTS_KINDS = ['ConfigMap', 'Secret'] as const;
+/** One of {@link ARGUMENTS_KINDS}. */
+export type ArgumentsKind = (typeof ARGUMENTS_KINDS)[number];

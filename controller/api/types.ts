@@ -5,7 +5,7 @@
  */
 import type { KclConfigSpec } from '../../fn/api.js';
 import type { Condition } from './conditions.js';
-import type { SourceKind } from './group.js';
+import type { ArgumentsKind, SourceKind } from './group.js';
 
 /** A reference to a Flux source. */
 export interface SourceReference {
@@ -47,7 +47,7 @@ export interface CommonMetadata {
 
 /** A ConfigMap or Secret whose data become `-D key=value` arguments. */
 export interface ArgumentsReference {
-  kind: 'ConfigMap' | 'Secret';
+  kind: ArgumentsKind;
   name: string;
   /** When true, a missing object is not an error. */
   optional?: boolean;

@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ConnectionResolver } from './auth.js';
 import { Discovery } from './discovery.js';
 import type { MappingResult } from './discovery.js';
+import { apiPath, InvalidPathSegmentError, type ApiPath } from './paths.js';
 import { roundTrip } from './transport.js';
 import type { JsonObject, KubeResult, ObjectList, ObjectRef, ResourceMapping } from './types.js';
 
@@ -69,15 +70,30 @@ export class KubeClient {
     return this.#opts.impersonate?.user;
   }
 
-  /** One API request. API errors (`Status` bodies) become `{ok: false, reason, message}`. */
-  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<KubeResult<T>> {
+  /**
+   * One API request. `path` is an {@link ApiPath} whenever any segment comes from data; a fixed string otherwise.
+   * API errors (`Status` bodies) become `{ok: false, reason, message}`; a refused path segment, or a string path
+   * that URL resolution would change (dot segments), becomes `{ok: false, status: 0, reason: 'InvalidPath'}` and
+   * nothing is sent.
+   */
+  async request<T = unknown>(method: string, path: string | ApiPath, opts: RequestOptions = {}): Promise<KubeResult<T>> {
+    let relative: string;
+    try {
+      relative = (typeof path === 'string' ? path : apiPath(path)).replace(/^\/+/, '');
+    } catch (e) {
+      if (e instanceof InvalidPathSegmentError) return { ok: false, status: 0, reason: 'InvalidPath', message: e.message };
+      throw e;
+    }
     let conn;
     try {
       conn = await this.#shared.resolver.resolve();
     } catch (e) {
       return { ok: false, status: 0, reason: 'ConfigError', message: `kubeconfig: ${(e as Error).message}` };
     }
-    const url = new URL(path.replace(/^\/+/, ''), conn.server);
+    const url = new URL(relative, conn.server);
+    if (url.pathname !== `${conn.server.pathname}${relative}`) {
+      return { ok: false, status: 0, reason: 'InvalidPath', message: `API path ${JSON.stringify(relative.slice(0, 200))} does not resolve to itself` };
+    }
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string | string[]> = {
       ...conn.headers,
@@ -134,13 +150,12 @@ export class KubeClient {
     return this.#shared.discovery.resolve((p) => this.request('GET', p), apiVersion, kind);
   }
 
-  /** The REST path of a collection (no name) or object, optionally a subresource (`status`). */
-  objectPath(m: ResourceMapping, namespace?: string, name?: string, subresource?: string): string {
-    let p = m.group === '' ? `/api/${m.version}` : `/apis/${m.group}/${m.version}`;
-    if (m.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
-    p += `/${m.resource}`;
-    if (name !== undefined) p += `/${encodeURIComponent(name)}`;
-    if (name !== undefined && subresource) p += `/${subresource}`;
+  /** The {@link ApiPath} of a collection (no name) or object, optionally a subresource (`status`). */
+  objectPath(m: ResourceMapping, namespace?: string, name?: string, subresource?: string): ApiPath {
+    const p: ApiPath = { group: m.group, version: m.version, resource: m.resource };
+    if (m.namespaced && namespace) p.namespace = namespace;
+    if (name !== undefined) p.name = name;
+    if (name !== undefined && subresource) p.subresource = subresource;
     return p;
   }
 
@@ -195,7 +210,7 @@ export class KubeClient {
     this.#shared.resolver.close();
   }
 
-  async #pathFor(ref: ObjectRef): Promise<{ ok: true; path: string; mapping: ResourceMapping } | Extract<KubeResult<never>, { ok: false }>> {
+  async #pathFor(ref: ObjectRef): Promise<{ ok: true; path: ApiPath; mapping: ResourceMapping } | Extract<KubeResult<never>, { ok: false }>> {
     const mr = await this.resolveMapping(ref.apiVersion, ref.kind);
     if (!mr.ok) return mr;
     if (!mr.mapping) return noMatch(ref.apiVersion, ref.kind);

@@ -3,6 +3,7 @@
  * that group-version, because CRDs appear at runtime; the refresh is rate-limited so polling callers do not hammer
  * the API server.
  */
+import type { ApiPath } from './paths.js';
 import type { KubeResult, ResourceMapping } from './types.js';
 import { splitApiVersion } from './types.js';
 
@@ -11,8 +12,8 @@ interface APIResourceList {
   resources?: { name: string; kind: string; namespaced: boolean }[];
 }
 
-/** GETs a discovery path. */
-export type DiscoveryGet = (path: string) => Promise<KubeResult<unknown>>;
+/** GETs a discovery path (a group-version). */
+export type DiscoveryGet = (path: ApiPath) => Promise<KubeResult<unknown>>;
 
 /** Outcome of resolving a mapping: found, not served (`mapping` undefined), or discovery itself failed. */
 export type MappingResult =
@@ -49,8 +50,7 @@ export class Discovery {
 
   async #fetch(get: DiscoveryGet, apiVersion: string): Promise<{ ok: true; entry: Entry } | Extract<MappingResult, { ok: false }>> {
     const { group, version } = splitApiVersion(apiVersion);
-    const path = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-    const res = await get(path);
+    const res = await get({ group, version });
     if (!res.ok && res.status !== 404) {
       return { ok: false, status: res.status, reason: res.reason, message: `discovery of ${apiVersion} failed: ${res.message}` };
     }

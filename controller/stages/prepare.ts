@@ -1,11 +1,14 @@
 /**
- * Prepares rendered objects for apply: namespace defaulting (`targetNamespace`, else the KCLRun's namespace, for
+ * Prepares rendered objects for apply: a check that their apiVersion, name and namespace can address them (a KCL
+ * program is hostile: `metadata.name: ../../x` must fail the build, not reach a request), namespace defaulting (`targetNamespace`, else the KCLRun's namespace, for
  * namespaced objects that set none), `commonMetadata`, and the owner labels that make pruning safe. Pure apart
  * from the `isNamespaced` lookup the caller provides (discovery).
  */
 import type { JsonObject } from '../../krm/index.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../api/group.js';
 import type { KCLRun } from '../api/types.js';
+import { nameRuleProblem } from '../api/names.js';
+import { pathSegmentProblem } from '../kube/paths.js';
 
 /** Answers whether apiVersion/kind is namespaced; undefined when the cluster does not know the kind. */
 export type NamespacedLookup = (apiVersion: string, kind: string) => Promise<boolean | undefined>;
@@ -35,6 +38,8 @@ export async function prepareObjects(
     if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof meta.name !== 'string' || !meta.name) {
       return { ok: false, message: `rendered object ${i} has no apiVersion, kind or metadata.name` };
     }
+    const invalid = addressProblem(apiVersion, meta.name, meta.namespace);
+    if (invalid) return { ok: false, message: `rendered object ${i} (${kind} ${JSON.stringify(meta.name.slice(0, 80))}): ${invalid}` };
     const namespaced = await isNamespaced(apiVersion, kind);
     if (namespaced === true && !meta.namespace) meta.namespace = k.spec.targetNamespace ?? k.metadata.namespace;
     if (namespaced === false) delete meta.namespace;
@@ -44,4 +49,15 @@ export async function prepareObjects(
     out.push(obj as JsonObject);
   }
   return { ok: true, objects: out };
+}
+
+/** Why a rendered object's apiVersion, name or namespace cannot address it, if so. */
+function addressProblem(apiVersion: string, name: string, namespace: unknown): string | undefined {
+  const version = nameRuleProblem('apiVersion', apiVersion);
+  if (version) return `invalid apiVersion: ${version}`;
+  const segment = pathSegmentProblem(name);
+  if (segment) return `invalid metadata.name: ${segment}`;
+  if (namespace === undefined || namespace === null || namespace === '') return undefined;
+  const ns = nameRuleProblem('namespace', namespace);
+  return ns ? `invalid metadata.namespace: ${ns}` : undefined;
 }

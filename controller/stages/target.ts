@@ -46,7 +46,7 @@ async function remoteKubeConfig(client: KubeClient, k: KCLRun, policy: RemoteKub
     const res = await readObjectData(client, 'Secret', ns, secretRef.name);
     if (!res.ok) return { message: `${what}: ${res.status === 404 ? 'not found' : res.message}` };
     const key = secretRef.key ?? ('value' in res.body ? 'value' : 'value.yaml');
-    const text = res.body[key];
+    const text = Object.hasOwn(res.body, key) ? res.body[key] : undefined; // a key like `__proto__` is not data
     if (!text) return { message: `${what} has no key '${key}'` };
     return validated(() => loadRemoteKubeconfig(text, policy), `${what} key '${key}'`);
   }
