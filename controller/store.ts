@@ -45,8 +45,9 @@ export function getKCLRun(client: KubeClient, namespace: string, name: string): 
   return client.request<KCLRun>('GET', kclRunApiPath(namespace, name));
 }
 
-/** GETs a Flux source. */
-export function getSource(client: KubeClient, kind: SourceKind, namespace: string, name: string): Promise<KubeResult<FluxSource>> {
+/** GETs a Flux source. A kind that is not a Flux source kind is a result, not a throw (the spec is hostile). */
+export async function getSource(client: KubeClient, kind: SourceKind, namespace: string, name: string): Promise<KubeResult<FluxSource>> {
+  if (!Object.hasOwn(SOURCE_PLURALS, kind)) return { ok: false, status: 0, reason: 'UnknownKind', message: `unknown source kind ${JSON.stringify(String(kind))}` };
   return client.request<FluxSource>('GET', sourceApiPath(kind, namespace, name));
 }
 
