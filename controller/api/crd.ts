@@ -183,9 +183,10 @@ const status = object<KCLRunStatus>('KCLRunStatus: what the controller last did.
   },
 });
 
-/** The CRD object for `kclruns.krm.kcl.dev.fluxcd`. */
+/** The CRD object for `kclruns.krm.kcl.dev.fluxcd` (a fresh copy on every call). */
 export function kclRunCRD(): Record<string, unknown> {
-  return {
+  // A deep copy: the schemas above are shared module constants, and callers may edit what they get.
+  return structuredClone({
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: `${PLURAL}.${GROUP}` },
@@ -221,5 +222,5 @@ export function kclRunCRD(): Record<string, unknown> {
         },
       ],
     },
-  };
+  });
 }
