@@ -38,11 +38,12 @@ const NAME_FIELDS: Array<[string, (v: string) => KCLRunSpec]> = [
   ['spec.serviceAccountName', (v) => ({ ...VALID, serviceAccountName: v })],
   ['spec.targetNamespace', (v) => ({ ...VALID, targetNamespace: v })],
   ['spec.kubeConfig.secretRef.name', (v) => ({ ...VALID, kubeConfig: { secretRef: { name: v } } })],
+  ['spec.kubeConfig.configMapRef.name', (v) => ({ ...VALID, kubeConfig: { configMapRef: { name: v } } })],
 ];
 
 test('a spec with valid names passes; every name field is covered by the check', (t) => {
   t.is(specNameProblem(VALID), undefined);
-  const checked = new Set(specNames(VALID).map((n) => n.field));
+  const checked = new Set([...specNames(VALID), ...specNames({ ...VALID, kubeConfig: { configMapRef: { name: 'remote' } } })].map((n) => n.field));
   for (const [field] of NAME_FIELDS) t.true(checked.has(field), field);
 });
 
@@ -93,7 +94,7 @@ const specSchema = () => {
 test('every name-like field of the CRD spec has a pattern and maxLength, or an enum', (t) => {
   const strings = stringSchemas(specSchema(), 'spec', new Map());
   const nameLike = [...strings].filter(([p]) => /(name|namespace|Name|Namespace|apiVersion|kind|key)$/.test(p));
-  t.is(nameLike.length, 16, nameLike.map(([p]) => p).join(', '));
+  t.is(nameLike.length, 17, nameLike.map(([p]) => p).join(', '));
   for (const [p, s] of nameLike) {
     t.true(!!s.enum || (!!s.pattern && !!s.maxLength && s.minLength === 1), `${p} has no rule`);
   }

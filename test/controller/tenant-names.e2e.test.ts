@@ -61,6 +61,7 @@ const FIELDS: NameField[] = [
   { field: 'spec.serviceAccountName', namespace: false, spec: (v) => ({ sourceRef: gitRef('repo'), serviceAccountName: v }) },
   { field: 'spec.targetNamespace', namespace: true, spec: (v) => ({ sourceRef: gitRef('repo'), targetNamespace: v }) },
   { field: 'spec.kubeConfig.secretRef.name', namespace: false, spec: (v) => ({ sourceRef: gitRef('repo'), kubeConfig: { secretRef: { name: v } } }) },
+  { field: 'spec.kubeConfig.configMapRef.name', namespace: false, spec: (v) => ({ sourceRef: gitRef('repo'), kubeConfig: { configMapRef: { name: v } } }) },
 ];
 
 /** A hostile KCLRun: the field it attacks and its spec. */

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../controller/kube/client.js';
 import { apiPath, InvalidPathSegmentError, pathSegmentProblem, type ApiPath } from '../../../controller/kube/paths.js';
+import { readObjectData, requestServiceAccountToken } from '../../../controller/store.js';
 
 /** Values a hostile name field or rendered object could carry. */
 const HOSTILE: Array<[string, string]> = [
@@ -150,4 +151,17 @@ test('get, apply and delete of an object with a hostile name or namespace fail a
     for (const r of results) t.like(r, { ok: false, status: 0, reason: 'InvalidPath' }, JSON.stringify(ref));
   }
   t.deepEqual(rec.paths, [], 'nothing was sent');
+});
+
+test('the store refuses tenant-given names: a ServiceAccount token of another namespace, a foreign Secret', async (t) => {
+  const rec = await recorder();
+  t.teardown(rec.close);
+  // `serviceAccountName` of a configMapRef ConfigMap and argumentsReferences/secretRef names are tenant input.
+  for (const bad of ['../../other/serviceaccounts/admin', '..', '%2e%2e', 'a/b']) {
+    t.like(await requestServiceAccountToken(rec.client, 'team', bad, []), { ok: false, reason: 'InvalidPath' }, bad);
+    t.like(await readObjectData(rec.client, 'Secret', 'team', bad), { ok: false, reason: 'InvalidPath' }, bad);
+  }
+  t.deepEqual(rec.paths, []);
+  t.like(await readObjectData(rec.client, 'ConfigMap', 'team', 'settings'), { ok: true }, 'positive control');
+  t.deepEqual(rec.paths, ['/api/v1/namespaces/team/configmaps/settings']);
 });
