@@ -3,7 +3,7 @@
  * otherwise every non-empty document is a resource. Anything that is not a mapping is an error, not dropped.
  */
 import { parseAllDocuments } from 'yaml';
-import type { JsonObject, JsonValue } from '../krm/index.js';
+import { aliasBudgetProblem, TO_JS_OPTIONS, type JsonObject, type JsonValue } from '../krm/index.js';
 
 /** Resources, or the reason the output is not a list of resources. */
 export type UnwrapOutcome = { ok: true; objects: JsonObject[] } | { ok: false; message: string };
@@ -35,9 +35,15 @@ export function unwrapOutput(yamlText: string, jsonText?: string): UnwrapOutcome
   const fromJson = jsonText === undefined ? undefined : jsonDocuments(jsonText);
   const docs: JsonValue[] = fromJson?.filter((v) => v !== null) ?? [];
   if (!fromJson) {
-    for (const doc of parseAllDocuments(yamlText)) {
+    const parsed = parseAllDocuments(yamlText);
+    const all = Array.isArray(parsed) ? parsed : [];
+    for (const doc of all) {
       if (doc.errors.length) return { ok: false, message: `KCL output is not valid YAML: ${doc.errors[0]!.message}` };
-      const v = doc.toJS({ maxAliasCount: -1 }) as JsonValue;
+    }
+    const aliases = aliasBudgetProblem(all, yamlText.length);
+    if (aliases) return { ok: false, message: `KCL output: ${aliases.message}` };
+    for (const doc of all) {
+      const v = doc.toJS(TO_JS_OPTIONS) as JsonValue;
       if (v !== null && v !== undefined) docs.push(v);
     }
   }

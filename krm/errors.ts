@@ -28,3 +28,18 @@ export class KrmInputError extends Error {
     return new KrmInputError(detail, line, col);
   }
 }
+
+/** Input whose YAML aliases would expand past the alias budget (`yaml-limits.ts`): a YAML alias bomb, or a cycle. */
+export class YamlAliasError extends KrmInputError {
+  constructor(detail: string, line?: number, column?: number) {
+    super(detail, line, column);
+    this.name = 'YamlAliasError';
+  }
+
+  /** An error located at a source offset. */
+  static override at(detail: string, offset: number | undefined, lines: LineCounter): YamlAliasError {
+    if (offset === undefined) return new YamlAliasError(detail);
+    const { line, col } = lines.linePos(offset);
+    return new YamlAliasError(detail, line, col);
+  }
+}

@@ -12,6 +12,7 @@ export {
   formatResourceList,
   formatStream,
   KrmInputError,
+  YamlAliasError,
   RESOURCE_LIST_API_VERSION,
   RESOURCE_LIST_KIND,
 } from './resource-list.js';
@@ -36,3 +37,5 @@ export {
   gvknnKey,
 } from './annotations.js';
 export { GO_SCHEMA_OPTIONS, TO_STRING_OPTIONS, isYaml11Bool } from './yaml-schema.js';
+export { ALIAS_BUDGET, TO_JS_OPTIONS, aliasBudgetProblem } from './yaml-limits.js';
+export type { AliasProblem } from './yaml-limits.js';

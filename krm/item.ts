@@ -6,6 +6,7 @@ import { Document, isMap, isScalar, YAMLMap } from 'yaml';
 import type { Node } from 'yaml';
 import type { JsonObject, JsonValue } from './types.js';
 import { updateNode } from './update.js';
+import { TO_JS_OPTIONS } from './yaml-limits.js';
 import { GO_SCHEMA_OPTIONS, TO_STRING_OPTIONS } from './yaml-schema.js';
 
 /** A string-valued scalar at `path`, or undefined. */
@@ -48,7 +49,7 @@ export class Item {
 
   /** Plain JSON view, as Go's yaml.v3 decodes it (`0644` → 420, `yes` → "yes"). Non-mapping contents give `{}`. */
   toObject(): JsonObject {
-    const v = this.doc.toJS({ maxAliasCount: -1 }) as JsonValue;
+    const v = this.doc.toJS(TO_JS_OPTIONS) as JsonValue;
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
   }
 

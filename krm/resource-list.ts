@@ -4,13 +4,14 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document, Node, YAMLMap } from 'yaml';
-import { KrmInputError } from './errors.js';
+import { KrmInputError, YamlAliasError } from './errors.js';
 import { Item } from './item.js';
 import { resultsFromJson } from './results.js';
 import type { JsonValue, Result } from './types.js';
+import { aliasBudgetProblem, aliasOutside, TO_JS_OPTIONS } from './yaml-limits.js';
 import { GO_SCHEMA_OPTIONS } from './yaml-schema.js';
 
-export { KrmInputError } from './errors.js';
+export { KrmInputError, YamlAliasError } from './errors.js';
 export { formatResourceList, formatStream } from './format.js';
 
 /** apiVersion of a ResourceList. */
@@ -65,24 +66,33 @@ function checkSyntax(doc: Document.Parsed, lines: LineCounter): void {
   throw KrmInputError.at(detail, err.pos[0], lines);
 }
 
+/** `node` as an item of its own; refused when one of its aliases refers to an anchor elsewhere in the list. */
+function standalone(node: Node, what: string, lines: LineCounter): Item {
+  const alias = aliasOutside(node);
+  if (alias) {
+    throw YamlAliasError.at(`${what} uses the alias *${alias.source} of an anchor outside it: each item must stand on its own`, offsetOf(alias), lines);
+  }
+  return Item.fromNode(node);
+}
+
 function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounter): ResourceListInput {
   const itemsNode = root.get('items', true);
   const items: Item[] = [];
   if (isSeq(itemsNode)) {
     itemsNode.items.forEach((node, i) => {
       if (!isMap(node)) throw KrmInputError.at(`ResourceList items[${i}] is not a mapping`, offsetOf(node) ?? offsetOf(itemsNode), lines);
-      items.push(Item.fromNode(node));
+      items.push(standalone(node, `ResourceList items[${i}]`, lines));
     });
   } else if (!isEmptyNode(itemsNode)) {
     throw KrmInputError.at('ResourceList items is not a sequence', offsetOf(itemsNode), lines);
   }
   const input: ResourceListInput = { format: 'ResourceList', items };
   const fc = root.get('functionConfig', true);
-  if (isMap(fc)) input.functionConfig = Item.fromNode(fc);
+  if (isMap(fc)) input.functionConfig = standalone(fc, 'ResourceList functionConfig', lines);
   else if (!isEmptyNode(fc)) throw KrmInputError.at('ResourceList functionConfig is not a mapping', offsetOf(fc), lines);
   const resultsNode = root.get('results', true);
   if (resultsNode !== undefined) {
-    const results = resultsFromJson((resultsNode as Node).toJS(doc) as JsonValue);
+    const results = resultsFromJson((resultsNode as Node).toJS(doc, TO_JS_OPTIONS) as JsonValue);
     if (results.length > 0) input.results = results;
   }
   return input;
@@ -92,13 +102,16 @@ function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounte
  * Reads a ResourceList or a YAML stream. In a stream every document is one
  * item (a `kind: List` document is an item too); empty documents are skipped.
  * Throws {@link KrmInputError} (with line and column) for invalid YAML, or
- * for a document / ResourceList item that is not a mapping.
+ * for a document / ResourceList item that is not a mapping; {@link YamlAliasError} (a KrmInputError) for aliases
+ * past the alias budget (`yaml-limits.ts`), before anything expands them.
  */
 export function parseInput(text: string): ResourceListInput {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { ...GO_SCHEMA_OPTIONS, lineCounter: lines });
   if (!Array.isArray(docs)) return { format: 'stream', items: [] };
   for (const doc of docs) checkSyntax(doc, lines);
+  const aliases = aliasBudgetProblem(docs, text.length);
+  if (aliases) throw YamlAliasError.at(aliases.message, aliases.offset, lines);
   const nonEmpty = docs.filter((d) => !isEmptyNode(d.contents));
   const first = nonEmpty[0];
   if (nonEmpty.length === 1 && first && isResourceList(first.contents)) {

@@ -5,6 +5,7 @@
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import type { JsonValue } from './types.js';
+import { TO_JS_OPTIONS } from './yaml-limits.js';
 
 type Doc = Document.Parsed | Document;
 
@@ -27,7 +28,7 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
 /** The plain JSON view of a node, as `Item.toObject` produces it. */
 export function nodeToJson(node: unknown, doc: Doc): JsonValue {
   if (node === null || node === undefined) return null;
-  if (isNode(node)) return (node.toJS(doc, { maxAliasCount: -1 }) ?? null) as JsonValue;
+  if (isNode(node)) return (node.toJS(doc, TO_JS_OPTIONS) ?? null) as JsonValue;
   return node as JsonValue;
 }
 

@@ -30,6 +30,8 @@ export async function fnCommand(args: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof KrmInputError) {
       await write(process.stderr, `kclrun fn: cannot read input: ${err.message}\n`);
+      // kpt shows a failing function's results: the reason goes there too (no items: none could be read).
+      await write(process.stdout, formatResourceList([], { results: [{ severity: 'error', message: `cannot read input: ${err.message}` }] }));
       return 1;
     }
     throw err;

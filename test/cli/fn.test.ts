@@ -1,8 +1,9 @@
 /**
  * `kclrun fn` and `bin/kclrun-fn` as processes: ResourceList on stdin → ResourceList on stdout; a failing program
  * still prints the ResourceList (items unchanged, error results naming file:line) and exits 1; unreadable input
- * exits 1 with the line and column on stderr.
+ * (including a YAML alias bomb) exits 1 with the line and column on stderr and in an error result.
  */
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { parse } from 'yaml';
 import { KCLRUN_FN, kclrun, run, tempDir, writeTree } from '../support/kclrun.js';
@@ -80,11 +81,25 @@ test('bin/kclrun-fn takes no arguments and behaves as kclrun fn', (t) => {
   t.is(parse(r.stdout).items[0].metadata.labels.team, 'search');
 });
 
-test('kclrun fn: input that is not YAML exits 1 naming line and column', (t) => {
+test('kclrun fn: input that is not YAML exits 1 naming line and column, on stderr and as an error result', (t) => {
   const r = kclrun(['fn'], { input: 'items: [\n' });
   t.is(r.code, 1);
-  t.is(r.stdout, '');
   t.regex(r.stderr, /^kclrun fn: cannot read input: .*line \d+, column \d+/);
+  const out = parse(r.stdout);
+  t.deepEqual(out.items, [], 'no items: none could be read');
+  t.is(out.results.length, 1);
+  t.is(out.results[0].severity, 'error');
+  t.regex(out.results[0].message, /^cannot read input: .*line \d+, column \d+/);
+});
+
+test('kclrun fn: a YAML alias bomb exits 1 at once with an error result (nothing expands it)', (t) => {
+  const r = kclrun(['fn'], { cwd: dir, input: readFileSync(new URL('../../../test/krm/fixtures/alias-bomb.yaml', import.meta.url), 'utf8') });
+  t.is(r.code, 1, r.stderr);
+  const out = parse(r.stdout);
+  t.deepEqual(out.items, []);
+  t.is(out.results[0].severity, 'error');
+  t.regex(out.results[0].message, /^cannot read input: invalid KRM input at line 13, column \d+: document contains excessive aliasing/);
+  t.regex(r.stderr, /excessive aliasing/);
 });
 
 test('kclrun fn: a YAML stream with a failing KCLRun prints the items and the error on stderr, exit 1', (t) => {

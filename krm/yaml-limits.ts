@@ -1,0 +1,194 @@
+/**
+ * The alias budget for every YAML text kclrun parses (function input, engine output): a YAML alias bomb ("billion
+ * laughs") is a few hundred bytes whose aliases expand to billions of nodes. The `yaml` package resolves an alias to
+ * the same JS object, so parsing is cheap — the expansion happens later, in whatever walks the value (JSON.stringify,
+ * deep comparison), where it runs for minutes and ends in "Invalid string length" or an OOM kill.
+ *
+ * The rule is Go's yaml.v3 (kpt, kustomize, kubectl): count decode operations — one per node of the fully expanded
+ * document, those reached through an alias separately — and refuse the document as soon as more than 100 alias-driven
+ * decodes make more than 99 % of over 1,000 decodes (the share allowed falls to 10 % between 400,000 and 4,000,000
+ * decodes). Two additions, both stricter than yaml.v3:
+ * - the counts run over the whole text, not per document, so a stream of many small bombs adds up;
+ * - aliases may add at most `max(16 MiB, the text's own length)` of scalar text, so an alias to one long string
+ *   cannot multiply it into gigabytes either.
+ * An alias that refers to itself (`&a [*a]`) or to no earlier anchor is refused too (the `yaml` package would build a
+ * circular value, or throw later).
+ *
+ * Counting is one pass over the node tree: each anchored node's expanded size is remembered, so an alias costs one
+ * lookup however large its expansion. A refused document costs at most that one pass.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
+import type { Alias, Document, Node, ToJSOptions } from 'yaml';
+
+/** yaml.v3's numbers (decode.go `alias_ratio_range_low/high`, and the minimums before the ratio applies). */
+export const ALIAS_BUDGET = {
+  /** Up to this many decodes, 99 % may come from aliases. */
+  ratioRangeLow: 400_000,
+  /** From this many decodes on, 10 % may. */
+  ratioRangeHigh: 4_000_000,
+  /** Below this many alias-driven decodes the ratio is not checked. */
+  minAliasDecodes: 100,
+  /** Below this many decodes the ratio is not checked. */
+  minDecodes: 1_000,
+  /** Scalar text aliases may add, at least (the text's own length, when larger, is the limit instead). */
+  minAliasBytes: 16 * 1024 * 1024,
+} as const;
+
+/**
+ * Options for every `toJS` call: a finite count for the `yaml` package's own alias check, as a second line behind
+ * {@link aliasBudgetProblem} (documents built in code never went through it). Its count is not yaml.v3's (it
+ * multiplies each anchor's uses by the aliases nested in it), so it is set to the most alias-driven decodes
+ * yaml.v3 ever allows, far above what a document within the budget reaches.
+ */
+export const TO_JS_OPTIONS: ToJSOptions = { maxAliasCount: ALIAS_BUDGET.ratioRangeLow };
+
+/** The share of `decodes` that may come from aliases (yaml.v3 `allowedAliasRatio`). */
+export function allowedAliasRatio(decodes: number): number {
+  const { ratioRangeLow: low, ratioRangeHigh: high } = ALIAS_BUDGET;
+  if (decodes <= low) return 0.99;
+  if (decodes >= high) return 0.1;
+  return 0.99 - 0.89 * ((decodes - low) / (high - low));
+}
+
+/** Why a text breaks the budget, and the source offset of the alias (or anchor) that did it. */
+export interface AliasProblem {
+  message: string;
+  offset?: number;
+}
+
+/** The expanded size of a node: decodes, and characters of scalar text. */
+interface Weight {
+  nodes: number;
+  bytes: number;
+}
+
+/** Running totals over one text. */
+interface Counts {
+  decodes: number;
+  aliasDecodes: number;
+  aliasBytes: number;
+}
+
+function scalarBytes(value: unknown): number {
+  return value === null || value === undefined ? 0 : String(value).length;
+}
+
+/** The problem with the totals so far, if they are past the budget. */
+function overBudget(c: Counts, byteLimit: number): string | undefined {
+  const { minAliasDecodes, minDecodes } = ALIAS_BUDGET;
+  if (c.aliasDecodes > minAliasDecodes && c.decodes > minDecodes && c.aliasDecodes / c.decodes > allowedAliasRatio(c.decodes)) {
+    return (
+      `document contains excessive aliasing: its aliases expand to ${c.aliasDecodes} of ${c.decodes} nodes so far, ` +
+      `more than the ${Math.round(allowedAliasRatio(c.decodes) * 100)}% that YAML readers such as Go's yaml.v3 accept (a YAML alias bomb?)`
+    );
+  }
+  if (c.aliasBytes > byteLimit) {
+    return `document contains excessive aliasing: its aliases repeat more than ${byteLimit} characters of text (a YAML alias bomb?)`;
+  }
+  return undefined;
+}
+
+/** One collection being walked: its children still to visit and the weight gathered so far. */
+interface Frame {
+  node: Node;
+  children: unknown[];
+  next: number;
+  weight: Weight;
+}
+
+function childrenOf(node: Node): unknown[] {
+  if (isSeq(node)) return node.items;
+  if (isMap(node)) return node.items.flatMap((p) => (isPair(p) ? [p.key, p.value] : [p]));
+  return [];
+}
+
+/**
+ * Walks `docs` in document order (iteratively: a deeply nested document cannot overflow the stack), adding each
+ * node's decode and each alias's remembered expansion to the totals, and stops at the first step past the budget.
+ * `textLength` is the length of the text the documents were parsed from.
+ */
+export function aliasBudgetProblem(docs: ReadonlyArray<Document>, textLength: number): AliasProblem | undefined {
+  const byteLimit = Math.max(ALIAS_BUDGET.minAliasBytes, textLength);
+  const counts: Counts = { decodes: 0, aliasDecodes: 0, aliasBytes: 0 };
+  for (const doc of docs) {
+    const anchors = new Map<string, Node>();
+    const expanded = new Map<Node, Weight>();
+    const open = new Set<Node>();
+    const stack: Frame[] = [];
+    /** Counts `node`; returns its weight, or undefined when it opened a frame (its weight comes when that closes). */
+    const enter = (node: unknown): Weight | AliasProblem | undefined => {
+      if (node === null || node === undefined || !(isScalar(node) || isAlias(node) || isMap(node) || isSeq(node))) return { nodes: 0, bytes: 0 };
+      counts.decodes += 1;
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        const offset = node.range?.[0];
+        if (!target) return { message: `alias *${node.source} has no anchor &${node.source} before it`, offset };
+        if (open.has(target)) return { message: `alias *${node.source} is inside the node anchored &${node.source} (a cycle)`, offset };
+        const w = expanded.get(target)!;
+        counts.decodes += w.nodes;
+        counts.aliasDecodes += w.nodes;
+        counts.aliasBytes += w.bytes;
+        const problem = overBudget(counts, byteLimit);
+        return problem ? { message: problem, offset } : { nodes: 1 + w.nodes, bytes: w.bytes };
+      }
+      if (node.anchor) anchors.set(node.anchor, node);
+      const problem = overBudget(counts, byteLimit);
+      if (problem) return { message: problem, offset: node.range?.[0] };
+      if (isScalar(node)) {
+        const w = { nodes: 1, bytes: scalarBytes(node.value) };
+        if (node.anchor) expanded.set(node, w);
+        return w;
+      }
+      if (node.anchor) open.add(node);
+      stack.push({ node, children: childrenOf(node), next: 0, weight: { nodes: 1, bytes: 0 } });
+      return undefined;
+    };
+    const add = (w: Weight) => {
+      const parent = stack[stack.length - 1];
+      if (parent) {
+        parent.weight.nodes += w.nodes;
+        parent.weight.bytes += w.bytes;
+      }
+    };
+    const root = enter(doc.contents);
+    if (root && 'message' in root) return root;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.children.length) {
+        const got = enter(top.children[top.next++]);
+        if (got && 'message' in got) return got;
+        if (got) add(got);
+        continue;
+      }
+      stack.pop();
+      if (top.node.anchor) {
+        expanded.set(top.node, top.weight);
+        open.delete(top.node);
+      }
+      add(top.weight);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first alias in `node` whose anchor is not set earlier inside `node`: it would not resolve once `node` stands
+ * alone (a ResourceList item or functionConfig becomes a document of its own). kpt and kustomize never write such
+ * lists: each of their items comes from a document of its own.
+ */
+export function aliasOutside(node: Node): Alias | undefined {
+  const anchors = new Set<string>();
+  let found: Alias | undefined;
+  visit(node, {
+    Node(_key, n) {
+      if (isAlias(n)) {
+        if (anchors.has(n.source)) return undefined;
+        found = n;
+        return visit.BREAK;
+      }
+      if (n.anchor) anchors.add(n.anchor);
+      return undefined;
+    },
+  });
+  return found;
+}
