@@ -21,25 +21,26 @@ export class KrmInputError extends Error {
     }
   }
 
-  /** An error located at a source offset. */
-  static at(detail: string, offset: number | undefined, lines: LineCounter): KrmInputError {
-    if (offset === undefined) return new KrmInputError(detail);
+  /** An error (of the class it is called on) located at a source offset. */
+  static at<E extends KrmInputError>(
+    this: new (detail: string, line?: number, column?: number) => E,
+    detail: string,
+    offset: number | undefined,
+    lines: LineCounter,
+  ): E {
+    if (offset === undefined) return new this(detail);
     const { line, col } = lines.linePos(offset);
-    return new KrmInputError(detail, line, col);
+    return new this(detail, line, col);
   }
 }
 
-/** Input whose YAML aliases would expand past the alias budget (`yaml-limits.ts`): a YAML alias bomb, or a cycle. */
+/**
+ * Input whose YAML aliases are refused (`yaml-limits.ts`): past the alias budget (an alias bomb), a cycle, an alias
+ * with no anchor, or a ResourceList item using another item's anchor.
+ */
 export class YamlAliasError extends KrmInputError {
   constructor(detail: string, line?: number, column?: number) {
     super(detail, line, column);
     this.name = 'YamlAliasError';
-  }
-
-  /** An error located at a source offset. */
-  static override at(detail: string, offset: number | undefined, lines: LineCounter): YamlAliasError {
-    if (offset === undefined) return new YamlAliasError(detail);
-    const { line, col } = lines.linePos(offset);
-    return new YamlAliasError(detail, line, col);
   }
 }
