@@ -8,6 +8,7 @@ import type { Diagnostic } from './engine/diagnostics.js';
 import type { ExecProgramArgs } from './engine/messages.js';
 import { KclModError } from './package/kcl-mod.js';
 import { resolveProgram } from './package/resolve.js';
+import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
 import type { KclConfigSpec } from './api.js';
 import { describeSource, type Source } from './source.js';
@@ -24,6 +25,11 @@ export interface RenderRequest {
   baseDir: string;
   /** File name shown in diagnostics for inline code (default `main.k`). */
   inlineName?: string;
+  /**
+   * The directory package resolution and settings files must stay inside (the controller: the artifact). Default:
+   * the git work tree of the source, else its kcl.mod directory, else its own (see package/root.ts).
+   */
+  root?: PackageRoot;
 }
 
 /** Rendered resources (and the raw YAML), or why not. `log` is what the program `print()`ed. */
@@ -33,6 +39,16 @@ export type RenderOutcome =
 
 function fail(message: string, file?: string, line?: number): { ok: false; diagnostics: Diagnostic[] } {
   return { ok: false, diagnostics: [{ severity: 'error', message, file, line }] };
+}
+
+/** Runs `step`; a KclModError (a bad manifest, a path outside the root) becomes a diagnostic naming its file. */
+function manifestStep<T>(step: () => T): T | { error: ReturnType<typeof fail> } {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof KclModError) return { error: fail(err.message.replace(`${err.file}: `, '').replace(/^:\d+: /, ''), err.file, err.line) };
+    throw err;
+  }
 }
 
 /** Parses `name=value` strings (the `-D` form). */
@@ -46,20 +62,20 @@ export function parseArguments(args: readonly string[], field = 'arguments'): { 
   return out;
 }
 
-async function baseArgs(req: RenderRequest): Promise<ExecProgramArgs | { error: ReturnType<typeof fail> }> {
+type Base = { exec: ExecProgramArgs; root: PackageRoot };
+
+async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<typeof fail> }> {
   const src = req.source;
   switch (src.kind) {
-    case 'inline':
-      return { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code] };
-    case 'local': {
-      try {
-        const p = resolveProgram(src.paths, { vendor: req.config?.vendor !== false });
-        return { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs };
-      } catch (err) {
-        if (err instanceof KclModError) return { error: fail(err.message.replace(`${err.file}: `, '').replace(/^:\d+: /, ''), err.file, err.line) };
-        throw err;
-      }
+    case 'inline': {
+      const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code] };
+      return { exec, root: req.root ?? new PackageRoot(defaultPackageRoot(req.baseDir)) };
     }
+    case 'local':
+      return manifestStep(() => {
+        const p = resolveProgram(src.paths, { vendor: req.config?.vendor !== false, root: req.root });
+        return { exec: { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs }, root: p.root };
+      });
     case 'oci':
     case 'git':
     case 'https':
@@ -71,15 +87,23 @@ async function baseArgs(req: RenderRequest): Promise<ExecProgramArgs | { error: 
 
 /** Renders a KCL program to resources with the official engine. Never throws for bad input. */
 export async function render(req: RenderRequest): Promise<RenderOutcome> {
-  const base = await baseArgs(req);
-  if ('error' in base) return base.error;
+  const based = await baseArgs(req);
+  if ('error' in based) return based.error;
+  const { exec: base, root } = based;
   const cfg = req.config ?? {};
   const args: ExecProgramArgs = { ...base, args: [], overrides: [], pathSelectors: [] };
   if (cfg.settings?.length) {
-    const loaded = await loadSettingsFiles(base.workDir ?? req.baseDir, cfg.settings.map((s) => resolve(req.baseDir, s)));
+    const settings = cfg.settings.map((s) => resolve(req.baseDir, s));
+    const inside = manifestStep(() => settings.forEach((f, i) => root.check(f, `settings file ${cfg.settings![i]}`)));
+    if (inside) return inside.error;
+    const loaded = await loadSettingsFiles(base.workDir ?? req.baseDir, settings);
     if (!loaded.ok) return loaded;
     const s = loaded.value;
-    if (s.files.length && req.source.kind !== 'inline') args.files = s.files.map((f) => resolve(base.workDir ?? req.baseDir, f));
+    if (s.files.length && req.source.kind !== 'inline') {
+      args.files = s.files.map((f) => resolve(base.workDir ?? req.baseDir, f));
+      const listed = manifestStep(() => args.files!.forEach((f, i) => root.check(f, `file ${s.files[i]} listed in the settings`)));
+      if (listed) return listed.error;
+    }
     args.overrides!.push(...s.overrides);
     args.pathSelectors!.push(...s.pathSelectors);
     args.args!.push(...s.options.map((o) => ({ name: o.key, value: o.value })));

@@ -1,13 +1,15 @@
 /**
  * Build stage: render the KCL package at `spec.path` inside the fetched artifact through the one core
  * (`fn/render.ts`, the same code as `kclrun render` and `kclrun fn`). Diagnostics name the KCL file (relative to
- * the artifact) and line. Argument values are passed to the engine only; they never appear in a message.
+ * the artifact) and line. Argument values are passed to the engine only; they never appear in a message. Nothing
+ * outside the artifact is read: a kcl.mod above it is ignored, and a path that leads out is a BuildFailed naming it.
  */
 import { existsSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { JsonObject } from '../../krm/index.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
 import { render } from '../../fn/render.js';
+import { PackageRoot } from '../../fn/package/root.js';
 import type { KCLRunConfig } from '../api/types.js';
 
 /** The rendered objects, or the build failure message. */
@@ -24,7 +26,9 @@ export async function buildObjects(
   const target = resolve(root, (path ?? '.').replace(/^\/+/, ''));
   if (target !== root && !target.startsWith(root + sep)) return { ok: false, message: `path "${path}" escapes the artifact` };
   if (!existsSync(target)) return { ok: false, message: `path "${path}" not found in the artifact` };
-  const out = await render({ source: { kind: 'local', paths: [target] }, baseDir: target, config, options: args });
+  // Package resolution (kcl.mod, path and vendored dependencies, settings files) stays inside the artifact.
+  const confined = new PackageRoot(root, 'the artifact');
+  const out = await render({ source: { kind: 'local', paths: [target] }, baseDir: target, config, options: args, root: confined });
   if (out.ok) return { ok: true, objects: out.objects };
   const shown = out.diagnostics.map((d) =>
     formatDiagnostic({

@@ -1,12 +1,16 @@
 /**
  * KCL package resolution: a package directory renders the way `kcl run` would in it — `[profile] entries` in order,
  * path dependencies and vendored dependencies as external packages — and a dependency that would need a registry is
- * a clear error naming it and saying how to vendor it.
+ * a clear error naming it and saying how to vendor it. Resolution stays inside the package root: anything that
+ * leads outside it (a path, an entry, a vendored copy, a settings file, through a symlink or not) is an
+ * OutsideRootError naming the path.
  */
 import test from 'ava';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveProgram } from '../../fn/package/resolve.js';
+import { findKclMod, resolveProgram } from '../../fn/package/resolve.js';
 import { KclModError } from '../../fn/package/kcl-mod.js';
+import { defaultPackageRoot, OutsideRootError, PackageRoot } from '../../fn/package/root.js';
 import { render } from '../../fn/render.js';
 import { tempDir, writeTree } from '../support/kclrun.js';
 
@@ -48,8 +52,9 @@ test('without entries, a package runs its .k files (not *_test.k) in name order'
   t.deepEqual(resolveProgram(dir).files, [join(dir, 'a.k'), join(dir, 'z.k')]);
 });
 
-test('a path dependency is passed to the engine as an external package', async (t) => {
+test('a path dependency is passed to the engine as an external package (a sibling in the same git work tree)', async (t) => {
   const root = tempDir();
+  mkdirSync(join(root, '.git')); // a monorepo: the package root is the work tree
   writeTree(join(root, 'libs', 'team-labels'), lib('team-labels', '0.2.0', 'platform'));
   const app = writeTree(join(root, 'app'), {
     'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nteam-labels = { path = "../libs/team-labels" }\n',
@@ -107,6 +112,7 @@ test('a vendored dependency is found in vendor/<name>_<version>', async (t) => {
 
 test('dependencies of dependencies are resolved too', (t) => {
   const root = tempDir();
+  mkdirSync(join(root, '.git'));
   writeTree(join(root, 'base'), lib('base', '0.1.0', 'base'));
   writeTree(join(root, 'mid'), {
     'kcl.mod': '[package]\nname = "mid"\n\n[dependencies]\nbase = { path = "../base" }\n',
@@ -127,4 +133,119 @@ test('a broken kcl.mod is an error with its file and line', async (t) => {
   const out = await renderDir(app);
   t.false(out.ok);
   if (!out.ok) t.like(out.diagnostics[0], { file: join(app, 'kcl.mod'), line: 3 });
+});
+
+/** Resolution of `dir` confined to `root`: the error it throws. */
+function outside(paths: string | string[], root: string, opts: { name?: string } = {}): OutsideRootError {
+  const err = (() => {
+    try {
+      resolveProgram(paths, { root: new PackageRoot(root, opts.name) });
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  if (!(err instanceof OutsideRootError)) throw new Error(`expected OutsideRootError, got ${String(err)}`);
+  return err;
+}
+
+test('the default package root: the git work tree, else the nearest kcl.mod directory, else the directory itself', (t) => {
+  const top = tempDir();
+  writeTree(top, { 'repo/kcl.mod': '[package]\nname = "top"\n', 'repo/apps/web/main.k': 'a = 1\n', 'loose/main.k': 'a = 1\n' });
+  t.is(defaultPackageRoot(join(top, 'repo/apps/web')), join(top, 'repo'));
+  t.is(defaultPackageRoot(join(top, 'loose')), join(top, 'loose'));
+  mkdirSync(join(top, 'repo/apps/.git'));
+  t.is(defaultPackageRoot(join(top, 'repo/apps/web')), join(top, 'repo/apps'));
+});
+
+test('a kcl.mod above the root is ignored', async (t) => {
+  const outer = writeTree(tempDir(), {
+    // Read, it would break the build: its entry does not exist and its dependency is not vendored.
+    'kcl.mod': '[package]\nname = "outer"\n\n[profile]\nentries = ["missing.k"]\n\n[dependencies]\nk8s = "1.31.2"\n',
+    'pkg/main.k': 'a = 1\n',
+  });
+  const pkg = join(outer, 'pkg');
+  const p = resolveProgram(pkg, { root: new PackageRoot(pkg) });
+  t.is(p.kclMod, undefined);
+  t.deepEqual(p.files, [join(pkg, 'main.k')]);
+  t.is(findKclMod(pkg), join(outer, 'kcl.mod'), 'positive control: without the root it is found');
+  const out = await render({ source: { kind: 'local', paths: [pkg] }, baseDir: pkg, root: new PackageRoot(pkg) });
+  if (!out.ok) return t.fail(JSON.stringify(out.diagnostics));
+  t.is(out.yaml.trim(), 'a: 1');
+});
+
+test('a path dependency outside the root is an error naming the path and the kcl.mod', async (t) => {
+  const top = tempDir();
+  writeTree(join(top, 'x'), lib('x', '0.1.0', 'outside'));
+  const app = writeTree(join(top, 'repo', 'app'), {
+    'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nx = { path = "../../x" }\n',
+    'main.k': 'import x\nl = x.Labels {}\n',
+  });
+  const err = outside(app, app);
+  t.is(err.file, join(app, 'kcl.mod'));
+  t.is(err.path, join(top, 'x'));
+  t.is(err.message, `${join(app, 'kcl.mod')}: dependency "x": path ../../x leads outside the package root (${app})`);
+  const out = await render({ source: { kind: 'local', paths: [app] }, baseDir: app, root: new PackageRoot(join(top, 'repo'), 'the artifact') });
+  t.false(out.ok);
+  if (!out.ok) t.like(out.diagnostics[0], { file: join(app, 'kcl.mod'), message: 'dependency "x": path ../../x leads outside the artifact' });
+  // Positive control: the same package with the root one level up resolves.
+  t.deepEqual(resolveProgram(app, { root: new PackageRoot(top) }).externalPkgs, [{ name: 'x', path: join(top, 'x') }]);
+});
+
+test('a symlink out of the root is an error, whether a path dependency, a vendored copy or a .k file', (t) => {
+  const top = tempDir();
+  writeTree(join(top, 'secret'), { ...lib('dep', '0.1.0', 'secret'), 'main.k': 's = 1\n' });
+  const app = writeTree(join(top, 'app'), {
+    'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\ndep = { path = "./libs/dep" }\n',
+    'main.k': 'a = 1\n',
+  });
+  mkdirSync(join(app, 'libs'));
+  symlinkSync(join(top, 'secret'), join(app, 'libs', 'dep'));
+  const e1 = outside(app, app);
+  t.regex(e1.message, /dependency "dep": path \.\/libs\/dep leads outside the package root \(.*\) \(through a symbolic link, to .*secret\)$/);
+
+  const vendored = writeTree(join(top, 'vendored'), { 'kcl.mod': '[package]\nname = "v"\n\n[dependencies]\ndep = "0.1.0"\n', 'main.k': 'a = 1\n' });
+  mkdirSync(join(vendored, 'vendor'));
+  symlinkSync(join(top, 'secret'), join(vendored, 'vendor', 'dep_0.1.0'));
+  t.regex(outside(vendored, vendored).message, /dependency "dep": vendored copy vendor\/dep_0\.1\.0 leads outside .* \(through a symbolic link/);
+
+  const linked = writeTree(join(top, 'linked'), { 'kcl.mod': '[package]\nname = "l"\n', 'a.k': 'a = 1\n' });
+  symlinkSync(join(top, 'secret', 'main.k'), join(linked, 'b.k'));
+  t.regex(outside(linked, linked).message, /file b\.k leads outside .* \(through a symbolic link/);
+});
+
+test('[profile] entries and dependency names that lead outside the root are errors', (t) => {
+  const top = tempDir();
+  writeTree(top, { 'outside.k': 'o = 1\n' });
+  const mk = (name: string, mod: string) => writeTree(join(top, name), { 'kcl.mod': `[package]\nname = "${name}"\n${mod}`, 'main.k': 'a = 1\n' });
+  const plain = mk('plain', '\n[profile]\nentries = ["main.k", "../outside.k"]\n');
+  t.regex(outside(plain, plain).message, /\[profile\] entries "\.\.\/outside\.k" leads outside/);
+  const variable = mk('variable', '\n[profile]\nentries = ["${KCL_MOD}/../outside.k"]\n');
+  t.regex(outside(variable, variable).message, /entries "\$\{KCL_MOD\}\/\.\.\/outside\.k" leads outside/);
+  const sibling = mk('variable2', '\n[profile]\nentries = ["${KCL_MOD}2/main.k"]\n');
+  t.regex(outside(sibling, sibling).message, /leads outside/, '${KCL_MOD}2 is a sibling directory, as the engine expands it');
+  const named = mk('named', '\n[dependencies]\n"../../../etc" = "1"\n');
+  t.throws(() => resolveProgram(named, { root: new PackageRoot(named) }), { instanceOf: KclModError, message: /must not contain path separators/ });
+});
+
+test('-Y settings files outside the root, and files they list outside it, are errors naming them', async (t) => {
+  const top = tempDir();
+  writeTree(top, { 'settings.yaml': 'kcl_options:\n- key: a\n  value: 1\n', 'outside.k': 'o = 1\n' });
+  const app = writeTree(join(top, 'repo', 'app'), {
+    'kcl.mod': '[package]\nname = "app"\n',
+    'main.k': 'a = option("a")\n',
+    'inside.yaml': 'kcl_options:\n- key: a\n  value: 2\n',
+    'lists.yaml': 'kcl_cli_configs:\n  files:\n  - ../../outside.k\n',
+  });
+  const root = new PackageRoot(join(top, 'repo'));
+  const run = (settings: string[]) => render({ source: { kind: 'local', paths: [app] }, baseDir: app, config: { settings }, root });
+  const out = await run(['../../settings.yaml']);
+  t.false(out.ok);
+  if (!out.ok) t.like(out.diagnostics[0], { file: join(top, 'settings.yaml'), message: `settings file ../../settings.yaml leads outside the package root (${join(top, 'repo')})` });
+  const listed = await run(['lists.yaml']);
+  t.false(listed.ok);
+  if (!listed.ok) t.true(listed.diagnostics[0]!.message.startsWith(`file ${join(top, 'outside.k')} listed in the settings leads outside`));
+  const inside = await run(['inside.yaml']);
+  if (!inside.ok) return t.fail(JSON.stringify(inside.diagnostics));
+  t.is(inside.yaml.trim(), 'a: 2', 'positive control: a settings file inside the root is read');
 });
