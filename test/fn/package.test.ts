@@ -160,8 +160,8 @@ test('the default package root: the git work tree, else the nearest kcl.mod dire
 
 test('a kcl.mod above the root is ignored', async (t) => {
   const outer = writeTree(tempDir(), {
-    // Read, it would break the build: its entry does not exist and its dependency is not vendored.
-    'kcl.mod': '[package]\nname = "outer"\n\n[profile]\nentries = ["missing.k"]\n\n[dependencies]\nk8s = "1.31.2"\n',
+    // Read, it would break the build: its dependency is nowhere to be found.
+    'kcl.mod': '[package]\nname = "outer"\n\n[dependencies]\nnot_vendored_anywhere = "0.0.1"\n',
     'pkg/main.k': 'a = 1\n',
   });
   const pkg = join(outer, 'pkg');

@@ -1,0 +1,47 @@
+/**
+ * The build stage (controller/stages/render.ts) reads nothing outside the artifact: a kcl.mod above the artifact
+ * root is ignored, and a path dependency or settings file leading out of it is a build failure naming the path.
+ * No cluster needed: buildObjects is called on an artifact directory directly.
+ */
+import test from 'ava';
+import { join } from 'node:path';
+import { buildObjects } from '../../controller/stages/render.js';
+import { tempDir, writeTree } from '../support/kclrun.js';
+
+const CONFIG_MAP = 'apiVersion = "v1"\nkind = "ConfigMap"\nmetadata = {name = "app"}\n';
+
+/** A directory holding `outside/` (not part of the artifact) and the artifact root `artifact/`. */
+function layout(artifact: Record<string, string>): string {
+  const top = writeTree(tempDir('kclrun-build-'), {
+    'outside/kcl.mod': '[package]\nname = "outside"\n',
+    'outside/labels.k': 'team = "outside"\n',
+    'outside/settings.yaml': 'kcl_options:\n- key: team\n  value: outside\n',
+  });
+  writeTree(join(top, 'artifact'), artifact);
+  return join(top, 'artifact');
+}
+
+test('a path dependency leading out of the artifact is a build failure naming it', async (t) => {
+  const artifact = layout({
+    'app/kcl.mod': '[package]\nname = "app"\n\n[dependencies]\noutside = { path = "../../outside" }\n',
+    'app/main.k': `import outside\n${CONFIG_MAP}`,
+  });
+  const out = await buildObjects(artifact, './app', undefined, []);
+  t.deepEqual(out, { ok: false, message: 'KCL build failed: app/kcl.mod: dependency "outside": path ../../outside leads outside the artifact' });
+});
+
+test('a settings file leading out of the artifact is a build failure naming it', async (t) => {
+  const artifact = layout({ 'app/main.k': CONFIG_MAP });
+  const out = await buildObjects(artifact, 'app', { settings: ['../../outside/settings.yaml'] }, []);
+  t.deepEqual(out, { ok: false, message: 'KCL build failed: ../outside/settings.yaml: settings file ../../outside/settings.yaml leads outside the artifact' });
+});
+
+test('a kcl.mod above the artifact root is ignored; the package inside renders', async (t) => {
+  const top = writeTree(tempDir('kclrun-build-'), {
+    // Read, it would fail the build: its dependency is nowhere to be found.
+    'kcl.mod': '[package]\nname = "above"\n\n[dependencies]\nnot_vendored_anywhere = "0.0.1"\n',
+    'artifact/main.k': CONFIG_MAP,
+  });
+  const out = await buildObjects(join(top, 'artifact'), undefined, undefined, []);
+  t.deepEqual(out, { ok: true, objects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' } }] });
+});
