@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatStream, Item } from '../../krm/index.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
 import { render } from '../../fn/render.js';
+import { PackageRoot } from '../../fn/package/root.js';
 import { UsageError, write } from '../io.js';
 import { resolve } from 'node:path';
 
@@ -24,6 +25,9 @@ Options:
       --show-hidden           include hidden (_) attributes
       --disable-none          drop None values
       --strict-range-check    check integer ranges strictly
+      --root DIR              package resolution (kcl.mod, path dependencies, -Y files)
+                              stays inside DIR (default: the git work tree of the
+                              package, else its kcl.mod directory, else its own)
   -h, --help                  show this help
 `;
 
@@ -42,6 +46,7 @@ export async function renderCommand(argv: string[]): Promise<number> {
       'show-hidden': { type: 'boolean' },
       'disable-none': { type: 'boolean' },
       'strict-range-check': { type: 'boolean' },
+      root: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,6 +60,7 @@ export async function renderCommand(argv: string[]): Promise<number> {
   const out = await render({
     source: { kind: 'local', paths: paths.map((p) => resolve(cwd, p)) },
     baseDir: cwd,
+    root: values.root === undefined ? undefined : new PackageRoot(resolve(cwd, values.root)),
     config: {
       arguments: values.argument,
       settings: values.setting,

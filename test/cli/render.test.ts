@@ -144,3 +144,19 @@ test('a path that does not exist, and a bad -o value, are errors with exit 1', (
   t.is(badFlag.code, 1);
   t.regex(badFlag.stderr, /^kclrun: Unknown option '--frobnicate'/);
 });
+
+test('kclrun render: a path dependency outside the package root exits 1 naming it; --root widens the root', (t) => {
+  const top = writeTree(tempDir('kclrun-render-root-'), {
+    'libs/team/kcl.mod': '[package]\nname = "team"\n',
+    'libs/team/labels.k': 'team = "platform"\n',
+    'app/kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nteam = { path = "../libs/team" }\n',
+    'app/main.k': 'import team\n\nowner = team.team\n',
+  });
+  const confined = kclrun(['render', 'app'], { cwd: top });
+  t.is(confined.code, 1);
+  t.is(confined.stdout, '');
+  t.is(confined.stderr, `error: ${join(top, 'app', 'kcl.mod')}: dependency "team": path ../libs/team leads outside the package root (${join(top, 'app')})\n`);
+  const widened = kclrun(['render', 'app', '--root', '.'], { cwd: top });
+  t.is(widened.code, 0, widened.stderr);
+  t.is(widened.stdout, 'owner: platform\n');
+});
