@@ -4,7 +4,7 @@
  * the same JS object, so parsing is cheap — the expansion happens later, in whatever walks the value (JSON.stringify,
  * deep comparison), where it runs for minutes and ends in "Invalid string length" or an OOM kill.
  *
- * The rule is Go's yaml.v3 (kpt, kustomize, kubectl): count decode operations — one per node of the fully expanded
+ * The rule is Go's yaml.v3 (kpt, kustomize; yaml.v2 has it too): count decode operations — one per node of the fully expanded
  * document, those reached through an alias separately — and refuse the document as soon as more than 100 alias-driven
  * decodes make more than 99 % of over 1,000 decodes (the share allowed falls to 10 % between 400,000 and 4,000,000
  * decodes). Two additions, both stricter than yaml.v3:
@@ -35,12 +35,13 @@ export const ALIAS_BUDGET = {
 } as const;
 
 /**
- * Options for every `toJS` call: a finite count for the `yaml` package's own alias check, as a second line behind
- * {@link aliasBudgetProblem} (documents built in code never went through it). Its count is not yaml.v3's (it
- * multiplies each anchor's uses by the aliases nested in it), so it is set to the most alias-driven decodes
- * yaml.v3 ever allows, far above what a document within the budget reaches.
+ * Options for every `toJS` call. The budget is enforced where text becomes nodes ({@link aliasBudgetProblem}, called
+ * by every parse); the `yaml` package's own alias check is off, on purpose: its count (each anchor's uses times the
+ * uses of the anchors nested in it, cumulative over the document) is not an expansion size — it refuses documents
+ * far within yaml.v3's rule (150 uses of one anchor, past its default of 100; 1,000 uses of a scalar plus 500 of a
+ * list holding it, past any fixed limit that still stops a bomb), and it would throw from deep inside a render.
  */
-export const TO_JS_OPTIONS: ToJSOptions = { maxAliasCount: ALIAS_BUDGET.ratioRangeLow };
+export const TO_JS_OPTIONS: ToJSOptions = { maxAliasCount: -1 };
 
 /** The share of `decodes` that may come from aliases (yaml.v3 `allowedAliasRatio`). */
 export function allowedAliasRatio(decodes: number): number {

@@ -105,6 +105,10 @@ ${Array.from({ length: 150 }, (_, i) => `        - {name: c${i}, image: nginx, r
   // 150 uses of one anchor: more than the `yaml` package's own default (100) allows, well within yaml.v3's rule.
   const many = `kind: A\nmetadata: {name: a}\nbase: &r {cpu: 1}\nlist:\n${Array(150).fill('- *r').join('\n')}\n`;
   t.is((parseInput(many).items[0]!.toObject().list as unknown[]).length, 150);
+  // 1,000 uses of a scalar and 500 of a list holding it: within yaml.v3's rule (the `yaml` package's own count,
+  // 501 × 1,001, would refuse it).
+  const nested = `kind: A\nmetadata: {name: a}\ny: &y v\nys: [${Array(1000).fill('*y').join(', ')}]\nx: &x [*y]\nxs:\n${Array(500).fill('- *x').join('\n')}\n`;
+  t.deepEqual((parseInput(nested).items[0]!.toObject().xs as unknown[])[499], ['v']);
 });
 
 test('the ratio is yaml.v3’s: 99% up to 400,000 decodes, down to 10% at 4,000,000', (t) => {
