@@ -4,10 +4,10 @@
  * the same JS object, so parsing is cheap — the expansion happens later, in whatever walks the value (JSON.stringify,
  * deep comparison), where it runs for minutes and ends in "Invalid string length" or an OOM kill.
  *
- * The rule is Go's yaml.v3 (kpt, kustomize; yaml.v2 has it too): count decode operations — one per node of the fully expanded
- * document, those reached through an alias separately — and refuse the document as soon as more than 100 alias-driven
- * decodes make more than 99 % of over 1,000 decodes (the share allowed falls to 10 % between 400,000 and 4,000,000
- * decodes). Two additions, both stricter than yaml.v3:
+ * The rule is Go's yaml.v3 (kpt, kustomize; yaml.v2 has it too): count decode operations — one per node of the fully
+ * expanded document, those reached through an alias separately — and refuse the document as soon as more than 100
+ * alias-driven decodes make more than 99 % of over 1,000 decodes (the share allowed falls to 10 % between 400,000
+ * and 4,000,000 decodes). Two additions, both stricter than yaml.v3:
  * - the counts run over the whole text, not per document, so a stream of many small bombs adds up;
  * - aliases may add at most `max(16 MiB, the text's own length)` of scalar text, so an alias to one long string
  *   cannot multiply it into gigabytes either.
@@ -17,7 +17,7 @@
  * Counting is one pass over the node tree: each anchored node's expanded size is remembered, so an alias costs one
  * lookup however large its expansion. A refused document costs at most that one pass.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { Alias, Document, Node, ToJSOptions } from 'yaml';
 
 /** yaml.v3's numbers (decode.go `alias_ratio_range_low/high`, and the minimums before the ratio applies). */
@@ -99,75 +99,115 @@ interface Frame {
 
 function childrenOf(node: Node): unknown[] {
   if (isSeq(node)) return node.items;
-  if (isMap(node)) return node.items.flatMap((p) => (isPair(p) ? [p.key, p.value] : [p]));
-  return [];
+  if (!isMap(node)) return [];
+  const out: unknown[] = [];
+  for (const p of node.items) out.push(p.key, p.value);
+  return out;
+}
+
+function isProblem(v: Weight | AliasProblem | undefined): v is AliasProblem {
+  return v !== undefined && 'message' in v;
 }
 
 /**
- * Walks `docs` in document order (iteratively: a deeply nested document cannot overflow the stack), adding each
- * node's decode and each alias's remembered expansion to the totals, and stops at the first step past the budget.
- * `textLength` is the length of the text the documents were parsed from.
+ * One text's walk, document by document in document order, iteratively (a deeply nested document cannot overflow
+ * the stack). Each node adds its decode to the totals, each alias the remembered expansion of its anchor; the walk
+ * stops at the first step past the budget.
  */
-export function aliasBudgetProblem(docs: ReadonlyArray<Document>, textLength: number): AliasProblem | undefined {
-  const byteLimit = Math.max(ALIAS_BUDGET.minAliasBytes, textLength);
-  const counts: Counts = { decodes: 0, aliasDecodes: 0, aliasBytes: 0 };
-  for (const doc of docs) {
-    const anchors = new Map<string, Node>();
-    const expanded = new Map<Node, Weight>();
-    const open = new Set<Node>();
-    const stack: Frame[] = [];
-    /** Counts `node`; returns its weight, or undefined when it opened a frame (its weight comes when that closes). */
-    const enter = (node: unknown): Weight | AliasProblem | undefined => {
-      if (node === null || node === undefined || !(isScalar(node) || isAlias(node) || isMap(node) || isSeq(node))) return { nodes: 0, bytes: 0 };
-      counts.decodes += 1;
-      if (isAlias(node)) {
-        const target = anchors.get(node.source);
-        const offset = node.range?.[0];
-        if (!target) return { message: `alias *${node.source} has no anchor &${node.source} before it`, offset };
-        if (open.has(target)) return { message: `alias *${node.source} is inside the node anchored &${node.source} (a cycle)`, offset };
-        const w = expanded.get(target)!;
-        counts.decodes += w.nodes;
-        counts.aliasDecodes += w.nodes;
-        counts.aliasBytes += w.bytes;
-        const problem = overBudget(counts, byteLimit);
-        return problem ? { message: problem, offset } : { nodes: 1 + w.nodes, bytes: w.bytes };
-      }
-      if (node.anchor) anchors.set(node.anchor, node);
-      const problem = overBudget(counts, byteLimit);
-      if (problem) return { message: problem, offset: node.range?.[0] };
-      if (isScalar(node)) {
-        const w = { nodes: 1, bytes: scalarBytes(node.value) };
-        if (node.anchor) expanded.set(node, w);
-        return w;
-      }
-      if (node.anchor) open.add(node);
-      stack.push({ node, children: childrenOf(node), next: 0, weight: { nodes: 1, bytes: 0 } });
-      return undefined;
-    };
-    const add = (w: Weight) => {
-      const parent = stack[stack.length - 1];
-      if (parent) {
-        parent.weight.nodes += w.nodes;
-        parent.weight.bytes += w.bytes;
-      }
-    };
-    const root = enter(doc.contents);
-    if (root && 'message' in root) return root;
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.next < top.children.length) {
-        const got = enter(top.children[top.next++]);
-        if (got && 'message' in got) return got;
-        if (got) add(got);
+class AliasWalk {
+  readonly #counts: Counts = { decodes: 0, aliasDecodes: 0, aliasBytes: 0 };
+  readonly #byteLimit: number;
+  /** Per document: the last node seen with each anchor. */
+  #anchors = new Map<string, Node>();
+  /** Per document: the expanded weight of each anchored node walked to its end. */
+  #expanded = new Map<Node, Weight>();
+  /** Per document: anchored collections still being walked (an alias to one of them is a cycle). */
+  #open = new Set<Node>();
+  #stack: Frame[] = [];
+
+  constructor(textLength: number) {
+    this.#byteLimit = Math.max(ALIAS_BUDGET.minAliasBytes, textLength);
+  }
+
+  /** Walks one document; the first problem, if any. */
+  document(doc: Document): AliasProblem | undefined {
+    this.#anchors = new Map();
+    this.#expanded = new Map();
+    this.#open = new Set();
+    const root = this.#enter(doc.contents);
+    if (isProblem(root)) return root;
+    while (this.#stack.length > 0) {
+      const top = this.#stack[this.#stack.length - 1]!;
+      if (top.next >= top.children.length) {
+        this.#close(top);
         continue;
       }
-      stack.pop();
-      if (top.node.anchor) {
-        expanded.set(top.node, top.weight);
-        open.delete(top.node);
-      }
-      add(top.weight);
+      const child = this.#enter(top.children[top.next++]);
+      if (isProblem(child)) return child;
+      if (child) this.#add(child);
     }
+    return undefined;
+  }
+
+  /** Counts `node`: its weight, a problem, or undefined when it opened a frame (its weight comes at #close). */
+  #enter(node: unknown): Weight | AliasProblem | undefined {
+    if (isAlias(node)) return this.#alias(node);
+    if (!isScalar(node) && !isMap(node) && !isSeq(node)) return { nodes: 0, bytes: 0 };
+    this.#counts.decodes += 1;
+    if (node.anchor) this.#anchors.set(node.anchor, node);
+    const problem = overBudget(this.#counts, this.#byteLimit);
+    if (problem) return { message: problem, offset: node.range?.[0] };
+    if (isScalar(node)) {
+      const weight = { nodes: 1, bytes: scalarBytes(node.value) };
+      if (node.anchor) this.#expanded.set(node, weight);
+      return weight;
+    }
+    if (node.anchor) this.#open.add(node);
+    this.#stack.push({ node, children: childrenOf(node), next: 0, weight: { nodes: 1, bytes: 0 } });
+    return undefined;
+  }
+
+  /** An alias decodes itself, then its anchor's whole expansion (yaml.v3 counts that as alias-driven). */
+  #alias(alias: Alias): Weight | AliasProblem {
+    const offset = alias.range?.[0];
+    const target = this.#anchors.get(alias.source);
+    if (!target) return { message: `alias *${alias.source} has no anchor &${alias.source} before it`, offset };
+    if (this.#open.has(target)) return { message: `alias *${alias.source} is inside the node anchored &${alias.source} (a cycle)`, offset };
+    const w = this.#expanded.get(target)!;
+    this.#counts.decodes += 1 + w.nodes;
+    this.#counts.aliasDecodes += w.nodes;
+    this.#counts.aliasBytes += w.bytes;
+    const problem = overBudget(this.#counts, this.#byteLimit);
+    return problem ? { message: problem, offset } : { nodes: 1 + w.nodes, bytes: w.bytes };
+  }
+
+  /** A collection is done: remember its weight if anchored, and add it to its parent's. */
+  #close(frame: Frame): void {
+    this.#stack.pop();
+    if (frame.node.anchor) {
+      this.#expanded.set(frame.node, frame.weight);
+      this.#open.delete(frame.node);
+    }
+    this.#add(frame.weight);
+  }
+
+  #add(w: Weight): void {
+    const parent = this.#stack[this.#stack.length - 1];
+    if (!parent) return;
+    parent.weight.nodes += w.nodes;
+    parent.weight.bytes += w.bytes;
+  }
+}
+
+/**
+ * The first problem with the aliases of `docs` (parsed from a text of `textLength` characters): past the budget,
+ * a cycle, or an alias without an anchor. Undefined when there is none.
+ */
+export function aliasBudgetProblem(docs: ReadonlyArray<Document>, textLength: number): AliasProblem | undefined {
+  const walk = new AliasWalk(textLength);
+  for (const doc of docs) {
+    const problem = walk.document(doc);
+    if (problem) return problem;
   }
   return undefined;
 }
