@@ -9,7 +9,8 @@
  * The KubeConfig is then built from an allow-list of fields, never by handing the text to client-node's loader.
  */
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
+import { aliasBudgetProblem, TO_JS_OPTIONS } from '../../krm/index.js';
 
 /** What the operator allowed (`--insecure-kubeconfig-exec`, `--insecure-kubeconfig-tls`). */
 export interface RemoteKubeconfigPolicy {
@@ -128,17 +129,24 @@ function toCluster(name: string, c: Doc, policy: RemoteKubeconfigPolicy): Cluste
 }
 
 /**
+ * The kubeconfig's YAML as plain data, within kclrun's YAML alias budget (an alias bomb is refused before anything
+ * expands it). A syntax error is reported by its kind only: the parser's message quotes the text.
+ */
+function readYaml(text: string): unknown {
+  const doc = parseDocument(text);
+  const syntax = doc.errors[0];
+  if (syntax) throw new KubeconfigInvalidError(`not valid YAML (${syntax.code})`);
+  const aliases = aliasBudgetProblem([doc], text.length);
+  if (aliases) throw new KubeconfigInvalidError(aliases.message);
+  return doc.toJS(TO_JS_OPTIONS);
+}
+
+/**
  * Validates kubeconfig text and builds a KubeConfig from its allowed fields only.
  * @throws KubeconfigRefusedError for fields the policy refuses, KubeconfigInvalidError for malformed text
  */
 export function loadRemoteKubeconfig(text: string, policy: RemoteKubeconfigPolicy = {}): KubeConfig {
-  let doc: unknown;
-  try {
-    doc = parse(text, { maxAliasCount: 100 });
-  } catch (err) {
-    // The YAML error quotes the text; keep only its kind.
-    throw new KubeconfigInvalidError(`not valid YAML (${(err as Error).name})`);
-  }
+  const doc = readYaml(text);
   if (!isRecord(doc)) throw new KubeconfigInvalidError('not a kubeconfig (expected a map)');
   // Every user and cluster is checked, used or not: the current context can change with the next edit.
   const users = named(doc.users, 'users').map((u) => toUser(u.name, u.body, policy));

@@ -126,6 +126,14 @@ test('malformed kubeconfigs are invalid, and the error never quotes the text', (
   }
 });
 
+test('a kubeconfig whose token is a YAML alias bomb is invalid at once (the budget of krm/yaml-limits.ts)', (t) => {
+  const levels = ['  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (const [p, c] of [...'abcdefgh'].map((p, i) => [p, 'bcdefghi'[i]!])) levels.push(`  ${c}: &${c} [${Array(9).fill(`*${p}`).join(', ')}]`);
+  const text = `bomb:\n${levels.join('\n')}\n${kubeconfig().replace('T0KEN', '*i')}`;
+  const err = t.throws(() => loadRemoteKubeconfig(text), { instanceOf: KubeconfigInvalidError });
+  t.regex(err?.message ?? '', /^document contains excessive aliasing/);
+});
+
 test('configMapRef (generic provider): parsed into address, CA, ServiceAccount and audiences; the KubeConfig carries only the token', (t) => {
   const cfg = parseProviderConfig({ provider: 'generic', address: 'https://remote.example:6443/', 'ca.crt': 'PEM', serviceAccountName: 'deployer', audiences: 'a, b\nc' });
   t.deepEqual(cfg, { provider: 'generic', address: 'https://remote.example:6443', caCert: 'PEM', serviceAccountName: 'deployer', audiences: ['a', 'b', 'c'] });
