@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ExternalPkg } from '../engine/messages.js';
 import { KclModError, readKclMod, type Dependency, type KclMod } from './kcl-mod.js';
-import { defaultPackageRoot, PackageRoot } from './root.js';
+import { defaultPackageRoot, PackageRoot, upwards } from './root.js';
 
 /** The engine inputs for one package or file. */
 export interface ResolvedProgram {
@@ -35,10 +35,9 @@ export interface ResolveOptions {
 
 /** Finds the nearest `kcl.mod` at or above `dir`, not above `root`. */
 export function findKclMod(dir: string, root?: PackageRoot): string | undefined {
-  for (let d = resolve(dir); !root || root.holdsLexically(d); d = dirname(d)) {
-    const f = join(d, 'kcl.mod');
-    if (existsSync(f)) return f;
-    if (dirname(d) === d) return undefined;
+  for (const d of upwards(dir)) {
+    if (root && !root.holdsLexically(d)) return undefined;
+    if (existsSync(join(d, 'kcl.mod'))) return join(d, 'kcl.mod');
   }
   return undefined;
 }

@@ -24,7 +24,7 @@ export class OutsideRootError extends KclModError {
 }
 
 /** Ancestors of `dir`, nearest first, `dir` included. */
-function* upwards(dir: string): Generator<string> {
+export function* upwards(dir: string): Generator<string> {
   for (let d = resolve(dir); ; d = dirname(d)) {
     yield d;
     if (dirname(d) === d) return;
@@ -52,6 +52,11 @@ function realPath(path: string): string {
   }
 }
 
+/** True when the absolute path `p` is `dir` or under it. */
+function isAtOrUnder(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
 /** A package root: answers whether a path stays inside it once symlinks are followed. */
 export class PackageRoot {
   /** The root as given (absolute). */
@@ -68,14 +73,12 @@ export class PackageRoot {
 
   /** True when `path`, symlinks followed, is the root or under it. */
   contains(path: string): boolean {
-    const real = realPath(path);
-    return real === this.#real || real.startsWith(this.#real.endsWith(sep) ? this.#real : this.#real + sep);
+    return isAtOrUnder(realPath(path), this.#real);
   }
 
   /** Lexically inside (before symlinks): bounds `kcl.mod` discovery. */
   holdsLexically(path: string): boolean {
-    const p = resolve(path);
-    return p === this.dir || p.startsWith(this.dir.endsWith(sep) ? this.dir : this.dir + sep);
+    return isAtOrUnder(resolve(path), this.dir);
   }
 
   /**
