@@ -4,11 +4,16 @@
 #     functions (the default command `fn` reads a ResourceList on stdin and writes one on stdout);
 #   - the controller: `kclrun controller` (the Deployment from `kclrun install` passes these args).
 # The image tag, `kclrun --version` and `kclrun install` all take the version from package.json.
-
-ARG NODE_VERSION=20
+#
+# `npm run image:build` builds it with Docker when a Docker engine answers; otherwise it builds both base images
+# from Debian packages (mmdebstrap) and passes their local names below (scripts/image-build.mjs).
+#   BUILD_IMAGE:   Node.js >= 20 with npm, a C compiler and `nm` (the engine's CPython stub is compiled here).
+#   RUNTIME_IMAGE: a glibc Node.js >= 20 runtime; `node` is looked up on PATH (distroless keeps it in /nodejs/bin).
+ARG BUILD_IMAGE=node:20-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
 
 # --- build: compile TypeScript and fetch the pinned KCL engine exactly as `npm run engine:fetch` does ---
-FROM node:${NODE_VERSION}-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -22,15 +27,15 @@ COPY controller ./controller
 COPY cli ./cli
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
 
-# --- runtime: distroless Node.js (glibc, no shell), non-root ---
-FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
+# --- runtime: Node.js and the app only (no compiler, no npm, no npm cache), non-root ---
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY bin/kclrun bin/kclrun-fn ./bin/
 COPY --from=build /opt/kclrun/engine /opt/kclrun/engine
-ENV KCLRUN_CACHE=/opt/kclrun NODE_ENV=production
+ENV KCLRUN_CACHE=/opt/kclrun NODE_ENV=production PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node", "/app/bin/kclrun"]
+ENTRYPOINT ["node", "/app/bin/kclrun"]
 CMD ["fn"]

@@ -1,0 +1,163 @@
+/**
+ * The built container image (`npm run image:build`, run by `npm test`'s pretest), run with this machine's builder:
+ * docker when an engine answers, else buildah (`buildah run --isolation chroot`, no daemon). Its entrypoint with the
+ * default command is the KRM function; `--version`, `install` and `controller --help` run inside it too.
+ * Without docker or buildah these tests do not run, and say so (a skipped test and a warning), never a silent pass.
+ */
+import test from 'ava';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { repoRoot } from '../harness/tools.js';
+import { kclrun } from '../support/kclrun.js';
+
+type ImageModule = typeof import('../../scripts/image.mjs');
+type OpenImage = import('../../scripts/image.mjs').OpenImage;
+type ImageConfig = import('../../scripts/image.mjs').ImageConfig;
+
+const root = repoRoot();
+const image: ImageModule = await import(pathToFileURL(join(root, 'scripts', 'image.mjs')).href);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; kclEngine: { package: string; version: string } };
+const tag = image.imageTag();
+const builder = await image.detectBuilder();
+
+const resourceList = (source: string) => `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: cfg # the config
+  data:
+    mode: '0644'
+functionConfig:
+  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: set-team
+  spec:
+    params:
+      team: payments
+    source: |
+${source.replace(/^/gm, '      ')}`;
+
+const LABEL = 'items = [i | {metadata.labels.team: option("params").team} for i in option("items")]\n';
+const DENY = 'assert len(option("items")) == 0, "no resources allowed here"\nitems = option("items")\n';
+
+if (!builder) {
+  const why = 'image tests NOT RUN: neither a Docker engine nor buildah is available (apt-get install buildah mmdebstrap)';
+  console.warn(`kclrun: ${why}`);
+  test.skip(why, () => {});
+} else {
+  let config: ImageConfig;
+  let opened: OpenImage;
+
+  test.before(async () => {
+    const found = await image.inspectImage(builder, tag);
+    if (!found) throw new Error(`${tag} is not in ${builder}'s image store: run \`npm run image:build\``);
+    if (found.labels[image.DIGEST_LABEL] !== image.contextDigest()) {
+      throw new Error(`${tag} was built from other sources than these: run \`npm run image:build\``);
+    }
+    config = found;
+    opened = await image.openImage(builder, tag);
+  });
+  test.after.always(async () => {
+    await opened?.close();
+  });
+
+  /** Runs the image as a container runtime would: its entrypoint, then `args` or else its default command. */
+  const runImage = (args: string[] | undefined, input = '') => opened.run([...(config.entrypoint ?? []), ...(args ?? config.cmd ?? [])], input);
+
+  test('image: the default command is the KRM function, with the same output as the exec function', async (t) => {
+    const input = resourceList(LABEL);
+    const r = await runImage(undefined, input);
+    t.is(r.code, 0, r.stderr);
+    t.is(
+      r.stdout,
+      `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: cfg # the config
+    labels:
+      team: payments
+  data:
+    mode: '0644'
+functionConfig:
+  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: set-team
+  spec:
+    params:
+      team: payments
+    source: |
+      ${LABEL}`,
+    );
+    const host = kclrun(['fn'], { input });
+    t.is(host.code, 0, host.stderr);
+    t.is(r.stdout, host.stdout);
+    t.log(`in-image kclrun fn output:\n${r.stdout}`);
+  });
+
+  test('image: a failing KCL program exits 1 with an error result and the items unchanged', async (t) => {
+    const r = await runImage(undefined, resourceList(DENY));
+    t.is(r.code, 1);
+    t.regex(r.stdout, /severity: error/);
+    t.regex(r.stdout, /no resources allowed here/);
+    t.notRegex(r.stdout, /team: payments\n {2}data/);
+    t.regex(r.stderr, /no resources allowed here/);
+  });
+
+  test('image: kclrun --version matches package.json and the engine pin', async (t) => {
+    const r = await runImage(['--version']);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, new RegExp(`^kclrun ${pkg.version.replace(/\./g, '\\.')}\n`));
+    t.regex(r.stdout, new RegExp(`^KCL engine ${pkg.kclEngine.version.replace(/\./g, '\\.')} \\(${pkg.kclEngine.package} ${pkg.kclEngine.version.replace(/\./g, '\\.')}, git [0-9a-f]{12}\\)$`, 'm'));
+  });
+
+  test('image: config says a non-root user, the kclrun entrypoint and `fn` by default; it runs as that user', async (t) => {
+    const [uid, gid] = (config.user ?? '').split(':');
+    t.regex(uid!, /^[1-9][0-9]*$/, 'numeric and not 0, so runAsNonRoot can verify it');
+    t.regex(gid!, /^[1-9][0-9]*$/);
+    t.deepEqual(config.entrypoint, ['node', '/app/bin/kclrun']);
+    t.deepEqual(config.cmd, ['fn']);
+    const ids = await opened.run(['node', '-p', 'process.getuid() + ":" + process.getgid()']);
+    t.is(ids.code, 0, ids.stderr);
+    t.is(ids.stdout.trim(), `${uid}:${gid}`);
+  });
+
+  test('image: no compiler, no npm and no npm cache in the final image', async (t) => {
+    const probe = `const fs = require('node:fs');
+const dirs = process.env.PATH.split(':');
+const tools = ['cc', 'gcc', 'npm', 'npx', 'nm'].filter((n) => dirs.some((d) => fs.existsSync(d + '/' + n)));
+const caches = ['/root/.npm', '/home/nonroot/.npm', '/app/.npm', '/src'].filter((p) => fs.existsSync(p));
+console.log(JSON.stringify({ node: fs.existsSync(process.execPath), tools, caches }));`;
+    const r = await opened.run(['node', '-e', probe]);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(JSON.parse(r.stdout), { node: true, tools: [], caches: [] });
+  });
+
+  test("image: kclrun install's Deployment runs this image's tag", async (t) => {
+    const r = await runImage(['install']);
+    t.is(r.code, 0, r.stderr);
+    const deploy = parseAllDocuments(r.stdout).map((d) => d.toJS()).find((o) => o.kind === 'Deployment');
+    t.is(deploy.spec.template.spec.containers[0].image, tag);
+    t.is(deploy.spec.template.spec.containers[0].args[0], 'controller');
+  });
+
+  test('image: the controller starts (kclrun controller --help)', async (t) => {
+    const r = await runImage(['controller', '--help']);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /^Usage: kclrun controller/m);
+  });
+
+  test('image: at most 250 MB uncompressed', (t) => {
+    t.truthy(config.size);
+    t.true(config.size! <= 250e6, `${(config.size! / 1e6).toFixed(1)} MB`);
+    t.log(`${tag}: ${(config.size! / 1e6).toFixed(1)} MB uncompressed (${builder})`);
+  });
+}
