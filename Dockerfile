@@ -25,7 +25,9 @@ COPY krm ./krm
 COPY fn ./fn
 COPY controller ./controller
 COPY cli ./cli
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
+# Type declarations, source maps and docs of the dependencies are not needed to run them.
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) -delete
 
 # --- runtime: Node.js and the app only (no compiler, no npm, no npm cache), non-root ---
 FROM ${RUNTIME_IMAGE}

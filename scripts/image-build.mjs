@@ -5,13 +5,14 @@
 //   - Else with buildah (no daemon): both base images are built from Debian packages with mmdebstrap — Debian's
 //     nodejs, npm, gcc and binutils for the build stage; only nodejs and its libraries for the runtime stage — cached
 //     as tarballs under ${KCLRUN_CACHE:-~/.cache/kclrun}/image/, imported under local names and passed to the
-//     Dockerfile as BUILD_IMAGE / RUNTIME_IMAGE; then `buildah bud --isolation chroot --layers`.
+//     Dockerfile as BUILD_IMAGE / RUNTIME_IMAGE; then `buildah bud --isolation chroot --layers`. The build base
+//     also trusts the certificates in NODE_EXTRA_CA_CERTS (a TLS-intercepting proxy's CA), the final image never.
 // The image is labelled with the digest of its build context (scripts/image.mjs), so the tests can tell a stale one.
 //
 // Usage: node scripts/image-build.mjs [--if-builder]
 //   --if-builder   when neither Docker nor buildah is here, say so and exit 0 (`npm test`'s pretest) instead of 1.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DIGEST_LABEL, ROOT, contextDigest, detectBuilder, exec, execOk, imageTag, inspectImage } from './image.mjs';
@@ -19,7 +20,8 @@ import { DIGEST_LABEL, ROOT, contextDigest, detectBuilder, exec, execOk, imageTa
 const MIRROR = process.env.KCLRUN_DEBIAN_MIRROR || 'http://deb.debian.org/debian';
 const SUITE = 'trixie';
 const BUILD_TIMEOUT_MS = 60 * 60_000;
-const DPKG_SLIM = ['path-exclude=/usr/share/doc/*', 'path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/info/*'];
+const EXTRA_CA_PATH = '/usr/local/share/kclrun/extra-ca-certificates.crt';
+const DPKG_SLIM = ['path-exclude=/usr/share/doc/*', 'path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*'];
 
 /**
  * The two base images: mmdebstrap arguments (besides suite, output and mirror). The runtime base is extracted, not
@@ -47,15 +49,28 @@ function cacheDir() {
   return join(process.env.KCLRUN_CACHE || join(homedir(), '.cache', 'kclrun'), 'image');
 }
 
-/** A base's local image name; the key changes whenever its mmdebstrap arguments do. */
-function baseName(role) {
-  const key = createHash('sha256').update(JSON.stringify([SUITE, ...BASES[role].args, ...DPKG_SLIM])).digest('hex').slice(0, 12);
-  return { image: `localhost/kclrun-base-${role}:${SUITE}-${key}`, tarball: join(cacheDir(), `${role}-${SUITE}-${key}.tar`) };
+/**
+ * Certificates this machine's Node.js trusts beyond the public roots (NODE_EXTRA_CA_CERTS, e.g. a TLS-intercepting
+ * egress proxy's CA): the build base trusts them too, so `npm ci` and the engine fetch work behind that proxy. The
+ * runtime base never gets them.
+ */
+function extraCaCerts() {
+  const path = process.env.NODE_EXTRA_CA_CERTS;
+  return path && existsSync(path) ? readFileSync(path) : undefined;
+}
+
+/** A base's local image name and tarball; the key changes whenever its mmdebstrap arguments (or added CAs) do. */
+function baseName(role, ca) {
+  const key = (parts) => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 12);
+  const rootfs = key([SUITE, ...BASES[role].args, ...DPKG_SLIM]);
+  const image = ca ? `${rootfs}-ca${key([ca.toString('base64')])}` : rootfs;
+  return { image: `localhost/kclrun-base-${role}:${SUITE}-${image}`, tarball: join(cacheDir(), `${role}-${SUITE}-${rootfs}.tar`) };
 }
 
 /** Builds a base rootfs tarball with mmdebstrap unless cached, and imports it into buildah's store unless there. */
 async function ensureBase(role, signal) {
-  const { image, tarball } = baseName(role);
+  const ca = role === 'build' ? extraCaCerts() : undefined;
+  const { image, tarball } = baseName(role, ca);
   if ((await exec('buildah', ['inspect', '--type', 'image', image], { signal })).code === 0) return image;
   if (!existsSync(tarball)) {
     mkdirSync(cacheDir(), { recursive: true });
@@ -72,6 +87,10 @@ async function ensureBase(role, signal) {
   try {
     await execOk('buildah', ['add', container, tarball, '/'], { signal, timeoutMs: 10 * 60_000 });
     await execOk('buildah', ['config', '--env', 'PATH=/usr/local/bin:/usr/bin:/bin', container], { signal });
+    if (ca) {
+      await execOk('buildah', ['copy', container, process.env.NODE_EXTRA_CA_CERTS, EXTRA_CA_PATH], { signal });
+      await execOk('buildah', ['config', '--env', `NODE_EXTRA_CA_CERTS=${EXTRA_CA_PATH}`, container], { signal });
+    }
     await execOk('buildah', ['commit', '--quiet', '--rm', container, image], { signal, timeoutMs: 10 * 60_000 });
   } catch (err) {
     await exec('buildah', ['rm', container]);

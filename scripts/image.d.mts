@@ -17,7 +17,7 @@ export interface ImageConfig {
 }
 
 export interface OpenImage {
-  run(argv: string[], input?: string): Promise<ExecResult>;
+  run(argv: string[], input?: string, options?: { user?: string }): Promise<ExecResult>;
   close(): Promise<void>;
 }
 

@@ -113,35 +113,41 @@ function configOf(builder, inspected) {
   return { user: c.User, entrypoint: c.Entrypoint, cmd: c.Cmd, env: c.Env, labels: c.Labels ?? {}, size: undefined };
 }
 
+/** The sum of a manifest's layer sizes when its layers are stored uncompressed (as buildah stores them locally). */
+function uncompressedSize(manifest) {
+  const layers = manifest.layers ?? [];
+  return layers.length && layers.every((l) => /\.tar$/.test(l.mediaType)) ? layers.reduce((sum, l) => sum + l.size, 0) : undefined;
+}
+
 /** The image's config (user, entrypoint, cmd, env, labels) and its uncompressed size in bytes; undefined if absent. */
 export async function inspectImage(builder, tag, { signal } = {}) {
   const args = builder === 'docker' ? ['image', 'inspect', tag] : ['inspect', '--type', 'image', tag];
   const r = await exec(builder, args, { signal });
   if (r.code !== 0) return undefined;
   const config = configOf(builder, JSON.parse(r.stdout));
-  if (builder === 'buildah') {
-    const images = JSON.parse(await execOk('buildah', ['images', '--json', tag], { signal }));
-    config.size = images[0]?.size;
-  }
+  if (builder === 'buildah') config.size = uncompressedSize(JSON.parse(JSON.parse(r.stdout).Manifest));
   return config;
 }
 
 /**
- * Opens the image for running commands in it as its configured user, with its environment. `run(argv, input)` runs
- * argv (not the entrypoint: pass it yourself) and resolves with {code, stdout, stderr}. Close it when done.
+ * Opens the image for running commands in it as its configured user (or `user`), with its environment (and no
+ * network with docker; buildah's chroot isolation cannot take the network away).
+ * `run(argv, input, {user})` runs argv (not the entrypoint: pass it yourself) and resolves with {code, stdout, stderr}.
+ * Close it when done.
  */
 export async function openImage(builder, tag, { signal } = {}) {
+  const userArgs = (user) => (user ? ['--user', user] : []);
   if (builder === 'docker') {
     return {
-      run: (argv, input = '') =>
-        exec('docker', ['run', '--rm', '-i', '--network', 'none', '--entrypoint', argv[0], tag, ...argv.slice(1)], { input, signal, timeoutMs: 120_000 }),
+      run: (argv, input = '', { user } = {}) =>
+        exec('docker', ['run', '--rm', '-i', '--network', 'none', ...userArgs(user), '--entrypoint', argv[0], tag, ...argv.slice(1)], { input, signal, timeoutMs: 120_000 }),
       close: async () => {},
     };
   }
   const container = (await execOk('buildah', ['from', '--pull-never', tag], { signal })).trim();
   return {
-    run: (argv, input = '') =>
-      exec('buildah', ['run', '--isolation', 'chroot', '--network', 'none', container, '--', ...argv], { input, signal, timeoutMs: 120_000 }),
+    run: (argv, input = '', { user } = {}) =>
+      exec('buildah', ['run', '--isolation', 'chroot', ...userArgs(user), container, '--', ...argv], { input, signal, timeoutMs: 120_000 }),
     close: async () => {
       await execOk('buildah', ['rm', container]);
     },
