@@ -113,7 +113,7 @@ async function build({ signal }) {
     const runtimeImage = await ensureBase('runtime', signal);
     const r = await exec(
       'buildah',
-      ['bud', '--isolation', 'chroot', '--layers', '--pull-never', '--build-arg', `BUILD_IMAGE=${buildImage}`, '--build-arg', `RUNTIME_IMAGE=${runtimeImage}`,
+      ['bud', '--isolation', 'chroot', '--layers', '--force-rm', '--pull-never', '--build-arg', `BUILD_IMAGE=${buildImage}`, '--build-arg', `RUNTIME_IMAGE=${runtimeImage}`,
         '--label', `${DIGEST_LABEL}=${digest}`, '--tag', tag, ROOT],
       { inherit: true, signal, timeoutMs: BUILD_TIMEOUT_MS },
     );

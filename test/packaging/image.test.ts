@@ -1,16 +1,21 @@
 /**
  * The built container image (`npm run image:build`, run by `npm test`'s pretest), run with this machine's builder:
  * docker when an engine answers, else buildah (`buildah run --isolation chroot`, no daemon). Its entrypoint with the
- * default command is the KRM function; `--version`, `install` and `controller --help` run inside it too.
+ * default command is the KRM function, also under the real `kpt fn eval --image` (through a `docker` shim onto buildah
+ * where no engine runs); `--version`, `install` and `controller --help` run inside it too.
  * Without docker or buildah these tests do not run, and say so (a skipped test and a warning), never a silent pass.
  */
 import test from 'ava';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../harness/tools.js';
-import { kclrun } from '../support/kclrun.js';
+import { kclrun, run, tempDir, writeTree } from '../support/kclrun.js';
+import { installDockerShim } from '../support/docker-via-buildah.js';
+
+// The machine's kpt: /usr/bin/kpt links to the Cloud SDK's; either path will do.
+const KPT = ['/usr/bin/kpt', '/usr/lib/google-cloud-sdk/bin/kpt'].find((p) => existsSync(p)) ?? '/usr/bin/kpt';
 
 type ImageModule = typeof import('../../scripts/image.mjs');
 type OpenImage = import('../../scripts/image.mjs').OpenImage;
@@ -112,6 +117,28 @@ functionConfig:
     t.is(asNobody.stdout, asConfigured.stdout);
   });
 
+  test('image: kpt fn eval --image runs it as a container function (inline source, and a mounted file)', async (t) => {
+    // kpt runs `docker run ... --user nobody ... IMAGE`; without a Docker engine a shim runs that through buildah.
+    const env = builder === 'buildah' ? { ...process.env, PATH: `${installDockerShim()}:${process.env.PATH}` } : process.env;
+    const dir = writeTree(tempDir('kclrun-image-kpt-'), {
+      'pkg/cm.yaml': "# the config\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # the name\ndata:\n  mode: '0644'\n",
+      'fns/label.k': LABEL,
+      'inline.yaml': `apiVersion: krm.kcl.dev/v1alpha1\nkind: KCLRun\nmetadata:\n  name: set-team\nspec:\n  params:\n    team: payments\n  source: |\n    ${LABEL}`,
+      'mounted.yaml': 'apiVersion: krm.kcl.dev/v1alpha1\nkind: KCLRun\nmetadata:\n  name: set-team\nspec:\n  params:\n    team: platform\n  source: /fns/label.k\n',
+    });
+    const kpt = (args: string[]) => run(KPT, ['fn', 'eval', 'pkg', '--image', tag, ...args], { cwd: dir, env });
+    const labelled = (team: string) =>
+      `# the config\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # the name\n  labels:\n    team: ${team}\ndata:\n  mode: '0644'\n`;
+
+    const inline = kpt(['--fn-config', 'inline.yaml']);
+    t.is(inline.code, 0, inline.stderr);
+    t.is(readFileSync(join(dir, 'pkg/cm.yaml'), 'utf8'), labelled('payments'));
+
+    const mounted = kpt(['--mount', `type=bind,src=${join(dir, 'fns')},dst=/fns`, '--fn-config', 'mounted.yaml']);
+    t.is(mounted.code, 0, mounted.stderr);
+    t.is(readFileSync(join(dir, 'pkg/cm.yaml'), 'utf8'), labelled('platform'));
+  });
+
   test('image: a failing KCL program exits 1 with an error result and the items unchanged', async (t) => {
     const r = await runImage(undefined, resourceList(DENY));
     t.is(r.code, 1);
@@ -148,6 +175,17 @@ console.log(JSON.stringify({ tools, caches }));`;
     const r = await opened.run(['node', '-e', probe]);
     t.is(r.code, 0, r.stderr);
     t.deepEqual(JSON.parse(r.stdout), { tools: ['node'], caches: [] }, 'node is found on PATH, no build tool is');
+  });
+
+  test('image: its user cannot modify the app or the engine (a hostile program cannot persist), only /tmp', async (t) => {
+    const probe = `const fs = require('node:fs');
+const engine = fs.readdirSync('/opt/kclrun/engine').map((d) => '/opt/kclrun/engine/' + d + '/libkcl.so');
+const paths = ['/app', '/app/bin/kclrun', '/app/dist/cli/main.js', '/app/node_modules/koffi', '/opt/kclrun/engine', ...engine, '/tmp'];
+const writable = paths.filter((p) => { try { fs.accessSync(p, fs.constants.W_OK); return true; } catch { return false; } });
+console.log(JSON.stringify({ engines: engine.length, writable }));`;
+    const r = await opened.run(['node', '-e', probe]);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(JSON.parse(r.stdout), { engines: 1, writable: ['/tmp'] });
   });
 
   test("image: kclrun install's Deployment runs this image's tag", async (t) => {
