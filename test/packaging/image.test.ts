@@ -120,8 +120,9 @@ functionConfig:
   test('image: kpt fn eval --image runs it as a container function (inline source, and a mounted file)', async (t) => {
     // kpt runs `docker run ... --user nobody ... IMAGE`; without a Docker engine a shim runs that through buildah.
     const env = builder === 'buildah' ? { ...process.env, PATH: `${installDockerShim()}:${process.env.PATH}` } : process.env;
+    const CM = "# the config\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # the name\ndata:\n  mode: '0644'\n";
     const dir = writeTree(tempDir('kclrun-image-kpt-'), {
-      'pkg/cm.yaml': "# the config\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # the name\ndata:\n  mode: '0644'\n",
+      'pkg/cm.yaml': CM,
       'fns/label.k': LABEL,
       'inline.yaml': `apiVersion: krm.kcl.dev/v1alpha1\nkind: KCLRun\nmetadata:\n  name: set-team\nspec:\n  params:\n    team: payments\n  source: |\n    ${LABEL}`,
       'mounted.yaml': 'apiVersion: krm.kcl.dev/v1alpha1\nkind: KCLRun\nmetadata:\n  name: set-team\nspec:\n  params:\n    team: platform\n  source: /fns/label.k\n',
@@ -134,6 +135,7 @@ functionConfig:
     t.is(inline.code, 0, inline.stderr);
     t.is(readFileSync(join(dir, 'pkg/cm.yaml'), 'utf8'), labelled('payments'));
 
+    writeTree(dir, { 'pkg/cm.yaml': CM });
     const mounted = kpt(['--mount', `type=bind,src=${join(dir, 'fns')},dst=/fns`, '--fn-config', 'mounted.yaml']);
     t.is(mounted.code, 0, mounted.stderr);
     t.is(readFileSync(join(dir, 'pkg/cm.yaml'), 'utf8'), labelled('platform'));
