@@ -3,6 +3,7 @@
 // Reports medians (wall time) and max RSS, and ratios kclrun / peer. Machines are noisy: compare ratios.
 //   - kclrun fn (5 and 1,000 items, set-annotations in KCL)  vs  the legacy kpt TS SDK doing the same annotation
 //   - kclrun render examples/flask-demo                      vs  the official Python binding of the same engine
+//   - kclrun fn from the container image vs on the host (bench/image-bench.mjs), when the image is built
 //   - the controller (bench/controller-bench.mjs), when present: revision → applied, RSS with 100 KCLRuns
 // Usage: node bench/run.mjs [RUNS]   (default 11)
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -102,6 +103,8 @@ try {
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.ours.median.toFixed(0)} ms | ${r.peerName}: ${r.peer.median.toFixed(0)} ms | ${(r.ours.median / r.peer.median).toFixed(2)} | ${r.ours.rss.toFixed(0)} MiB | ${r.peer.rss.toFixed(0)} MiB |`);
   }
+  // The function from the container image, when one is built (npm run image:build).
+  execFileSync(node, [join(root, 'bench', 'image-bench.mjs'), String(runs)], { stdio: 'inherit' });
   const controllerBench = join(root, 'bench', 'controller-bench.mjs');
   if (existsSync(controllerBench)) {
     console.log('\ncontroller:');
