@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot } from '../harness/tools.js';
+import { repoRoot, toolPath } from '../harness/tools.js';
 import { kclrun, run, tempDir, writeTree } from '../support/kclrun.js';
 import { installDockerShim } from '../support/docker-via-buildah.js';
 
@@ -139,6 +139,32 @@ functionConfig:
     const mounted = kpt(['--mount', `type=bind,src=${join(dir, 'fns')},dst=/fns`, '--fn-config', 'mounted.yaml']);
     t.is(mounted.code, 0, mounted.stderr);
     t.is(readFileSync(join(dir, 'pkg/cm.yaml'), 'utf8'), labelled('platform'));
+  });
+
+  test('image: a kustomize container function runs it (kustomize build --enable-alpha-plugins)', async (t) => {
+    const env = builder === 'buildah' ? { ...process.env, PATH: `${installDockerShim()}:${process.env.PATH}` } : process.env;
+    const dir = writeTree(tempDir('kclrun-image-kustomize-'), {
+      'kustomization.yaml': 'resources:\n- cm.yaml\ntransformers:\n- set-team.yaml\n',
+      'cm.yaml': "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  mode: '0644'\n",
+      'set-team.yaml': `apiVersion: krm.kcl.dev/v1alpha1
+kind: KCLRun
+metadata:
+  name: set-team
+  annotations:
+    config.kubernetes.io/function: |
+      container:
+        image: ${tag}
+spec:
+  params:
+    team: payments
+  source: |
+    ${LABEL}`,
+    });
+    const r = run(toolPath('kustomize'), ['build', '--enable-alpha-plugins', '.'], { cwd: dir, env });
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(parseAllDocuments(r.stdout).map((d) => d.toJS()), [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', labels: { team: 'payments' } }, data: { mode: '0644' } },
+    ]);
   });
 
   test('image: a failing KCL program exits 1 with an error result and the items unchanged', async (t) => {
