@@ -35,7 +35,7 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY bin/kclrun bin/kclrun-fn ./bin/
+COPY bin ./bin
 COPY --from=build /opt/kclrun/engine /opt/kclrun/engine
 ENV KCLRUN_CACHE=/opt/kclrun NODE_ENV=production PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin
 USER 65532:65532
