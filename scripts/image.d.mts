@@ -33,7 +33,7 @@ export declare function imageTag(): string;
 export declare function exec(
   command: string,
   args: string[],
-  options?: { input?: string; timeoutMs?: number; signal?: AbortSignal; inherit?: boolean; env?: Record<string, string> },
+  options?: { input?: string; timeoutMs?: number; signal?: AbortSignal; inherit?: boolean; env?: Record<string, string>; cwd?: string },
 ): Promise<ExecResult>;
 export declare function execOk(command: string, args: string[], options?: Parameters<typeof exec>[2]): Promise<string>;
 export declare function detectBuilder(options?: { signal?: AbortSignal }): Promise<Builder | undefined>;

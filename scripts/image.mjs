@@ -34,10 +34,10 @@ export class CommandError extends Error {
  * Runs a command; resolves with its exit code and output. `inherit` streams output to this process instead.
  * Rejects with CommandError only when it cannot start or is aborted / times out.
  */
-export function exec(command, args, { input, timeoutMs = 60_000, signal, inherit = false, env } = {}) {
+export function exec(command, args, { input, timeoutMs = 60_000, signal, inherit = false, env, cwd = ROOT } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
-      cwd: ROOT,
+      cwd,
       env: env ? { ...process.env, ...env } : process.env,
       stdio: [input === undefined ? 'ignore' : 'pipe', inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'],
       signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot, toolPath } from '../harness/tools.js';
-import { kclrun, run, tempDir, writeTree } from '../support/kclrun.js';
+import { kclrun, tempDir, writeTree } from '../support/kclrun.js';
 import { installDockerShim } from '../support/docker-via-buildah.js';
 
 // The machine's kpt: /usr/bin/kpt links to the Cloud SDK's; either path will do.
@@ -71,6 +71,9 @@ if (!builder) {
     await opened?.close();
   });
 
+  /** kpt and kustomize run `docker run ... --user nobody ... IMAGE`; without a Docker engine a shim runs it through buildah. */
+  const runtimeEnv = (): Record<string, string> => (builder === 'buildah' ? { PATH: `${installDockerShim()}:${process.env.PATH}` } : {});
+
   /** Runs the image as a container runtime would: its entrypoint, then `args` or else its default command. */
   const runImage = (args: string[] | undefined, input = '') => opened.run([...(config.entrypoint ?? []), ...(args ?? config.cmd ?? [])], input);
 
@@ -118,8 +121,7 @@ functionConfig:
   });
 
   test('image: kpt fn eval --image runs it as a container function (inline source, and a mounted file)', async (t) => {
-    // kpt runs `docker run ... --user nobody ... IMAGE`; without a Docker engine a shim runs that through buildah.
-    const env = builder === 'buildah' ? { ...process.env, PATH: `${installDockerShim()}:${process.env.PATH}` } : process.env;
+    const env = runtimeEnv();
     const CM = "# the config\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # the name\ndata:\n  mode: '0644'\n";
     const dir = writeTree(tempDir('kclrun-image-kpt-'), {
       'pkg/cm.yaml': CM,
@@ -127,22 +129,22 @@ functionConfig:
       'inline.yaml': `apiVersion: krm.kcl.dev/v1alpha1\nkind: KCLRun\nmetadata:\n  name: set-team\nspec:\n  params:\n    team: payments\n  source: |\n    ${LABEL}`,
       'mounted.yaml': 'apiVersion: krm.kcl.dev/v1alpha1\nkind: KCLRun\nmetadata:\n  name: set-team\nspec:\n  params:\n    team: platform\n  source: /fns/label.k\n',
     });
-    const kpt = (args: string[]) => run(KPT, ['fn', 'eval', 'pkg', '--image', tag, ...args], { cwd: dir, env });
+    const kpt = (args: string[]) => image.exec(KPT, ['fn', 'eval', 'pkg', '--image', tag, ...args], { cwd: dir, env });
     const labelled = (team: string) =>
       `# the config\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg # the name\n  labels:\n    team: ${team}\ndata:\n  mode: '0644'\n`;
 
-    const inline = kpt(['--fn-config', 'inline.yaml']);
+    const inline = await kpt(['--fn-config', 'inline.yaml']);
     t.is(inline.code, 0, inline.stderr);
     t.is(readFileSync(join(dir, 'pkg/cm.yaml'), 'utf8'), labelled('payments'));
 
     writeTree(dir, { 'pkg/cm.yaml': CM });
-    const mounted = kpt(['--mount', `type=bind,src=${join(dir, 'fns')},dst=/fns`, '--fn-config', 'mounted.yaml']);
+    const mounted = await kpt(['--mount', `type=bind,src=${join(dir, 'fns')},dst=/fns`, '--fn-config', 'mounted.yaml']);
     t.is(mounted.code, 0, mounted.stderr);
     t.is(readFileSync(join(dir, 'pkg/cm.yaml'), 'utf8'), labelled('platform'));
   });
 
   test('image: a kustomize container function runs it (kustomize build --enable-alpha-plugins)', async (t) => {
-    const env = builder === 'buildah' ? { ...process.env, PATH: `${installDockerShim()}:${process.env.PATH}` } : process.env;
+    const env = runtimeEnv();
     const dir = writeTree(tempDir('kclrun-image-kustomize-'), {
       'kustomization.yaml': 'resources:\n- cm.yaml\ntransformers:\n- set-team.yaml\n',
       'cm.yaml': "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  mode: '0644'\n",
@@ -160,7 +162,7 @@ spec:
   source: |
     ${LABEL}`,
     });
-    const r = run(toolPath('kustomize'), ['build', '--enable-alpha-plugins', '.'], { cwd: dir, env });
+    const r = await image.exec(toolPath('kustomize'), ['build', '--enable-alpha-plugins', '.'], { cwd: dir, env });
     t.is(r.code, 0, r.stderr);
     t.deepEqual(parseAllDocuments(r.stdout).map((d) => d.toJS()), [
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', labels: { team: 'payments' } }, data: { mode: '0644' } },
