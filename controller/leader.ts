@@ -2,6 +2,12 @@
  * Leader election with a `coordination.k8s.io/v1` Lease (client-go's algorithm, in small): acquire when the lease
  * is free or expired, renew every retry period, give up leadership when renewals fail past the renew deadline,
  * and release the lease on shutdown so a successor takes over at once.
+ *
+ * Leadership ends locally at the renew deadline, measured from the start of the last successful renewal — by a
+ * timer, and by {@link LeaderElector.checkRenewDeadline}, which the controller's client calls before every request:
+ * a process that was frozen (SIGSTOP, a long pause) notices before it sends anything, whatever its timers do.
+ * Since the lease lasts longer than the renew deadline, a successor can only take over after this replica has
+ * stopped.
  */
 import type { KubeClient } from './kube/client.js';
 import type { ApiPath } from './kube/paths.js';
@@ -29,7 +35,11 @@ export class LeaderElector {
   #stopped = false;
   #leading = false;
   #timer?: NodeJS.Timeout;
+  #deadline?: NodeJS.Timeout;
   #wake?: () => void;
+  /** When the last successful acquire/renew attempt started (its renewTime). */
+  #lastRenew = 0;
+  #onLost: () => void = () => undefined;
   readonly #o: Required<LeaderElectionOptions>;
 
   constructor(
@@ -79,10 +89,13 @@ export class LeaderElector {
 
   /** Resolves once this process leads; then keeps renewing and calls `onLost` if leadership is lost. */
   async acquire(onLost: () => void): Promise<void> {
+    this.#onLost = onLost;
     this.log.info('attempting to acquire leader lease', { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity });
     while (!this.#stopped) {
+      const attempt = Date.now();
       if (await this.#tryAcquireOrRenew().catch(() => false)) {
         this.#leading = true;
+        this.#renewed(attempt);
         break;
       }
       // A cancellable wait: release() must not have to wait for the next attempt.
@@ -98,27 +111,49 @@ export class LeaderElector {
       return;
     }
     this.log.info('successfully acquired lease', { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity });
-    let lastRenew = Date.now();
     const renew = async () => {
-      if (this.#stopped) return;
+      if (this.#stopped || !this.#leading) return;
+      const attempt = Date.now();
       const renewed = await this.#tryAcquireOrRenew().catch(() => false);
-      if (this.#stopped) return; // released while renewing: schedule nothing that keeps the process alive
-      if (renewed) lastRenew = Date.now();
-      else if (Date.now() - lastRenew > this.#o.renewDeadlineMs) {
-        this.#leading = false;
-        this.log.error('leader lease lost', { lease: `${this.#o.namespace}/${this.#o.name}` });
-        onLost();
-        return;
-      }
+      // Released or lost while renewing: schedule nothing that keeps the process alive.
+      if (this.#stopped || !this.#checkRenewDeadline(renewed ? attempt : this.#lastRenew)) return;
+      if (renewed) this.#renewed(attempt);
       this.#timer = setTimeout(renew, this.#o.retryPeriodMs);
     };
     this.#timer = setTimeout(renew, this.#o.retryPeriodMs);
+  }
+
+  /**
+   * Ends leadership (once: logs, calls `onLost`) if the renew deadline has passed since the last successful
+   * renewal. Synchronous, so it can guard every request; false once this process no longer leads.
+   */
+  checkRenewDeadline(): boolean {
+    return this.#checkRenewDeadline(this.#lastRenew);
+  }
+
+  #checkRenewDeadline(lastRenew: number): boolean {
+    if (!this.#leading || this.#stopped) return false;
+    if (Date.now() - lastRenew <= this.#o.renewDeadlineMs) return true;
+    this.#leading = false;
+    clearTimeout(this.#deadline);
+    this.log.error('leader lease lost', { lease: `${this.#o.namespace}/${this.#o.name}`, lastRenewal: new Date(lastRenew).toISOString() });
+    this.#onLost();
+    return false;
+  }
+
+  /** Records a successful renewal that started at `at`, and arms the timer of its deadline. */
+  #renewed(at: number): void {
+    this.#lastRenew = at;
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => this.checkRenewDeadline(), at + this.#o.renewDeadlineMs + 1 - Date.now());
+    this.#deadline.unref?.();
   }
 
   /** Stops renewing and releases the lease if held. */
   async release(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#deadline);
     this.#wake?.();
     if (!this.#leading) return;
     this.#leading = false;

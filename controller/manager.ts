@@ -2,6 +2,10 @@
  * Wires watches to the work queue: KCLRuns enqueue themselves when their spec (generation), their
  * `reconcile.fluxcd.io/requestedAt` annotation or their deletion changes; a source whose artifact revision changes
  * enqueues the KCLRuns that reference it, found through an index by source (never a full list).
+ *
+ * It also cancels work that has become moot: a deleted KCLRun's running reconcile (the finalizer runs next), and a
+ * running reconcile whose source has a newer revision (it runs again at once, for the new revision — as
+ * kustomize-controller cancels health checks when a new revision arrives).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from './kube/client.js';
@@ -9,6 +13,7 @@ import { REQUESTED_AT_ANNOTATION, SOURCE_KINDS, type SourceKind } from './api/gr
 import type { KCLRun } from './api/types.js';
 import { Informer, objectKey } from './informer.js';
 import { WorkQueue } from './queue.js';
+import { ReconcileCancelled } from './cancel.js';
 import type { Reconciler } from './reconciler.js';
 import { kclRunPath, sourcePath, type FluxSource } from './store.js';
 import type { Logger } from './log.js';
@@ -46,9 +51,9 @@ export class Manager {
     readonly opts: ManagerOptions = {},
   ) {
     this.queue = new WorkQueue(
-      async (key) => {
+      async (key, scope) => {
         const [ns, name] = key.split('/') as [string, string];
-        return this.reconciler.reconcile(ns, name);
+        return this.reconciler.reconcile(ns, name, scope);
       },
       {
         concurrency: opts.concurrency,
@@ -72,6 +77,12 @@ export class Manager {
     this.#bySource.get(s)!.add(key);
   }
 
+  /** Cancels the running reconcile of `key` (if any) and runs it again as soon as it has stopped. */
+  #restart(key: string, reason: ReconcileCancelled): void {
+    this.queue.cancel(key, reason);
+    this.queue.add(key);
+  }
+
   #unindex(k: KCLRun): void {
     this.#bySource.get(sourceKeyOf(k))?.delete(objectKey(k));
   }
@@ -86,16 +97,18 @@ export class Manager {
       onUpdate: (k, prev) => {
         this.#index(k, prev);
         const requested = k.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
-        if (
+        if (k.metadata.deletionTimestamp && !prev.metadata.deletionTimestamp) {
+          this.#restart(objectKey(k), new ReconcileCancelled('Deleted'));
+        } else if (
           k.metadata.generation !== prev.metadata.generation ||
-          requested !== prev.metadata.annotations?.[REQUESTED_AT_ANNOTATION] ||
-          (k.metadata.deletionTimestamp && !prev.metadata.deletionTimestamp)
+          requested !== prev.metadata.annotations?.[REQUESTED_AT_ANNOTATION]
         ) {
           this.queue.add(objectKey(k));
         }
       },
       onDelete: (k) => {
         this.#unindex(k);
+        this.queue.cancel(objectKey(k), new ReconcileCancelled('Deleted'));
         this.queue.forget(objectKey(k));
       },
     }, this.log);
@@ -108,9 +121,12 @@ export class Manager {
     const onChange = (src: FluxSource, prev?: FluxSource) => {
       const rev = src.status?.artifact?.revision;
       if (!rev || rev === prev?.status?.artifact?.revision) return;
+      const source = `${kind}/${src.metadata.namespace}/${src.metadata.name}`;
       for (const key of this.dependents(kind, src.metadata.namespace, src.metadata.name)) {
-        this.log.debug('source revision changed', { source: `${kind}/${src.metadata.namespace}/${src.metadata.name}`, revision: rev, kclrun: key });
-        this.queue.add(key);
+        this.log.debug('source revision changed', { source, revision: rev, kclrun: key });
+        // A first sight of the source (start-up, relist) is no newer revision: running work is left alone.
+        if (prev) this.#restart(key, new ReconcileCancelled('NewRevision', `${source} has revision ${rev}`));
+        else this.queue.add(key);
       }
     };
     const informer = new Informer<FluxSource>(this.client, this.kubeConfig, sourcePath(kind, this.opts.namespace), {
@@ -128,10 +144,13 @@ export class Manager {
     attempt(1000);
   }
 
-  /** Stops watching and waits for running reconciles. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching, cancels running reconciles with `reason` (at once, before the first await) and waits until
+   * they have returned. Idempotent: a later call waits for the same reconciles.
+   */
+  async stop(reason = new ReconcileCancelled('Shutdown')): Promise<void> {
     this.#stopped = true;
     for (const i of this.#informers) i.stop();
-    await this.queue.stop();
+    await this.queue.stop(reason);
   }
 }

@@ -2,7 +2,12 @@
  * A rate-limited work queue (client-go's, in small): keys are deduplicated, a key is processed by one worker at a
  * time (a key added while it is processed runs again after), delayed adds keep the earliest deadline, and a handler
  * that throws is retried with exponential backoff.
+ *
+ * The queue owns the cancellation of the work it starts: each handler call gets its own `AbortSignal`, aborted by
+ * {@link WorkQueue.cancel} for that key or by {@link WorkQueue.stop} for all. A handler that ends after its signal
+ * was aborted is not retried with backoff (a key added meanwhile still runs again at once).
  */
+import type { ReconcileScope } from './cancel.js';
 
 /** What a handler asks for next. */
 export interface HandlerResult {
@@ -22,7 +27,7 @@ export interface QueueOptions {
 
 /** The queue. */
 export class WorkQueue {
-  readonly #handler: (key: string) => Promise<HandlerResult>;
+  readonly #handler: (key: string, scope: ReconcileScope) => Promise<HandlerResult>;
   readonly #opts: Required<Omit<QueueOptions, 'onError'>> & Pick<QueueOptions, 'onError'>;
   readonly #ready: string[] = [];
   readonly #queued = new Set<string>();
@@ -30,11 +35,15 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #failures = new Map<string, number>();
+  /** Aborted by stop(): the owner signal of every handler. */
+  readonly #lifetime = new AbortController();
+  /** The cancellation of each running handler. */
+  readonly #inflight = new Map<string, AbortController>();
   #running = 0;
   #stopped = false;
   #idle: Array<() => void> = [];
 
-  constructor(handler: (key: string) => Promise<HandlerResult>, opts: QueueOptions = {}) {
+  constructor(handler: (key: string, scope: ReconcileScope) => Promise<HandlerResult>, opts: QueueOptions = {}) {
     this.#handler = handler;
     this.#opts = {
       concurrency: opts.concurrency ?? 4,
@@ -91,9 +100,20 @@ export class WorkQueue {
     return this.#ready.length + this.#active.size;
   }
 
-  /** Stops taking work and cancels timers; resolves when running handlers finish. */
-  async stop(): Promise<void> {
+  /** Aborts the running handler of `key` (if any) with `reason`; true if one was running. */
+  cancel(key: string, reason: unknown): boolean {
+    const running = this.#inflight.get(key);
+    running?.abort(reason);
+    return running !== undefined;
+  }
+
+  /**
+   * Stops taking work, cancels timers and aborts every running handler with `reason` (synchronously, before the
+   * first await); resolves when they have returned.
+   */
+  async stop(reason?: unknown): Promise<void> {
     this.#stopped = true;
+    if (!this.#lifetime.signal.aborted) this.#lifetime.abort(reason);
     for (const t of this.#timers.values()) clearTimeout(t.timer);
     this.#timers.clear();
     this.#ready.length = 0;
@@ -112,17 +132,22 @@ export class WorkQueue {
   }
 
   async #process(key: string): Promise<void> {
+    const own = new AbortController();
+    this.#inflight.set(key, own);
+    const signal = AbortSignal.any([this.#lifetime.signal, own.signal]);
     try {
-      const res = await this.#handler(key);
+      const res = await this.#handler(key, { signal, owner: this.#lifetime.signal });
       this.#failures.delete(key);
-      if (res.requeueAfterMs !== undefined) this.addAfter(key, res.requeueAfterMs);
+      if (res.requeueAfterMs !== undefined && !signal.aborted) this.addAfter(key, res.requeueAfterMs);
     } catch (err) {
+      if (signal.aborted) return; // cancelled work is not a failure: no backoff (the finally block still runs)
       const n = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, n);
       const delay = Math.min(this.#opts.maxRetryDelayMs, this.#opts.minRetryDelayMs * 2 ** (n - 1));
       this.addAfter(key, delay);
       this.#opts.onError?.(key, err);
     } finally {
+      this.#inflight.delete(key);
       this.#active.delete(key);
       this.#running--;
       if (this.#dirty.delete(key)) this.add(key);

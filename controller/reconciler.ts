@@ -2,6 +2,11 @@
  * The KCLRun reconciler. It only sequences the stages — gates (deletion, finalizer, suspend, source, artifact,
  * dependencies), then fetch → build → apply → prune → health — and maps their outcomes to conditions, events and
  * requeue decisions, the way kustomize-controller does. A failed stage applies and prunes nothing after it.
+ *
+ * Every request runs under the reconcile's signal (see `cancel.ts`). A cancelled reconcile reports no verdict:
+ * what a stage returns after the signal was aborted is not a failure. It writes nothing once this replica has lost
+ * its lease or is shutting down; cancelled for a newer revision or a deletion, it records the inventory of what it
+ * applied (so it is pruned later) and the queue runs it again at once.
  */
 import type { KubeClient } from './kube/client.js';
 import { applyAllStaged, deleteAll, inventoryId, parseInventoryId, waitForReady, type ObjectRef } from './ssa/index.js';
@@ -18,6 +23,7 @@ import { redact, secretValues } from './status/redact.js';
 import { getKCLRun, getSource, readArguments, setFinalizers } from './store.js';
 import { specNameProblem } from './api/names.js';
 import { isTrue } from './status/conditions.js';
+import { cancellation, ReconcileCancelled, throwIfCancelled, uncancelled, type ReconcileScope } from './cancel.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { JsonObject } from '../krm/index.js';
@@ -60,21 +66,38 @@ export class Reconciler {
     readonly opts: ReconcilerOptions = {},
   ) {}
 
-  /** Reconciles one KCLRun by key. */
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const got = await getKCLRun(this.client, namespace, name);
+  /** Reconciles one KCLRun by key, until done or until `scope.signal` is aborted. */
+  async reconcile(namespace: string, name: string, scope: ReconcileScope = uncancelled()): Promise<ReconcileResult> {
+    const log = this.log.with({ kclrun: { name, namespace } });
+    try {
+      return await this.reconcileKey(namespace, name, scope, log);
+    } catch (err) {
+      const cancelled = err instanceof ReconcileCancelled ? err : cancellation(scope.signal);
+      if (!cancelled) throw err;
+      const detail = err === cancelled ? {} : { error: (err as Error).message };
+      log.info('reconciliation cancelled', { cause: cancelled.why, ...detail });
+      return {};
+    }
+  }
+
+  private async reconcileKey(namespace: string, name: string, scope: ReconcileScope, log: Logger): Promise<ReconcileResult> {
+    const { signal } = scope;
+    const got = await getKCLRun(this.client, namespace, name, signal);
     if (!got.ok) {
+      throwIfCancelled(signal);
       if (got.status === 404) return {};
       throw new Error(`get ${KIND} ${namespace}/${name}: ${got.message}`);
     }
     const k = got.body;
-    const log = this.log.with({ kclrun: { name, namespace } });
     const started = Date.now();
     try {
-      if (k.metadata.deletionTimestamp) return await this.finalize(k, log);
+      if (k.metadata.deletionTimestamp) return await this.finalize(k, log, signal);
       if (!k.metadata.finalizers?.includes(FINALIZER)) {
-        const res = await setFinalizers(this.client, k, [...(k.metadata.finalizers ?? []), FINALIZER]);
-        if (!res.ok) throw new Error(`add finalizer: ${res.message}`);
+        const res = await setFinalizers(this.client, k, [...(k.metadata.finalizers ?? []), FINALIZER], signal);
+        if (!res.ok) {
+          throwIfCancelled(signal);
+          throw new Error(`add finalizer: ${res.message}`);
+        }
         k.metadata = res.body.metadata;
       }
       if (k.spec.suspend) {
@@ -83,7 +106,7 @@ export class Reconciler {
         return {};
       }
       this.metrics.suspended(k, false);
-      return await this.reconcileActive(k, log);
+      return await this.reconcileActive(k, log, scope);
     } finally {
       this.metrics.duration(k, (Date.now() - started) / 1000);
     }
@@ -94,13 +117,21 @@ export class Reconciler {
     return Math.round(ms * (1 - j + Math.random() * 2 * j));
   }
 
-  private async reconcileActive(k: KCLRun, log: Logger): Promise<ReconcileResult> {
+  private async reconcileActive(k: KCLRun, log: Logger, scope: ReconcileScope): Promise<ReconcileResult> {
     // Progress is first written after the gates (source, artifact, dependencies) pass, as kustomize-controller
     // does: a KCLRun waiting on a gate keeps Ready=False instead of flapping through Unknown on every requeue.
-    const status = new StatusWriter(this.client, k, log, this.metrics);
+    const status = new StatusWriter(this.client, k, log, this.metrics, scope.signal);
     // Secret values read or rendered during this reconcile; failure messages (status, Event, log) never show them.
     const secrets = new Set<string>();
-    const failure = await this.run(k, status, log, secrets);
+    const failure = await this.run(k, status, log, secrets, scope.signal).catch((err: unknown) => {
+      if (!cancellation(scope.signal)) throw err;
+      return undefined;
+    });
+    const cancelled = cancellation(scope.signal);
+    if (cancelled) {
+      if (!cancelled.ownershipLost && status.inventoryChanged) await status.record(scope.owner);
+      throw cancelled;
+    }
     if (!failure) return { requeueAfterMs: this.withJitter(getInterval(k)) };
     await status.fail(failure.reason, redact(failure.message, secrets), failure.stalled ?? false);
     if (failure.stalled) return {};
@@ -112,7 +143,7 @@ export class Reconciler {
   }
 
   /** Runs the gates and stages; returns the first failure, or undefined after marking success. */
-  private async run(k: KCLRun, status: StatusWriter, log: Logger, secrets: Set<string>): Promise<Failure | undefined> {
+  private async run(k: KCLRun, status: StatusWriter, log: Logger, secrets: Set<string>, signal: AbortSignal): Promise<Failure | undefined> {
     // The CRD schema refuses these names already; a KCLRun stored under an older schema must not reach a request.
     const invalidName = specNameProblem(k.spec);
     if (invalidName) return { reason: REASONS.InvalidSpec, stalled: true, message: invalidName };
@@ -125,7 +156,7 @@ export class Reconciler {
     if (ref.apiVersion && ref.apiVersion !== SOURCE_API_VERSION) {
       return { reason: REASONS.ArtifactFailed, stalled: true, message: `unsupported source API version ${ref.apiVersion}: use ${SOURCE_API_VERSION}` };
     }
-    const src = await getSource(this.client, ref.kind, srcNs, ref.name);
+    const src = await getSource(this.client, ref.kind, srcNs, ref.name, signal);
     if (!src.ok) {
       const message = src.status === 404 ? `Source '${ref.kind}/${srcNs}/${ref.name}' not found` : `cannot get source: ${src.message}`;
       return { reason: REASONS.ArtifactFailed, message, requeueAfterMs: this.dependencyDelay() };
@@ -139,7 +170,7 @@ export class Reconciler {
       if (this.opts.noCrossNamespaceRefs && depNs !== ns) {
         return { reason: REASONS.AccessDenied, stalled: true, message: `cannot depend on ${KIND}/${depNs}/${dep.name}: cross-namespace references are not allowed` };
       }
-      const d = await getKCLRun(this.client, depNs, dep.name);
+      const d = await getKCLRun(this.client, depNs, dep.name, signal);
       const ready = d.ok && isTrue(d.body.status?.conditions, 'Ready') && d.body.status?.observedGeneration === d.body.metadata.generation;
       if (!ready) {
         return { reason: REASONS.DependencyNotReady, message: `dependency '${depNs}/${dep.name}' is not ready`, requeueAfterMs: this.dependencyDelay() };
@@ -148,12 +179,12 @@ export class Reconciler {
     const revision = artifact.revision;
     status.attempt(revision);
     await status.progressing(`Fetching manifests for revision ${revision} with a timeout of ${Math.round(getTimeout(k) / 1000)}s`);
-    const fetched = await fetchArtifact(artifact, this.opts.fetch);
+    const fetched = await fetchArtifact(artifact, { ...this.opts.fetch, signal });
     if (!fetched.ok) {
       return { reason: REASONS.ArtifactFailed, message: fetched.message, requeueAfterMs: fetched.notFound ? this.dependencyDelay() : undefined };
     }
     try {
-      return await this.applyRevision(k, status, log, fetched.dir, revision, secrets);
+      return await this.applyRevision(k, status, log, fetched.dir, revision, secrets, signal);
     } finally {
       await fetched.cleanup();
     }
@@ -166,19 +197,21 @@ export class Reconciler {
     dir: string,
     revision: string,
     secrets: Set<string>,
+    signal: AbortSignal,
   ): Promise<Failure | undefined> {
     await status.progressing(`Building manifests for revision ${revision}`);
-    const args = await readArguments(this.client, k);
+    const args = await readArguments(this.client, k, signal);
     if (!args.ok) return { reason: REASONS.BuildFailed, message: args.message };
     for (const s of args.secrets) secrets.add(s);
     const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args);
     if (!built.ok) return { reason: REASONS.BuildFailed, message: built.message };
     for (const s of secretValues(built.objects)) secrets.add(s);
 
-    const target = await this.clientFor(k);
+    throwIfCancelled(signal);
+    const target = await this.clientFor(k, signal);
     if ('reason' in target) return target;
     try {
-      return await this.applyObjects(k, status, log, target.client, built.objects, revision);
+      return await this.applyObjects(k, status, log, target.client, built.objects, revision, signal);
     } finally {
       target.dispose();
     }
@@ -192,6 +225,7 @@ export class Reconciler {
     target: KubeClient,
     objects: JsonObject[],
     revision: string,
+    signal: AbortSignal,
   ): Promise<Failure | undefined> {
     const timeoutS = Math.round(getTimeout(k) / 1000);
     const prepared = await prepareObjects(k, objects, async (apiVersion, kind) => (await target.mapping(apiVersion, kind))?.namespaced);
@@ -204,6 +238,7 @@ export class Reconciler {
       force: k.spec.force ?? false,
       waitTimeoutMs: getTimeout(k),
       ownerLabels: owner,
+      signal,
     });
     const previous = k.status?.inventory?.entries ?? [];
     const current = sortEntries(
@@ -213,6 +248,7 @@ export class Reconciler {
     if (!applied.ok) {
       // Keep what was applied in the inventory (so it is pruned later) plus everything from before.
       status.inventory(withSurvivors(current, previous));
+      throwIfCancelled(signal); // objects that were not attempted are no failure
       const message = applied.failed.map((f) => f.message).join('; ');
       return { reason: REASONS.ReconciliationFailed, message: `apply failed: ${message}` };
     }
@@ -226,15 +262,16 @@ export class Reconciler {
     if (getPrune(k)) {
       const stale = staleEntries(previous, current);
       if (stale.length) {
-        const pruned = await deleteAll(target, stale.map((e) => parseInventoryId(e.id, e.v)), { ownerLabels: owner });
+        const pruned = await deleteAll(target, stale.map((e) => parseInventoryId(e.id, e.v)), { ownerLabels: owner, signal });
         const failedIds = new Set(pruned.failed.map((f) => inventoryId(f.ref)));
         inventory = withSurvivors(current, stale.filter((e) => failedIds.has(e.id)));
+        status.inventory(inventory);
+        throwIfCancelled(signal);
         if (pruned.deleted.length) {
           await status.event('Normal', REASONS.Progressing, pruned.deleted.map((d) => `${d.subject} deleted`).join('\n'), revision);
           log.info('garbage collection completed', { revision, deleted: pruned.deleted.map((d) => d.subject) });
         }
         if (pruned.failed.length) {
-          status.inventory(inventory);
           return { reason: REASONS.PruneFailed, message: `prune failed: ${pruned.failed.map((f) => f.message).join('; ')}` };
         }
       }
@@ -244,7 +281,8 @@ export class Reconciler {
     const checks = this.healthTargets(k, applied.changes.filter((c) => c.action !== 'skipped').map((c) => c.ref));
     if (checks.length) {
       await status.progressing(`Running health checks for revision ${revision} with a timeout of ${timeoutS}s`);
-      const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k) });
+      const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k), signal });
+      throwIfCancelled(signal); // a cancelled wait is no health verdict
       if (!health.ok) {
         const list = health.notReady.map((n) => `${n.ref.kind}/${n.ref.namespace ? `${n.ref.namespace}/` : ''}${n.ref.name} status: '${n.status}'${n.message ? ` (${n.message})` : ''}`);
         status.healthy(false, `health check failed after ${timeoutS}s: ${list.join(', ')}`);
@@ -272,26 +310,29 @@ export class Reconciler {
    * The client that applies for this KCLRun (see stages/target.ts). A refused kubeconfig is retried at the retry
    * interval like any other failure (as Flux does): no watch on Secrets exists to notice the tenant's fix.
    */
-  private async clientFor(k: KCLRun): Promise<Target | Failure> {
+  private async clientFor(k: KCLRun, signal: AbortSignal): Promise<Target | Failure> {
     const target = await targetClient(this.client, k, {
       defaultServiceAccount: this.opts.defaultServiceAccount,
       allowExec: this.opts.insecureKubeconfigExec,
       allowInsecureTls: this.opts.insecureKubeconfigTls,
+      signal,
     });
+    throwIfCancelled(signal);
     if ('message' in target) return { reason: REASONS.ReconciliationFailed, message: target.message };
     return target;
   }
 
   /** Deletion: prune the inventory when prune is on (and not suspended), then release the finalizer. */
-  private async finalize(k: KCLRun, log: Logger): Promise<ReconcileResult> {
+  private async finalize(k: KCLRun, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
     if (getPrune(k) && !k.spec.suspend && k.status?.inventory?.entries.length) {
       const invalidName = specNameProblem(k.spec);
-      const target = invalidName ? { reason: REASONS.InvalidSpec, message: invalidName } : await this.clientFor(k);
+      const target = invalidName ? { reason: REASONS.InvalidSpec, message: invalidName } : await this.clientFor(k, signal);
       if ('reason' in target) {
         log.error('cannot prune on deletion, objects are left in place', { reason: target.message });
       } else {
         const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
-        const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k) }).finally(target.dispose);
+        const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k), signal }).finally(target.dispose);
+        throwIfCancelled(signal);
         if (pruned.failed.length) {
           log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });
           return { requeueAfterMs: getRetryInterval(k) };
@@ -299,7 +340,8 @@ export class Reconciler {
         log.info('pruned objects on deletion', { deleted: pruned.deleted.map((d) => d.subject) });
       }
     }
-    const res = await setFinalizers(this.client, k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+    const res = await setFinalizers(this.client, k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER), signal);
+    throwIfCancelled(signal);
     if (!res.ok && res.status !== 404) throw new Error(`remove finalizer: ${res.message}`);
     this.metrics.forget(k);
     return {};

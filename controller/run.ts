@@ -11,6 +11,7 @@ import { jsonLogger, type Logger, type LogLevel } from './log.js';
 import { Manager } from './manager.js';
 import { MetricsRegistry } from './metrics.js';
 import { Reconciler } from './reconciler.js';
+import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
 
 /** Controller settings; the flags of `kclrun controller`. */
@@ -77,7 +78,9 @@ export function loadKubeConfig(file?: string): KubeConfig {
 export async function runController(opts: ControllerOptions = {}): Promise<RunningController> {
   const log = opts.logger ?? jsonLogger(opts.logLevel ?? 'info', { logger: CONTROLLER_NAME });
   const kubeConfig = loadKubeConfig(opts.kubeconfig);
-  const client = new KubeClient({ kubeConfig, userAgent: CONTROLLER_NAME });
+  let elector: LeaderElector | undefined;
+  // With leader election, every request first checks the lease's renew deadline (see leader.ts).
+  const client = new KubeClient({ kubeConfig, userAgent: CONTROLLER_NAME, beforeRequest: () => void elector?.checkRenewDeadline() });
   const metrics = new MetricsRegistry();
   let manager: Manager | undefined;
   let ready = false;
@@ -110,7 +113,6 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     ready = true;
     log.info('controller started', { namespace: namespace ?? '(all)', concurrent: opts.concurrent ?? 4 });
   };
-  let elector: LeaderElector | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -137,8 +139,10 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       retryPeriodMs: opts.retryPeriodMs,
     });
     const e = elector;
+    // Flux's behaviour: a replica that lost its lease stops all work at once (every running reconcile is aborted
+    // before this returns, and writes nothing more) and exits, to campaign again after a restart.
     const onLost = () => {
-      void manager?.stop();
+      void manager?.stop(new ReconcileCancelled('LeaseLost'));
       fail(new Error(`leader election lost (lease ${opts.leaderElectionNamespace ?? opts.runtimeNamespace ?? 'default'}/${opts.leaderElectionId ?? `${CONTROLLER_NAME}-leader-election`})`));
     };
     leading = e.acquire(onLost).then(() => (stopping ? undefined : startManager()));

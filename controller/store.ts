@@ -41,14 +41,14 @@ export function sourcePath(kind: SourceKind, namespace?: string): string {
 }
 
 /** GETs a KCLRun. */
-export function getKCLRun(client: KubeClient, namespace: string, name: string): Promise<KubeResult<KCLRun>> {
-  return client.request<KCLRun>('GET', kclRunApiPath(namespace, name));
+export function getKCLRun(client: KubeClient, namespace: string, name: string, signal?: AbortSignal): Promise<KubeResult<KCLRun>> {
+  return client.request<KCLRun>('GET', kclRunApiPath(namespace, name), { signal });
 }
 
 /** GETs a Flux source. A kind that is not a Flux source kind is a result, not a throw (the spec is hostile). */
-export async function getSource(client: KubeClient, kind: SourceKind, namespace: string, name: string): Promise<KubeResult<FluxSource>> {
+export async function getSource(client: KubeClient, kind: SourceKind, namespace: string, name: string, signal?: AbortSignal): Promise<KubeResult<FluxSource>> {
   if (!Object.hasOwn(SOURCE_PLURALS, kind)) return { ok: false, status: 0, reason: 'UnknownKind', message: `unknown source kind ${JSON.stringify(String(kind))}` };
-  return client.request<FluxSource>('GET', sourceApiPath(kind, namespace, name));
+  return client.request<FluxSource>('GET', sourceApiPath(kind, namespace, name), { signal });
 }
 
 /** GETs a Secret's or ConfigMap's `data` (Secret values base64-encoded, as the API returns them). */
@@ -57,24 +57,27 @@ function getData(
   kind: ArgumentsKind,
   namespace: string,
   name: string,
+  signal?: AbortSignal,
 ): Promise<KubeResult<{ data?: Record<string, string> }>> {
-  return client.request('GET', { group: '', version: 'v1', namespace, resource: kind === 'Secret' ? 'secrets' : 'configmaps', name });
+  return client.request('GET', { group: '', version: 'v1', namespace, resource: kind === 'Secret' ? 'secrets' : 'configmaps', name }, { signal });
 }
 
 /** Sets `metadata.finalizers` (optimistically locked on resourceVersion). */
-export function setFinalizers(client: KubeClient, k: KCLRun, finalizers: string[]): Promise<KubeResult<KCLRun>> {
+export function setFinalizers(client: KubeClient, k: KCLRun, finalizers: string[], signal?: AbortSignal): Promise<KubeResult<KCLRun>> {
   return client.request<KCLRun>('PATCH', kclRunApiPath(k.metadata.namespace, k.metadata.name), {
     contentType: 'application/merge-patch+json',
     body: { metadata: { finalizers, resourceVersion: k.metadata.resourceVersion } },
+    signal,
   });
 }
 
 /** Writes the whole status with server-side apply on the status subresource (owned conditions overwritten). */
-export function applyStatus(client: KubeClient, k: KCLRun, status: KCLRunStatus): Promise<KubeResult<KCLRun>> {
+export function applyStatus(client: KubeClient, k: KCLRun, status: KCLRunStatus, signal?: AbortSignal): Promise<KubeResult<KCLRun>> {
   return client.request<KCLRun>('PATCH', { ...kclRunApiPath(k.metadata.namespace, k.metadata.name), subresource: 'status' }, {
     contentType: 'application/apply-patch+yaml',
     query: { fieldManager: STATUS_FIELD_MANAGER, force: 'true' },
     body: { apiVersion: API_VERSION, kind: KIND, metadata: { name: k.metadata.name, namespace: k.metadata.namespace }, status },
+    signal,
   });
 }
 
@@ -85,11 +88,12 @@ export function applyStatus(client: KubeClient, k: KCLRun, status: KCLRunStatus)
 export async function readArguments(
   client: KubeClient,
   k: KCLRun,
+  signal?: AbortSignal,
 ): Promise<{ ok: true; args: Array<{ name: string; value: string }>; secrets: string[] } | { ok: false; message: string }> {
   const args: Array<{ name: string; value: string }> = [];
   const secrets: string[] = [];
   for (const ref of k.spec.argumentsReferences ?? []) {
-    const res = await getData(client, ref.kind, k.metadata.namespace, ref.name);
+    const res = await getData(client, ref.kind, k.metadata.namespace, ref.name, signal);
     if (!res.ok) {
       if (res.status === 404 && ref.optional) continue;
       return { ok: false, message: `${ref.kind} '${k.metadata.namespace}/${ref.name}' ${res.status === 404 ? 'not found' : `cannot be read: ${res.message}`}` };
@@ -109,8 +113,9 @@ export async function readObjectData(
   kind: ArgumentsKind,
   namespace: string,
   name: string,
+  signal?: AbortSignal,
 ): Promise<KubeResult<Record<string, string>>> {
-  const res = await getData(client, kind, namespace, name);
+  const res = await getData(client, kind, namespace, name, signal);
   if (!res.ok) return res;
   const data = res.body.data ?? {};
   const decoded = kind === 'Secret' ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : data;
@@ -126,10 +131,12 @@ export async function requestServiceAccountToken(
   namespace: string,
   serviceAccount: string,
   audiences: string[],
+  signal?: AbortSignal,
 ): Promise<KubeResult<string>> {
   const path = { group: '', version: 'v1', namespace, resource: 'serviceaccounts', name: serviceAccount, subresource: 'token' };
   const res = await client.request<{ status?: { token?: string } }>('POST', path, {
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences, expirationSeconds: 600 } },
+    signal,
   });
   if (!res.ok) return res;
   const token = res.body.status?.token;
@@ -145,6 +152,7 @@ export async function recordEvent(
   reason: string,
   message: string,
   revision?: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   const now = new Date().toISOString();
   await client.request('POST', { group: '', version: 'v1', namespace: k.metadata.namespace, resource: 'events' }, {
@@ -167,5 +175,6 @@ export async function recordEvent(
       lastTimestamp: now,
       count: 1,
     },
+    signal,
   });
 }

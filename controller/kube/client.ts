@@ -22,8 +22,14 @@ export interface KubeClientOptions {
   impersonate?: { user: string; groups?: string[] };
   /** `User-Agent` header; default `kclrun`. */
   userAgent?: string;
-  /** Per-request timeout in milliseconds; default 30000. */
+  /** Per-request timeout in milliseconds; default 30000. A request's `signal` aborts it earlier. */
   timeoutMs?: number;
+  /**
+   * Called synchronously right before each request is sent. The controller checks its lease's renew deadline here:
+   * a replica frozen past it (SIGSTOP, a long pause) aborts its reconciles before their next request, not when its
+   * renew timer next runs.
+   */
+  beforeRequest?: () => void;
 }
 
 /** Options of {@link KubeClient.request}. */
@@ -63,6 +69,11 @@ export class KubeClient {
   /** A client for the same cluster acting as `user` (e.g. `system:serviceaccount:<ns>:<sa>`). */
   withImpersonation(user: string, groups?: string[]): KubeClient {
     return new KubeClient({ ...this.#opts, impersonate: { user, groups } });
+  }
+
+  /** A client for another cluster (a KCLRun's kubeconfig) with this client's user agent, timeout and request hook. */
+  forKubeConfig(kubeConfig: KubeConfig): KubeClient {
+    return new KubeClient({ ...this.#opts, kubeConfig, impersonate: undefined });
   }
 
   /** The impersonated user, if any. */
@@ -110,6 +121,7 @@ export class KubeClient {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
+    this.#opts.beforeRequest?.();
     const res = await roundTrip({
       url,
       method,

@@ -8,6 +8,8 @@ import type { KubeClient } from '../kube/client.js';
 import { REASONS, type ConditionType, type Reason } from '../api/conditions.js';
 import type { InventoryEntry, KCLRun, KCLRunStatus } from '../api/types.js';
 import { applyStatus, recordEvent } from '../store.js';
+import { throwIfCancelled } from '../cancel.js';
+import { jsonEqual, type JsonValue } from '../../krm/index.js';
 import { deleteCondition, getCondition, setCondition } from './conditions.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -18,11 +20,14 @@ export class StatusWriter {
   readonly #k: KCLRun;
   readonly #log: Logger;
   readonly #metrics: Metrics;
+  readonly #signal: AbortSignal;
   readonly #previousReady: { reason?: string; message?: string; status?: string };
   #status: KCLRunStatus;
 
-  constructor(client: KubeClient, k: KCLRun, log: Logger, metrics: Metrics) {
+  /** `signal` is the reconcile's: once it is aborted nothing more is written (writes throw ReconcileCancelled). */
+  constructor(client: KubeClient, k: KCLRun, log: Logger, metrics: Metrics, signal: AbortSignal) {
     this.#client = client;
+    this.#signal = signal;
     this.#k = k;
     this.#log = log;
     this.#metrics = metrics;
@@ -46,9 +51,11 @@ export class StatusWriter {
     });
   }
 
-  async #write(): Promise<void> {
-    const res = await applyStatus(this.#client, this.#k, this.#status);
+  async #write(signal = this.#signal): Promise<void> {
+    throwIfCancelled(signal);
+    const res = await applyStatus(this.#client, this.#k, this.#status, signal);
     if (!res.ok) {
+      throwIfCancelled(signal);
       if (res.status === 404) return;
       this.#log.error('status patch failed', { status: res.status, error: res.message });
       throw new Error(`status patch: ${res.message}`);
@@ -74,6 +81,20 @@ export class StatusWriter {
     this.#status.inventory = { entries };
   }
 
+  /** True when the inventory differs from the one the reconcile started with. */
+  get inventoryChanged(): boolean {
+    const entries = (s: KCLRunStatus | undefined) => (s?.inventory?.entries ?? []) as unknown as JsonValue;
+    return !jsonEqual(entries(this.#status), entries(this.#k.status));
+  }
+
+  /**
+   * Writes the status as it stands under `signal` rather than the reconcile's: a reconcile cancelled for a newer
+   * revision or a deletion still owns its objects and records the inventory of what it applied, so they are pruned.
+   */
+  async record(signal: AbortSignal): Promise<void> {
+    await this.#write(signal);
+  }
+
   /** Sets Healthy (written with the next patch). */
   healthy(ok: boolean, message: string): void {
     this.#set('Healthy', ok ? 'True' : 'False', ok ? REASONS.Succeeded : REASONS.HealthCheckFailed, message);
@@ -81,8 +102,9 @@ export class StatusWriter {
 
   /** Records an Event on the KCLRun (names and revisions only). */
   async event(type: 'Normal' | 'Warning', reason: string, message: string, revision?: string): Promise<void> {
+    throwIfCancelled(this.#signal);
     try {
-      await recordEvent(this.#client, this.#k, type, reason, message, revision);
+      await recordEvent(this.#client, this.#k, type, reason, message, revision, this.#signal);
     } catch (err) {
       this.#log.error('cannot record event', { error: (err as Error).message });
     }

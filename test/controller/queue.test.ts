@@ -160,3 +160,54 @@ test('stop on an idle queue resolves at once', async (t) => {
   await q.stop();
   t.pass();
 });
+
+test('cancel aborts only that key\'s running handler, with the reason; an add meanwhile re-runs it at once, without backoff', async (t) => {
+  const seen: Array<{ key: string; reason?: unknown; ownerAborted: boolean }> = [];
+  const errors: string[] = [];
+  let runs = 0;
+  const q = new WorkQueue(
+    async (key, { signal, owner }) => {
+      runs++;
+      if (key === 'a' && runs === 1) {
+        // Held until cancelled; then fails, as a stage whose request was aborted would.
+        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+        seen.push({ key, reason: signal.reason, ownerAborted: owner.aborted });
+        throw new Error('request aborted');
+      }
+      seen.push({ key, ownerAborted: owner.aborted });
+      return {};
+    },
+    { minRetryDelayMs: 60_000, onError: (key) => errors.push(key) },
+  );
+  q.add('a');
+  await sleep(20);
+  t.false(q.cancel('b', 'nothing runs'), 'no handler for b');
+  const reason = new Error('newer revision');
+  t.true(q.cancel('a', reason));
+  q.add('a');
+  await settle(q);
+  t.deepEqual(seen, [
+    { key: 'a', reason, ownerAborted: false },
+    { key: 'a', ownerAborted: false },
+  ]);
+  t.deepEqual(errors, [], 'a cancelled handler is no failure');
+  await q.stop();
+});
+
+test('stop aborts every running handler (signal and owner) before it returns, and resolves when they have', async (t) => {
+  const reasons: unknown[] = [];
+  const q = new WorkQueue(async (_key, { signal, owner }) => {
+    await new Promise<void>((r) => owner.addEventListener('abort', () => r(), { once: true }));
+    reasons.push(signal.reason);
+    return { requeueAfterMs: 1 };
+  });
+  q.add('a');
+  q.add('b');
+  await sleep(20);
+  const reason = new Error('lease lost');
+  const stopped = q.stop(reason);
+  t.is(q.length, 2, 'both still running');
+  await stopped;
+  t.deepEqual(reasons, [reason, reason]);
+  t.is(q.length, 0);
+});
