@@ -25,6 +25,7 @@ import {
   gitSource,
   listEvents,
   readyAt,
+  reconcileCount,
   setArtifact,
   setRawArtifact,
   useController,
@@ -156,7 +157,7 @@ test('a tarball with paths escaping the target dir fails with ArtifactFailed nam
 });
 
 test('a source without an artifact is requeued quietly, then Ready once the artifact appears', async (t) => {
-  const { cp } = suite();
+  const { cp, controller } = suite();
   const ns = await newNamespace(cp, 'noart');
   const res = await cp.request('POST', `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories`, {
     body: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'repo', namespace: ns }, spec: { interval: '10m', url: 'http://127.0.0.1/x.git' } },
@@ -170,10 +171,13 @@ test('a source without an artifact is requeued quietly, then Ready once the arti
   // through Unknown on each retry), the status is not rewritten, and the Warning is recorded once.
   const seen = new Set<string>();
   const rv = k.metadata.resourceVersion;
+  const reconciles = reconcileCount(controller, ns, 'app');
   for (const until = Date.now() + 3500; Date.now() < until; await delay(50)) {
     const c = condition(await getKCLRun(cp, ns, 'app'), 'Ready');
     seen.add(`${c?.status}/${c?.reason}`);
   }
+  // The positive control: it was requeued and reconciled meanwhile (not merely left alone by a slow controller).
+  t.true(reconcileCount(controller, ns, 'app') - reconciles >= 2, `${reconcileCount(controller, ns, 'app') - reconciles} reconciles in 3.5 s`);
   t.deepEqual([...seen], ['False/ArtifactFailed']);
   t.is((await getKCLRun(cp, ns, 'app'))?.metadata.resourceVersion, rv);
   const warnings = (await listEvents(cp, ns, 'app')).filter((e) => e.type === 'Warning');

@@ -1,19 +1,41 @@
 /**
  * `--no-cross-namespace-refs`: a sourceRef (or dependsOn) into another namespace is a configuration error:
  * Ready=False/AccessDenied and Stalled=True, with no retries (one Warning, the status left alone).
+ *
+ * The "nothing changed" checks run only after a positive control in the same run: a KCLRun in the source's own
+ * namespace applies the new revision, and the denied KCLRun was reconciled for it, so a slow controller fails.
  */
 import test from 'ava';
 import { newNamespace } from '../harness/ava.js';
-import { condition, configMapsPackage, createKCLRun, delay, failedWith, getKCLRun, getObject, gitRef, gitSource, listEvents, readyAt, setArtifact, useController, waitKCLRun } from './suite.js';
+import {
+  condition,
+  configMapsPackage,
+  createKCLRun,
+  failedWith,
+  getKCLRun,
+  getObject,
+  gitRef,
+  gitSource,
+  listEvents,
+  readyAt,
+  reconcileCount,
+  setArtifact,
+  useController,
+  waitKCLRun,
+  waitReconciled,
+} from './suite.js';
 
 const suite = useController(test, { noCrossNamespaceRefs: true });
 
 test('a sourceRef to another namespace is denied and stalls without a retry storm', async (t) => {
-  const { cp } = suite();
+  const { cp, controller } = suite();
   const ns = await newNamespace(cp, 'xns');
   const srcNs = await newNamespace(cp, 'xns-src');
-  await gitSource(cp, srcNs, 'shared', configMapsPackage({ leaked: { v: '1' } }), 'main@sha1:1111111111111111111111111111111111111111');
+  const a1 = await gitSource(cp, srcNs, 'shared', configMapsPackage({ leaked: { v: '1' } }), 'main@sha1:1111111111111111111111111111111111111111');
   await createKCLRun(cp, ns, 'app', { sourceRef: gitRef('shared', srcNs) });
+  // The positive control: the source's own namespace may use it.
+  await createKCLRun(cp, srcNs, 'local', { sourceRef: gitRef('shared') });
+  await waitKCLRun(cp, srcNs, 'local', readyAt(a1.revision));
   const k = await waitKCLRun(cp, ns, 'app', failedWith('AccessDenied'));
   const ready = condition(k, 'Ready')!;
   t.true(ready.message.includes(`GitRepository/${srcNs}/shared`), ready.message);
@@ -26,9 +48,10 @@ test('a sourceRef to another namespace is denied and stalls without a retry stor
 
   // No retries: the status stays as it is, and a source revision change fails the same way without a new Warning.
   const rv = k.metadata.resourceVersion;
-  await delay(1500);
-  await setArtifact(cp, srcNs, 'shared', configMapsPackage({ leaked: { v: '2' } }), 'main@sha1:3333333333333333333333333333333333333333');
-  await delay(1500);
+  const reconciles = reconcileCount(controller, ns, 'app');
+  const a3 = await setArtifact(cp, srcNs, 'shared', configMapsPackage({ leaked: { v: '2' } }), 'main@sha1:3333333333333333333333333333333333333333');
+  await waitKCLRun(cp, srcNs, 'local', readyAt(a3.revision));
+  await waitReconciled(controller, ns, 'app', reconciles); // the denied KCLRun was reconciled for the new revision
   const later = await getKCLRun(cp, ns, 'app');
   t.is(later?.metadata.resourceVersion, rv);
   const warnings = (await listEvents(cp, ns, 'app')).filter((e) => e.type === 'Warning');

@@ -4,12 +4,12 @@
  */
 import test from 'ava';
 import { newNamespace } from '../harness/ava.js';
-import { condition, configMapsPackage, createKCLRun, delay, failedWith, getKCLRun, getObject, gitRef, gitSource, readyAt, setArtifact, useController, waitKCLRun } from './suite.js';
+import { condition, configMapsPackage, createKCLRun, delay, failedWith, getKCLRun, getObject, gitRef, gitSource, readyAt, reconcileCount, setArtifact, useController, waitKCLRun } from './suite.js';
 
 const suite = useController(test);
 
 test('B dependsOn A: B stays DependencyNotReady until A is Ready, then applies after A', async (t) => {
-  const { cp } = suite();
+  const { cp, controller } = suite();
   const ns = await newNamespace(cp, 'deps');
   // A's source has no artifact yet, so A cannot become Ready.
   const res = await cp.request('POST', `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories`, {
@@ -25,10 +25,13 @@ test('B dependsOn A: B stays DependencyNotReady until A is Ready, then applies a
   t.is(condition(waiting, 'Reconciling')?.reason, 'ProgressingWithRetry');
   // Several dependency requeues (1 s in tests): B stays Ready=False/DependencyNotReady throughout and applies nothing.
   const seen = new Set<string>();
+  const reconciles = reconcileCount(controller, ns, 'b');
   for (const until = Date.now() + 2500; Date.now() < until; await delay(50)) {
     const c = condition(await getKCLRun(cp, ns, 'b'), 'Ready');
     seen.add(`${c?.status}/${c?.reason}`);
   }
+  // The positive control: B was requeued and reconciled meanwhile (not merely left alone by a slow controller).
+  t.true(reconcileCount(controller, ns, 'b') - reconciles >= 2, `${reconcileCount(controller, ns, 'b') - reconciles} reconciles of B in 2.5 s`);
   t.deepEqual([...seen], ['False/DependencyNotReady']);
   t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/from-b`), undefined);
 

@@ -1,11 +1,29 @@
 /**
  * Health: with `wait` every applied object must become ready within `timeout` (HealthCheckFailed and Healthy=False
  * naming the objects otherwise); `healthChecks` names objects to check; a `reconcile.fluxcd.io/requestedAt` request
- * re-runs the checks and is recorded in `status.lastHandledReconcileAt`.
+ * re-runs the checks and is recorded in `status.lastHandledReconcileAt`. A running health check is cancelled by a
+ * newer source revision (applied at once, with no verdict on the old one) and by the KCLRun's deletion.
  */
 import test from 'ava';
 import { newNamespace } from '../harness/ava.js';
-import { condition, createKCLRun, failedWith, getObject, gitRef, gitSource, kclPackage, readyAt, requestReconcile, useController, waitKCLRun } from './suite.js';
+import { waitFor } from '../harness/processes.js';
+import {
+  condition,
+  createKCLRun,
+  failedWith,
+  getKCLRun,
+  getObject,
+  gitRef,
+  gitSource,
+  kclPackage,
+  listEvents,
+  readyAt,
+  requestReconcile,
+  setArtifact,
+  useController,
+  waitKCLRun,
+} from './suite.js';
+import type { KCLRun } from '../../controller/api/types.js';
 
 const suite = useController(test);
 
@@ -81,4 +99,39 @@ test('healthChecks naming an object that does not exist: HealthCheckFailed namin
   await createKCLRun(cp, ns, 'app', { sourceRef: gitRef('repo'), timeout: '2s', healthChecks: [{ kind: 'ConfigMap', name: 'elsewhere' }] });
   const k = await waitKCLRun(cp, ns, 'app', failedWith('HealthCheckFailed'));
   t.true(condition(k, 'Ready')!.message.includes(`ConfigMap/${ns}/elsewhere status: 'NotFound'`), condition(k, 'Ready')!.message);
+});
+
+const configMap = (name: string) => `{apiVersion = "v1", kind = "ConfigMap", metadata.name = "${name}", data.v = "1"}`;
+/** The KCLRun is waiting in its health checks for `revision`. */
+const checkingHealth = (revision: string) => (k: KCLRun) => !!condition(k, 'Ready')?.message.startsWith(`Running health checks for revision ${revision}`);
+
+test('a newer source revision cancels a running health check: it is applied at once, and the old one gets no verdict', async (t) => {
+  const { cp } = suite();
+  const ns = await newNamespace(cp, 'newrev');
+  // r1 waits for a ConfigMap "gate" that nothing creates, for up to 5 minutes; r2 renders the gate itself.
+  const r1 = await gitSource(cp, ns, 'repo', kclPackage(`items = [${configMap('one')}]\n`), 'main@sha1:4444444444444444444444444444444444444444');
+  await createKCLRun(cp, ns, 'app', { sourceRef: gitRef('repo'), timeout: '5m', healthChecks: [{ kind: 'ConfigMap', name: 'gate' }] });
+  await waitKCLRun(cp, ns, 'app', checkingHealth(r1.revision));
+  const r2 = await setArtifact(cp, ns, 'repo', kclPackage(`items = [${configMap('one')}, ${configMap('gate')}]\n`), 'main@sha1:5555555555555555555555555555555555555555');
+  // Without the cancellation r2 would wait behind r1's five-minute health check.
+  const k = await waitKCLRun(cp, ns, 'app', readyAt(r2.revision), 30_000);
+  t.is(condition(k, 'Healthy')?.status, 'True');
+  t.is(k.status?.lastAttemptedRevision, r2.revision);
+  t.deepEqual((await listEvents(cp, ns, 'app')).filter((e) => e.type === 'Warning'), [], 'no failure was reported for r1');
+  t.truthy(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/gate`));
+});
+
+test('deleting a KCLRun cancels its running health check: it is finalized at once and what it applied is pruned', async (t) => {
+  const { cp } = suite();
+  const ns = await newNamespace(cp, 'delwait');
+  const r1 = await gitSource(cp, ns, 'repo', kclPackage(`items = [${configMap('one')}]\n`), 'main@sha1:6666666666666666666666666666666666666666');
+  await createKCLRun(cp, ns, 'app', { sourceRef: gitRef('repo'), timeout: '5m', healthChecks: [{ kind: 'ConfigMap', name: 'gate' }] });
+  await waitKCLRun(cp, ns, 'app', checkingHealth(r1.revision));
+  t.truthy(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/one`), 'applied before the health check');
+  const del = await cp.request('DELETE', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns/app`);
+  t.true(del.ok, del.text);
+  // The cancelled reconcile recorded "one" in the inventory, so the finalizer prunes it.
+  await waitFor(async () => (await getKCLRun(cp, ns, 'app')) === undefined, { what: 'the KCLRun to be finalized', timeoutMs: 30_000 });
+  await waitFor(async () => (await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/one`)) === undefined, { what: 'configmap one to be pruned', timeoutMs: 10_000 });
+  t.pass();
 });

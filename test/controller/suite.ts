@@ -201,6 +201,20 @@ export function kclPackage(main: string, extra: Record<string, string> = {}): Re
   return { 'kcl.mod': '[package]\nname = "test"\nversion = "0.0.1"\n', 'main.k': main, ...extra };
 }
 
+/**
+ * How many reconciles of KCLRun `ns/name` the controller has finished (its `gotk_reconcile_duration_seconds_count`,
+ * counted for suspended and failing reconciles too): the positive control of a test that asserts nothing happened.
+ */
+export function reconcileCount(controller: RunningController, ns: string, name: string): number {
+  const line = new RegExp(`^gotk_reconcile_duration_seconds_count\\{kind="KCLRun",name="${name}",namespace="${ns}"\\} (\\d+)$`, 'm');
+  return Number(line.exec(controller.metrics.render())?.[1] ?? 0);
+}
+
+/** Waits until the controller has finished a reconcile of `ns/name` beyond the `after`-th. */
+export async function waitReconciled(controller: RunningController, ns: string, name: string, after: number, timeoutMs = 15_000): Promise<void> {
+  await waitFor(async () => reconcileCount(controller, ns, name) > after, { what: `a reconcile of ${ns}/${name} after #${after}`, timeoutMs, intervalMs: 50 });
+}
+
 /** Sleeps. */
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
