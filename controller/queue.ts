@@ -114,6 +114,7 @@ export class WorkQueue {
   async stop(reason?: unknown): Promise<void> {
     this.#stopped = true;
     if (!this.#lifetime.signal.aborted) this.#lifetime.abort(reason);
+    for (const running of this.#inflight.values()) running.abort(reason);
     for (const t of this.#timers.values()) clearTimeout(t.timer);
     this.#timers.clear();
     this.#ready.length = 0;
@@ -134,7 +135,7 @@ export class WorkQueue {
   async #process(key: string): Promise<void> {
     const own = new AbortController();
     this.#inflight.set(key, own);
-    const signal = AbortSignal.any([this.#lifetime.signal, own.signal]);
+    const signal = own.signal; // aborted by cancel(key) or stop()
     try {
       const res = await this.#handler(key, { signal, owner: this.#lifetime.signal });
       this.#failures.delete(key);
