@@ -123,14 +123,18 @@ export class Reconciler {
     const status = new StatusWriter(this.client, k, log, this.metrics, scope.signal);
     // Secret values read or rendered during this reconcile; failure messages (status, Event, log) never show them.
     const secrets = new Set<string>();
-    const failure = await this.run(k, status, log, secrets, scope.signal).catch((err: unknown) => {
+    let failure: Failure | undefined;
+    let stopped: unknown; // what a stage threw once cancelled (reported with the cancellation)
+    try {
+      failure = await this.run(k, status, log, secrets, scope.signal);
+    } catch (err) {
       if (!cancellation(scope.signal)) throw err;
-      return undefined;
-    });
+      stopped = err;
+    }
     const cancelled = cancellation(scope.signal);
     if (cancelled) {
       if (!cancelled.ownershipLost && status.inventoryChanged) await status.record(scope.owner);
-      throw cancelled;
+      throw stopped ?? cancelled;
     }
     if (!failure) return { requeueAfterMs: this.withJitter(getInterval(k)) };
     await status.fail(failure.reason, redact(failure.message, secrets), failure.stalled ?? false);
