@@ -40,6 +40,7 @@ export interface RequestOptions {
   contentType?: string;
   /** Query parameters; undefined values are left out. */
   query?: Record<string, string | undefined>;
+  /** Aborts the request (`reason: 'Aborted'`); the per-request timeout applies as well. */
   signal?: AbortSignal;
 }
 

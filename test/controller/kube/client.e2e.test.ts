@@ -104,3 +104,25 @@ test('network failures are results with status 0, not throws', async (t) => {
   const aborted = await adminClient(cp()).request('GET', '/version', { signal: ac.signal });
   t.is(!aborted.ok && aborted.reason, 'Aborted');
 });
+
+test('beforeRequest runs right before each request is sent: a signal it aborts stops that request, and clients for other configs keep it', async (t) => {
+  const ns = await newNamespace(cp(), 'fence');
+  const ac = new AbortController();
+  let calls = 0;
+  const fenced = new KubeClient({
+    kubeConfig: cp().kubeConfig(),
+    beforeRequest: () => {
+      calls++;
+      if (calls === 2) ac.abort(new Error('lease lost'));
+    },
+  });
+  const first = await fenced.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: configMap(ns, 'first', { v: '1' }), signal: ac.signal });
+  t.true(first.ok, JSON.stringify(first));
+  const second = await fenced.forKubeConfig(cp().kubeConfig()).request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: configMap(ns, 'second', { v: '1' }), signal: ac.signal });
+  t.is(calls, 2, 'the client for another kubeconfig ran the same hook');
+  t.is(!second.ok && second.reason, 'Aborted');
+  // What the API server holds: the first ConfigMap, not the second.
+  const admin = adminClient(cp());
+  t.true((await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'first' })).ok);
+  t.is((await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'second' })).status, 404);
+});
