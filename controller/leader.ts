@@ -4,7 +4,7 @@
  * and release the lease on shutdown so a successor takes over at once.
  *
  * Leadership ends locally at the renew deadline, measured from the start of the last successful renewal — by a
- * timer, and by {@link LeaderElector.checkRenewDeadline}, which the controller's client calls before every request:
+ * timer, and by {@link LeaderElector.checkRenewDeadline}, which the controller's client calls as each request is about to be sent:
  * a process that was frozen (SIGSTOP, a long pause) notices before it sends anything, whatever its timers do.
  * Since the lease lasts longer than the renew deadline, a successor can only take over after this replica has
  * stopped.

@@ -80,7 +80,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const kubeConfig = loadKubeConfig(opts.kubeconfig);
   let elector: LeaderElector | undefined;
   // With leader election, every request first checks the lease's renew deadline (see leader.ts).
-  const client = new KubeClient({ kubeConfig, userAgent: CONTROLLER_NAME, beforeRequest: () => void elector?.checkRenewDeadline() });
+  const client = new KubeClient({ kubeConfig, userAgent: CONTROLLER_NAME, beforeSend: () => void elector?.checkRenewDeadline() });
   const metrics = new MetricsRegistry();
   let manager: Manager | undefined;
   let ready = false;

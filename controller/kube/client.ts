@@ -25,11 +25,11 @@ export interface KubeClientOptions {
   /** Per-request timeout in milliseconds; default 30000. A request's `signal` aborts it earlier. */
   timeoutMs?: number;
   /**
-   * Called synchronously right before each request is sent. The controller checks its lease's renew deadline here:
-   * a replica frozen past it (SIGSTOP, a long pause) aborts its reconciles before their next request, not when its
-   * renew timer next runs.
+   * Called synchronously as each request is about to go on the wire (after any wait for a connection); aborting the
+   * request's signal there stops it. The controller checks its lease's renew deadline here: a replica frozen past it
+   * (SIGSTOP, a long pause) aborts its reconciles before anything more is sent, not when its renew timer next runs.
    */
-  beforeRequest?: () => void;
+  beforeSend?: () => void;
 }
 
 /** Options of {@link KubeClient.request}. */
@@ -122,7 +122,6 @@ export class KubeClient {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
-    this.#opts.beforeRequest?.();
     const res = await roundTrip({
       url,
       method,
@@ -131,6 +130,7 @@ export class KubeClient {
       agent: conn.agent,
       timeoutMs: this.#opts.timeoutMs ?? 30_000,
       signal: opts.signal,
+      beforeSend: this.#opts.beforeSend,
     });
     if (!res.ok) return { ok: false, status: 0, reason: res.reason, message: res.message };
     let parsed: unknown = undefined;

@@ -15,6 +15,11 @@ export interface RoundTripRequest {
   /** Abort after this many milliseconds (0 = never). */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Called synchronously when the request is about to go on the wire: when it gets a kept-alive connection, or when
+   * its new connection is established — also after a wait for either. It may abort `signal` to stop the request.
+   */
+  beforeSend?: () => void;
 }
 
 /** What {@link roundTrip} returns: the status and raw body text, or why there was no response. */
@@ -54,6 +59,12 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
       );
     });
     r.on('error', (e) => done({ ok: false, reason: 'NetworkError', message: e.message }));
+    if (req.beforeSend) {
+      const check = req.beforeSend;
+      // Emitted before the buffered request is flushed to the socket; a connecting socket flushes on 'connect',
+      // after this listener.
+      r.once('socket', (socket) => (socket.connecting ? socket.once('connect', check) : check()));
+    }
     const timer =
       req.timeoutMs > 0
         ? setTimeout(() => {

@@ -1,7 +1,7 @@
 /**
  * The leader's renew deadline as a fence: a process frozen past it (here: a busy loop, as under SIGSTOP or a long
  * pause) learns it lost leadership synchronously, on its next check, before any timer or I/O callback runs — so the
- * controller's client, which checks before every request, sends nothing more as leader.
+ * controller's client, which checks as each request is about to be sent, sends nothing more as leader.
  */
 import test from 'ava';
 import { LeaderElector } from '../../controller/leader.js';

@@ -1,7 +1,8 @@
 /**
  * `kclrun controller` as a process against the real API server: health and readiness endpoints, Prometheus metrics
  * after a reconcile, JSON-lines logs on stderr, a prompt exit 0 on SIGTERM; leader election between two processes
- * (exactly one holds the Lease and reconciles; killing it hands over to the other); `--watch-all-namespaces=false`
+ * (exactly one holds the Lease and reconciles; killing it hands over to the other; a leader frozen mid-reconcile
+ * never writes again once the other took over, as the API server's audit log shows); `--watch-all-namespaces=false`
  * restricted to RUNTIME_NAMESPACE; bad flags exit 1 with a clear message.
  *
  * Tests are serial: every controller here watches the whole cluster, so two at once would both reconcile.
@@ -10,12 +11,15 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { auditLog, type AuditedWrite } from '../harness/audit.js';
 import { newNamespace, useControlPlane } from '../harness/ava.js';
 import { freePort, waitFor } from '../harness/processes.js';
 import { repoRoot } from '../harness/tools.js';
 import {
+  condition,
   configMapsPackage,
   createKCLRun,
+  createObject,
   getKCLRun,
   getObject,
   gitSource,
@@ -29,7 +33,10 @@ import {
 } from './suite.js';
 
 const exec = promisify(execFile);
-const cp = useControlPlane(test, { fluxSourceCrds: true });
+// The audit log tells the replicas' writes apart (each authenticates as its own user) by the server's clock.
+const audit = auditLog();
+const cp = useControlPlane(test, { fluxSourceCrds: true, apiServerArgs: audit.apiServerArgs });
+test.after.always('remove the audit log', () => audit.remove());
 test.before('install the KCLRun CRD', async () => installKCLRunCRD(await cp.ready()));
 
 const running = new Set<ControllerProcess>();
@@ -199,6 +206,73 @@ test.serial('a leader that loses its lease exits 1 with a JSON log line; a stand
   t.true(logs.some((l) => l.msg === 'leader lease lost'));
   t.true(logs.some((l) => l.msg === 'controller failed, exiting' && /leader election lost/.test(String(l.error))));
   t.is((await getObject(cp(), leasePath))?.spec.holderIdentity, 'thief', 'the lease was not taken back');
+});
+
+test.serial('a leader frozen mid-reconcile: the follower takes over, the old leader never writes again, and no second holds writes of both', async (t) => {
+  t.timeout(150_000);
+  const leaseNs = await newNamespace(cp(), 'failover-lease');
+  const ns = await newNamespace(cp(), 'failover');
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${leaseNs}/leases/kclrun-controller-leader-election`;
+  // Each replica authenticates as its own user (a client certificate in system:masters).
+  const replica = async (user: string) => {
+    const { proc } = await controller(['--kubeconfig', await cp().userKubeconfig(user, ['system:masters']), '--enable-leader-election', '--leader-election-namespace', leaseNs, ...LEASE_FLAGS]);
+    return { user, proc };
+  };
+  const replicas = [await replica('replica-a'), await replica('replica-b')];
+  const holder = async () => {
+    const id = (await getObject(cp(), leasePath))?.spec?.holderIdentity as string | undefined;
+    return replicas.find((r) => id?.split('_')[1] === String(r.proc.pid));
+  };
+  await waitFor(async () => !!(await holder()), { what: 'a lease holder', timeoutMs: 30_000 });
+  const leader = (await holder())!;
+  const follower = replicas.find((r) => r !== leader)!;
+
+  // Many objects, then a health check on a ConfigMap "gate" that only this test creates. Writes from here on count
+  // (before, the two replicas raced to create the Lease).
+  const since = Date.now();
+  const objects = 40;
+  const maps = Object.fromEntries(Array.from({ length: objects }, (_, i) => [`cm-${i}`, { v: '1' }]));
+  const art = await gitSource(cp(), ns, 'repo', configMapsPackage(maps), rev());
+  await createKCLRun(cp(), ns, 'app', { sourceRef: sourceRef('repo'), timeout: '6s', retryInterval: '1s', healthChecks: [{ kind: 'ConfigMap', name: 'gate' }] });
+  const inHealthCheck = (k: Awaited<ReturnType<typeof getKCLRun>>) => !!condition(k, 'Ready')?.message.startsWith(`Running health checks for revision ${art.revision}`);
+  await waitKCLRun(cp(), ns, 'app', inHealthCheck, 60_000);
+  const writesOf = async (r: { user: string }) => (await audit.writes()).filter((w) => w.user === r.user && w.receivedMs >= since);
+  t.true((await writesOf(leader)).some((w) => w.resource === 'configmaps' && w.namespace === ns), 'the leader applied objects');
+
+  // Freeze the leader mid-reconcile. The follower takes the lease once it expires, and redoes the reconcile up to
+  // its own health check (four progress writes: fetching, building, detecting drift, running health checks).
+  process.kill(leader.proc.pid, 'SIGSTOP');
+  await waitFor(async () => (await holder()) === follower, { what: 'the follower to take the lease', timeoutMs: 30_000 });
+  const statusWrites = async () => (await writesOf(follower)).filter((w) => w.resource === 'kclruns/status' && w.namespace === ns).length;
+  await waitFor(async () => (await statusWrites()) >= 4, { what: 'the follower to reach its health check', timeoutMs: 60_000 });
+
+  // Thaw the old leader, by now past its renew deadline and its health-check timeout: it must stop, not write.
+  process.kill(leader.proc.pid, 'SIGCONT');
+  t.is(await within(leader.proc.exited, 20_000), 1, `the old leader exits 1; its log:\n${leader.proc.stderr().slice(-3000)}`);
+  const logs = jsonLines(leader.proc.stderr());
+  t.true(logs.some((l) => l.msg === 'leader lease lost'));
+  t.true(logs.some((l) => l.msg === 'reconciliation cancelled' && l.cause === 'LeaseLost' && (l.kclrun as { name?: string } | undefined)?.name === 'app'), 'its reconcile was cancelled');
+  t.false(logs.some((l) => l.msg === 'reconciliation failed'), 'no verdict from a replica that lost its lease');
+
+  // The new leader finishes the work once the gate exists.
+  await createObject(cp(), `/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gate' } });
+  await waitKCLRun(cp(), ns, 'app', readyAt(art.revision), 60_000);
+  for (let i = 0; i < objects; i++) t.truthy(await getObject(cp(), `/api/v1/namespaces/${ns}/configmaps/cm-${i}`), `cm-${i}`);
+
+  // The audit log: every write of the old leader (its lease included) completed before the first write of the new
+  // leader arrived, in an earlier second.
+  const old = await writesOf(leader);
+  const next = await writesOf(follower);
+  const lastOld = Math.max(...old.map((w) => w.completedMs));
+  const firstNew = Math.min(...next.map((w) => w.receivedMs));
+  const show = (w: AuditedWrite | undefined) => (w ? `${w.verb} ${w.resource} ${w.namespace ?? ''}/${w.name ?? ''} at ${new Date(w.receivedMs).toISOString()}` : 'none');
+  t.log(`old leader: ${old.length} writes, last ${show(old.find((w) => w.completedMs === lastOld))}`);
+  t.log(`new leader: ${next.length} writes, first ${show(next.find((w) => w.receivedMs === firstNew))}; gap ${Math.round(firstNew - lastOld)} ms`);
+  const late = old.filter((w) => w.completedMs >= firstNew).map((w) => `${show(w)} (completed ${new Date(w.completedMs).toISOString()})`);
+  t.deepEqual(late, [], 'no write of the old leader completed after the new leader started writing');
+  t.true(lastOld < firstNew);
+  t.true(Math.floor(lastOld / 1000) < Math.floor(firstNew / 1000), 'not in the same second');
+  t.true(next.some((w) => w.resource === 'configmaps' && w.namespace === ns), 'the new leader applied');
 });
 
 test.serial('a controller that cannot start (no KCLRun API in a namespace it may not list) exits 1 with a JSON log line', async (t) => {

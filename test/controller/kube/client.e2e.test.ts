@@ -105,13 +105,13 @@ test('network failures are results with status 0, not throws', async (t) => {
   t.is(!aborted.ok && aborted.reason, 'Aborted');
 });
 
-test('beforeRequest runs right before each request is sent: a signal it aborts stops that request, and clients for other configs keep it', async (t) => {
+test('beforeSend runs right before each request is sent: a signal it aborts stops that request, and clients for other configs keep it', async (t) => {
   const ns = await newNamespace(cp(), 'fence');
   const ac = new AbortController();
   let calls = 0;
   const fenced = new KubeClient({
     kubeConfig: cp().kubeConfig(),
-    beforeRequest: () => {
+    beforeSend: () => {
       calls++;
       if (calls === 2) ac.abort(new Error('lease lost'));
     },
