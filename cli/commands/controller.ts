@@ -155,6 +155,13 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     logLevel: level,
     logger: log,
   };
+  // Signals are handled from here on, start-up included: a SIGTERM while starting stops cleanly once started
+  // (Node's default would kill the process before it releases anything).
+  const signalled = new Promise<undefined>((resolve) => {
+    const onSignal = () => resolve(undefined);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
   let running;
   try {
     running = await runController(opts);
@@ -164,12 +171,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   }
   // Run until a signal, or until the controller cannot go on (start failed after winning the election, or the
   // lease was lost): then stop cleanly and exit 1, so the Deployment restarts it and it campaigns again (as Flux).
-  const fatal = await new Promise<Error | undefined>((resolve) => {
-    const onSignal = () => resolve(undefined);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    running.fatal.then(resolve, resolve);
-  });
+  const fatal = await Promise.race([signalled, running.fatal]);
   if (fatal) log.error('controller failed, exiting', { error: fatal.message });
   await running.stop();
   return fatal ? 1 : 0;
