@@ -12,6 +12,7 @@ import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
 import type { KclConfigSpec } from './api.js';
 import { describeSource, type Source } from './source.js';
+import { checkOutputLimits, type OutputLimits } from './limits.js';
 import type { JsonObject } from '../krm/index.js';
 
 /** What to render. */
@@ -30,6 +31,14 @@ export interface RenderRequest {
    * the git work tree of the source, else its kcl.mod directory, else its own (see package/root.ts).
    */
   root?: PackageRoot;
+}
+
+/** How to render: output caps, and who to tell which files are about to run. */
+export interface RenderOptions {
+  /** Caps on the output; a render over them fails with a diagnostic naming the limit and its flag. */
+  limits?: OutputLimits;
+  /** Called with the program's files just before the engine runs them (an engine worker reports them). */
+  onRun?: (files: readonly string[]) => void;
 }
 
 /** Rendered resources (and the raw YAML), or why not. `log` is what the program `print()`ed. */
@@ -86,7 +95,7 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
 }
 
 /** Renders a KCL program to resources with the official engine. Never throws for bad input. */
-export async function render(req: RenderRequest): Promise<RenderOutcome> {
+export async function render(req: RenderRequest, opts: RenderOptions = {}): Promise<RenderOutcome> {
   const based = await baseArgs(req);
   if ('error' in based) return based.error;
   const { exec: base, root } = based;
@@ -123,9 +132,15 @@ export async function render(req: RenderRequest): Promise<RenderOutcome> {
   for (const f of ['strictRangeCheck', 'disableNone', 'debug', 'sortKeys', 'showHidden'] as const) {
     if (cfg[f] !== undefined) args[f] = cfg[f];
   }
+  opts.onRun?.(args.files ?? []);
   const run = await runProgram(args);
   if (!run.ok) return run;
+  const { limits } = opts;
+  const tooBig = limits && checkOutputLimits(limits, { bytes: Buffer.byteLength(run.value.yaml) }, args.files?.[0]);
+  if (tooBig) return { ok: false, diagnostics: [tooBig], log: run.value.log };
   const out = unwrapOutput(run.value.yaml, run.value.json);
   if (!out.ok) return { ok: false, diagnostics: [{ severity: 'error', message: out.message }], log: run.value.log };
+  const tooMany = limits && checkOutputLimits(limits, { objects: out.objects.length }, args.files?.[0]);
+  if (tooMany) return { ok: false, diagnostics: [tooMany], log: run.value.log };
   return { ok: true, objects: out.objects, yaml: run.value.yaml, log: run.value.log };
 }

@@ -3,32 +3,12 @@
  * entry point, `kcl_service_call_with_length`, as an async call. The engine is not thread-safe: calls are queued so
  * that at most one is in flight per process, whoever the callers are.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import koffi from 'koffi';
+import { engineLibraryPath } from './library.js';
 
-/** The engine pin declared in package.json (`kclEngine`). */
-export interface EnginePin {
-  package: string;
-  version: string;
-}
-
-/** Reads the pinned engine version from package.json. */
-export function enginePin(): EnginePin {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    kclEngine: EnginePin;
-  };
-  return pkg.kclEngine;
-}
-
-/** Where the engine library is: `KCL_LIB_PATH`, else the cache that `npm run engine:fetch` fills. */
-export function engineLibraryPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.KCL_LIB_PATH) return env.KCL_LIB_PATH;
-  const pin = enginePin();
-  const root = env.KCLRUN_CACHE || join(homedir(), '.cache', 'kclrun');
-  return join(root, 'engine', `${pin.package}-${pin.version}-${process.arch}`, 'libkcl.so');
-}
+export { enginePin, engineLibraryPath, type EnginePin } from './library.js';
 
 type CallFn = ReturnType<ReturnType<typeof koffi.load>['func']>;
 
@@ -40,6 +20,13 @@ interface Loaded {
 
 let loaded: Loaded | undefined;
 let queue: Promise<unknown> = Promise.resolve();
+let libraryPath: string | undefined;
+
+/** Loads the engine from `path` now (an engine worker does this at start, before taking requests). */
+export function loadEngine(path: string): void {
+  libraryPath = path;
+  load();
+}
 
 /** Thrown when the engine library cannot be found or loaded. */
 export class EngineLoadError extends Error {
@@ -48,7 +35,7 @@ export class EngineLoadError extends Error {
 
 function load(): Loaded {
   if (loaded) return loaded;
-  const path = engineLibraryPath();
+  const path = libraryPath ?? engineLibraryPath();
   if (!existsSync(path)) {
     throw new EngineLoadError(
       `KCL engine not found at ${path}: run \`npm run engine:fetch\` (or set KCL_LIB_PATH to a libkcl.so)`,

@@ -1,0 +1,29 @@
+/**
+ * Where the KCL engine library is and which version is pinned. Lean on purpose (no koffi): the CLI and the
+ * controller read this to start engine workers without loading the engine themselves.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The engine pin declared in package.json (`kclEngine`). */
+export interface EnginePin {
+  package: string;
+  version: string;
+}
+
+/** Reads the pinned engine version from package.json. */
+export function enginePin(): EnginePin {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    kclEngine: EnginePin;
+  };
+  return pkg.kclEngine;
+}
+
+/** Where the engine library is: `KCL_LIB_PATH`, else the cache that `npm run engine:fetch` fills. */
+export function engineLibraryPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KCL_LIB_PATH) return env.KCL_LIB_PATH;
+  const pin = enginePin();
+  const root = env.KCLRUN_CACHE || join(homedir(), '.cache', 'kclrun');
+  return join(root, 'engine', `${pin.package}-${pin.version}-${process.arch}`, 'libkcl.so');
+}

@@ -1,0 +1,225 @@
+/**
+ * The engine pool: the only way kclrun's controller and CLI call the KCL engine. A few engine workers (child
+ * processes, see entry.ts), each taking one call at a time from a shared FIFO queue, under a supervisor that
+ *   - kills a worker whose call passes its deadline (the pool's timeout, lowered per call) or whose memory passes
+ *     the cap (VmRSS polled while it runs, and checked after each call), and replaces it;
+ *   - replaces a worker that dies, failing its call with the files it was running;
+ *   - kills the worker of a call whose AbortSignal fires;
+ *   - re-checks the output caps on what comes back.
+ * Program failures come back from `render` as diagnostics; everything else is a typed error.
+ */
+import { availableParallelism } from 'node:os';
+import { engineLibraryPath } from '../engine/library.js';
+import { checkOutputLimits, DEFAULT_OUTPUT_LIMITS, LIMIT_FLAGS, type OutputLimits } from '../limits.js';
+import type { RenderOutcome, RenderRequest } from '../render.js';
+import {
+  PoolClosedError,
+  ProgramStoppedError,
+  RenderAbortedError,
+  RenderMemoryError,
+  RenderTimeoutError,
+  WorkerCrashError,
+  WorkerInternalError,
+} from './errors.js';
+import type { WorkerMethod, WorkerMethods } from './protocol.js';
+import { EngineWorker, WorkerExitedError, type WorkerStartOptions } from './worker.js';
+
+/** Pool settings. Unset limits are off (the CLI's default); the controller sets them all. */
+export interface EnginePoolOptions {
+  /** Workers (default: the CPUs available). */
+  workers?: number;
+  /** Deadline of each call (default none). */
+  timeoutMs?: number;
+  /** Memory cap of each worker, resident set size (default none). */
+  memoryLimitBytes?: number;
+  /** Output caps of a render (default DEFAULT_OUTPUT_LIMITS). */
+  outputLimits?: OutputLimits;
+  /** The workers' whole environment (default: empty). */
+  env?: NodeJS.ProcessEnv;
+  /** The workers' stderr (default 'ignore'). */
+  stderr?: WorkerStartOptions['stderr'];
+  /** The engine library (default engineLibraryPath()). */
+  libraryPath?: string;
+  /** How often a busy worker's memory is read (default 50 ms). */
+  memoryPollMs?: number;
+}
+
+/** Per-call settings. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** A deadline lower than the pool's (e.g. a KCLRun's spec.timeout); `timeoutSetBy` names what set it. */
+  timeoutMs?: number;
+  timeoutSetBy?: string;
+}
+
+interface Job {
+  method: WorkerMethod;
+  args: unknown;
+  opts: CallOptions;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  /** The program's files, once the worker reports them. */
+  files: string[];
+  /** Files to name before the worker reports them. */
+  fallbackFiles: string[];
+}
+
+/** A pool of supervised engine workers. */
+export class EnginePool {
+  readonly size: number;
+  readonly #opts: EnginePoolOptions;
+  readonly #start: WorkerStartOptions;
+  readonly #limits: OutputLimits;
+  readonly #idle: EngineWorker[] = [];
+  readonly #all = new Set<EngineWorker>();
+  readonly #queue: Job[] = [];
+  #closed = false;
+
+  /** Starts `workers` workers now, so their engines load while the caller gets ready. */
+  constructor(opts: EnginePoolOptions = {}) {
+    this.#opts = opts;
+    this.size = Math.max(1, opts.workers ?? availableParallelism());
+    this.#limits = opts.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
+    this.#start = { libraryPath: opts.libraryPath ?? engineLibraryPath(), env: opts.env ?? {}, stderr: opts.stderr ?? 'ignore' };
+    for (let i = 0; i < this.size; i++) this.#spawn();
+  }
+
+  /** Workers alive now (tests and metrics). */
+  get workers(): number {
+    return this.#all.size;
+  }
+
+  #spawn(): EngineWorker {
+    const w = new EngineWorker(this.#start);
+    this.#all.add(w);
+    this.#idle.push(w);
+    void w.exited.then(() => {
+      this.#all.delete(w);
+      const i = this.#idle.indexOf(w);
+      if (i < 0) return; // a busy worker: its call's supervisor replaces it
+      this.#idle.splice(i, 1);
+      // An idle worker that died is replaced now, unless it never had an engine (then only on demand: no loop).
+      if (!this.#closed && !w.unavailable) this.#spawn();
+      this.#dispatch();
+    });
+    return w;
+  }
+
+  /** Calls `method` on the next free worker. Rejects with the typed errors of errors.ts. */
+  call<M extends WorkerMethod>(method: M, args: WorkerMethods[M]['args'], opts: CallOptions = {}): Promise<WorkerMethods[M]['result']> {
+    return this.#enqueue(method, args, opts, []) as Promise<WorkerMethods[M]['result']>;
+  }
+
+  /**
+   * Renders in a worker (in `cwd`, the program's work dir). A program that crashes the engine, passes the
+   * deadline, the memory cap or the output caps comes back as a failed outcome with a diagnostic naming its file;
+   * an aborted call rejects with RenderAbortedError, other failures with their typed errors.
+   */
+  async render(request: RenderRequest, cwd: string, opts: CallOptions = {}): Promise<RenderOutcome> {
+    const named = request.source.kind === 'local' ? request.source.paths : [request.inlineName ?? 'main.k'];
+    try {
+      const out = (await this.#enqueue('render', { request, limits: this.#limits, cwd }, opts, named)) as RenderOutcome;
+      if (!out.ok) return out;
+      // Defence in depth: the worker checked the caps, check what actually came back.
+      const over = checkOutputLimits(this.#limits, { bytes: Buffer.byteLength(out.yaml), objects: out.objects.length });
+      return over ? { ok: false, diagnostics: [over], log: out.log } : out;
+    } catch (err) {
+      if (err instanceof ProgramStoppedError) return { ok: false, diagnostics: [err.toDiagnostic()] };
+      throw err;
+    }
+  }
+
+  #enqueue(method: WorkerMethod, args: unknown, opts: CallOptions, fallbackFiles: string[]): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new PoolClosedError());
+    if (opts.signal?.aborted) return Promise.reject(new RenderAbortedError(opts.signal.reason));
+    return new Promise((resolve, reject) => {
+      const job: Job = { method, args, opts, resolve, reject, files: [], fallbackFiles };
+      this.#queue.push(job);
+      opts.signal?.addEventListener('abort', () => this.#dequeue(job, new RenderAbortedError(opts.signal!.reason)), { once: true });
+      this.#dispatch();
+    });
+  }
+
+  #dequeue(job: Job, err: Error): void {
+    const i = this.#queue.indexOf(job);
+    if (i < 0) return; // already running: its supervisor handles the abort
+    this.#queue.splice(i, 1);
+    job.reject(err);
+  }
+
+  #dispatch(): void {
+    if (this.#closed) return;
+    // Workers that could not load the engine are not replaced at once; a waiting call starts one.
+    while (this.#queue.length > this.#idle.length && this.#all.size < this.size) this.#spawn();
+    while (this.#idle.length && this.#queue.length) void this.#run(this.#idle.shift()!, this.#queue.shift()!);
+  }
+
+  /** Runs one job on `w`, supervising it; then returns `w` to the idle list or replaces it. */
+  async #run(w: EngineWorker, job: Job): Promise<void> {
+    let stopped: Error | undefined;
+    const stop = (why: Error) => {
+      stopped ??= why;
+      w.kill();
+    };
+    const files = () => (job.files.length ? job.files : job.fallbackFiles);
+    const timeout = this.#deadline(job.opts);
+    const timer = timeout && setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+    const limit = this.#opts.memoryLimitBytes;
+    const overLimit = () => {
+      const rss = limit !== undefined ? w.rssBytes() : undefined;
+      return rss !== undefined && rss > limit! ? rss : undefined;
+    };
+    const poll =
+      limit !== undefined &&
+      setInterval(() => {
+        const rss = overLimit();
+        if (rss !== undefined) stop(new RenderMemoryError(files(), limit, rss));
+      }, this.#opts.memoryPollMs ?? 50);
+    const onAbort = () => stop(new RenderAbortedError(job.opts.signal!.reason));
+    job.opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let keep = false;
+    try {
+      const result = await w.call(job.method as never, job.args as never, (f) => (job.files = f));
+      if (stopped) throw stopped;
+      job.resolve(result);
+      // A worker left over its cap by a call that finished in time is recycled, not reused.
+      keep = overLimit() === undefined;
+    } catch (err) {
+      if (stopped) job.reject(stopped);
+      else if (err instanceof WorkerExitedError) job.reject(new WorkerCrashError(files(), err.exit.code, err.exit.signal));
+      else job.reject(err as Error);
+      keep = err instanceof WorkerInternalError && !stopped;
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
+      job.opts.signal?.removeEventListener('abort', onAbort);
+    }
+    if (keep && !this.#closed) this.#idle.push(w);
+    else this.#retire(w);
+    this.#dispatch();
+  }
+
+  #deadline(opts: CallOptions): { ms: number; setBy: string } | undefined {
+    const own = this.#opts.timeoutMs;
+    if (opts.timeoutMs !== undefined && (own === undefined || opts.timeoutMs < own)) {
+      return { ms: opts.timeoutMs, setBy: opts.timeoutSetBy ?? 'the caller' };
+    }
+    return own === undefined ? undefined : { ms: own, setBy: LIMIT_FLAGS.timeout };
+  }
+
+  /** Kills `w` and starts its replacement (unless the pool is closed or `w` could not load the engine). */
+  #retire(w: EngineWorker): void {
+    w.kill();
+    this.#all.delete(w);
+    if (!this.#closed && !w.unavailable) this.#spawn();
+  }
+
+  /** Fails waiting calls with PoolClosedError, kills every worker and waits for them to end. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(new PoolClosedError());
+    const all = [...this.#all];
+    for (const w of all) w.kill();
+    await Promise.all(all.map((w) => w.exited));
+  }
+}
