@@ -1,7 +1,7 @@
 /** `kclrun`: dispatches to the commands. Plain-text output; exit code 1 on errors. */
 import { readFileSync } from 'node:fs';
-import { engineVersion } from '../fn/engine/engine.js';
-import { enginePin } from '../fn/engine/native.js';
+import { enginePin } from '../fn/engine/library.js';
+import { CliEngine } from './engine.js';
 import { UsageError, write } from './io.js';
 
 /** The kclrun version, from package.json. */
@@ -24,7 +24,7 @@ Commands:
 Run 'kclrun COMMAND --help' for a command's options. '--version' prints the versions.
 `;
 
-type Command = (args: string[]) => Promise<number>;
+type Command = (args: string[], engine: CliEngine) => Promise<number>;
 
 /** Help text for `kclrun version`. */
 export const VERSION_HELP = `Usage: kclrun version   (or kclrun --version)
@@ -32,38 +32,43 @@ export const VERSION_HELP = `Usage: kclrun version   (or kclrun --version)
 Prints the kclrun version and the KCL engine's version (loading the engine).
 `;
 
-async function version(args: string[] = []): Promise<number> {
+async function version(args: string[], cli: CliEngine): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     await write(process.stdout, VERSION_HELP);
     return 0;
   }
-  const engine = await engineVersion();
+  const engine = await cli.pool.call('version', {});
   await write(process.stdout, `kclrun ${kclrunVersion()}\nKCL engine ${engine.version} (${enginePin().package} ${enginePin().version}, git ${engine.gitSha.slice(0, 12)})\n`);
   return 0;
 }
 
 // Each command is imported on first use, so `kclrun fn` and `kclrun render` never load the controller's modules.
 const COMMANDS: Record<string, Command> = {
-  fn: async (args) => (await import('./commands/fn.js')).fnCommand(args),
-  render: async (args) => (await import('./commands/render.js')).renderCommand(args),
-  set: async (args) => (await import('./commands/set.js')).setCommand(args),
+  fn: async (args, engine) => (await import('./commands/fn.js')).fnCommand(args, engine),
+  render: async (args, engine) => (await import('./commands/render.js')).renderCommand(args, engine),
+  set: async (args, engine) => (await import('./commands/set.js')).setCommand(args, engine),
   controller: async (args) => (await import('./commands/controller.js')).controllerCommand(args),
   install: async (args) => (await import('./commands/install.js')).installCommand(args, kclrunVersion()),
   version,
 };
 
+/** Commands that run KCL: their engine worker starts before anything else, so the engine loads meanwhile. */
+const ENGINE_COMMANDS = new Set(['fn', 'render', 'set', 'version', '--version', '-v']);
+
 /** Runs kclrun with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const engine = new CliEngine();
+  if (cmd && ENGINE_COMMANDS.has(cmd) && !rest.includes('--help') && !rest.includes('-h')) void engine.pool;
   try {
-    if (cmd === '--version' || cmd === '-v') return await version();
+    if (cmd === '--version' || cmd === '-v') return await version([], engine);
     if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       await write(process.stdout, HELP);
       return cmd ? 0 : 1;
     }
     const run = COMMANDS[cmd];
     if (!run) throw new UsageError(`unknown command "${cmd}" (see kclrun --help)`);
-    return await run(rest);
+    return await run(rest, engine);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       await write(process.stderr, `kclrun: ${(err as Error).message}\n`);
@@ -71,5 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     await write(process.stderr, `kclrun: ${(err as Error).message}\n`);
     return 1;
+  } finally {
+    await engine.close();
   }
 }

@@ -17,7 +17,7 @@ import {
 } from '../krm/index.js';
 import { formatDiagnostic, type Diagnostic } from './engine/diagnostics.js';
 import { isKCLRun, matchesRules, readFunctionConfig, type FunctionConfig } from './config.js';
-import { render } from './render.js';
+import type { RenderOutcome, RenderRequest } from './render.js';
 import { parseSource } from './source.js';
 import { FN_API_VERSION, FN_KIND } from './api.js';
 
@@ -29,6 +29,15 @@ export interface FunctionContext {
   env?: NodeJS.ProcessEnv;
   /** Receives what KCL `print()`s. */
   log?: (text: string) => void;
+  /**
+   * Renders a request: `kclrun fn` passes its supervised engine worker (fn/worker/pool.ts); the default renders in
+   * this process (fn-level tests).
+   */
+  render?: (req: RenderRequest) => Promise<RenderOutcome>;
+}
+
+async function renderInProcess(req: RenderRequest): Promise<RenderOutcome> {
+  return (await import('./render.js')).render(req);
 }
 
 /** The function's output: the items to write and the results to report. */
@@ -93,7 +102,7 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
     functionConfig: input.functionConfig?.toObject() ?? {},
   };
   const inline = resolve(baseDir, `${cfg.name}.k`);
-  const outcome = await render({
+  const outcome = await (ctx.render ?? renderInProcess)({
     source,
     config: cfg.spec.config,
     baseDir: source.kind === 'local' ? dirname(source.paths[0]!) : baseDir,

@@ -2,8 +2,7 @@
  * Turns the engine's YAML output into resources, as krm-kcl does: one document with an `items` list → those items;
  * otherwise every non-empty document is a resource. Anything that is not a mapping is an error, not dropped.
  */
-import { parseAllDocuments } from 'yaml';
-import { aliasBudgetProblem, TO_JS_OPTIONS, type JsonObject, type JsonValue } from '../krm/index.js';
+import type { JsonObject, JsonValue } from '../krm/index.js';
 
 /** Resources, or the reason the output is not a list of resources. */
 export type UnwrapOutcome = { ok: true; objects: JsonObject[] } | { ok: false; message: string };
@@ -30,11 +29,15 @@ function jsonDocuments(jsonText: string): JsonValue[] | undefined {
   }
 }
 
-/** Splits the engine's output (its JSON result when given, else its YAML stream) into resource objects. */
-export function unwrapOutput(yamlText: string, jsonText?: string): UnwrapOutcome {
+/**
+ * Splits the engine's output (its JSON result when given, else its YAML stream) into resource objects. The YAML
+ * parser (and krm, built on it) is loaded only for that fallback, which keeps an engine worker's start-up short.
+ */
+export async function unwrapOutput(yamlText: string, jsonText?: string): Promise<UnwrapOutcome> {
   const fromJson = jsonText === undefined ? undefined : jsonDocuments(jsonText);
   const docs: JsonValue[] = fromJson?.filter((v) => v !== null) ?? [];
   if (!fromJson) {
+    const [{ parseAllDocuments }, { aliasBudgetProblem, TO_JS_OPTIONS }] = await Promise.all([import('yaml'), import('../krm/index.js')]);
     const parsed = parseAllDocuments(yamlText);
     const all = Array.isArray(parsed) ? parsed : [];
     for (const doc of all) {

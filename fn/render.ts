@@ -138,7 +138,7 @@ export async function render(req: RenderRequest, opts: RenderOptions = {}): Prom
   const { limits } = opts;
   const tooBig = limits && checkOutputLimits(limits, { bytes: Buffer.byteLength(run.value.yaml) }, args.files?.[0]);
   if (tooBig) return { ok: false, diagnostics: [tooBig], log: run.value.log };
-  const out = unwrapOutput(run.value.yaml, run.value.json);
+  const out = await unwrapOutput(run.value.yaml, run.value.json);
   if (!out.ok) return { ok: false, diagnostics: [{ severity: 'error', message: out.message }], log: run.value.log };
   const tooMany = limits && checkOutputLimits(limits, { objects: out.objects.length }, args.files?.[0]);
   if (tooMany) return { ok: false, diagnostics: [tooMany], log: run.value.log };

@@ -1,6 +1,7 @@
 /** `kclrun fn`: the KRM function. ResourceList (or YAML stream) on stdin → ResourceList on stdout. */
 import { exitCodeFor, formatResourceList, formatStream, KrmInputError, parseInput } from '../../krm/index.js';
 import { runFunction } from '../../fn/function.js';
+import type { CliEngine } from '../engine.js';
 import { readStdin, write } from '../io.js';
 
 /** Help text for `kclrun fn`. */
@@ -18,7 +19,7 @@ become params), e.g.
 `;
 
 /** Runs the function over stdin/stdout; returns the exit code. */
-export async function fnCommand(args: string[]): Promise<number> {
+export async function fnCommand(args: string[], engine: CliEngine): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     await write(process.stdout, FN_HELP);
     return 0;
@@ -36,7 +37,12 @@ export async function fnCommand(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const out = await runFunction(input, { log: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`) });
+  const cwd = process.cwd();
+  const out = await runFunction(input, {
+    cwd,
+    log: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+    render: (req) => engine.pool.render(req, cwd),
+  });
   const code = exitCodeFor(out.results);
   if (input.format === 'stream') {
     for (const r of out.results) await write(process.stderr, `[${r.severity}] ${r.message}\n`);

@@ -2,8 +2,8 @@
 import { parseArgs } from 'node:util';
 import { formatStream, Item } from '../../krm/index.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
-import { render } from '../../fn/render.js';
 import { PackageRoot } from '../../fn/package/root.js';
+import type { CliEngine } from '../engine.js';
 import { UsageError, write } from '../io.js';
 import { resolve } from 'node:path';
 
@@ -32,7 +32,7 @@ Options:
 `;
 
 /** Runs `kclrun render`; returns the exit code. */
-export async function renderCommand(argv: string[]): Promise<number> {
+export async function renderCommand(argv: string[], engine: CliEngine): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -57,7 +57,7 @@ export async function renderCommand(argv: string[]): Promise<number> {
   if (values.output !== 'yaml' && values.output !== 'json') throw new UsageError(`--output must be yaml or json, got ${values.output}`);
   const paths = positionals.length ? positionals : ['.'];
   const cwd = process.cwd();
-  const out = await render({
+  const out = await engine.pool.render({
     source: { kind: 'local', paths: paths.map((p) => resolve(cwd, p)) },
     baseDir: cwd,
     root: values.root === undefined ? undefined : new PackageRoot(resolve(cwd, values.root)),
@@ -71,7 +71,7 @@ export async function renderCommand(argv: string[]): Promise<number> {
       disableNone: values['disable-none'],
       strictRangeCheck: values['strict-range-check'],
     },
-  });
+  }, cwd);
   if (out.log) await write(process.stderr, out.log.endsWith('\n') ? out.log : `${out.log}\n`);
   if (!out.ok) {
     for (const d of out.diagnostics) await write(process.stderr, `error: ${formatDiagnostic(d)}\n`);

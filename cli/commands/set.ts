@@ -1,8 +1,8 @@
 /** `kclrun set`: edits a `.k` file in place with the engine's override (how CI bumps an image tag). */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { overrideFile } from '../../fn/engine/engine.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
+import type { CliEngine } from '../engine.js';
 import { UsageError, write } from '../io.js';
 
 /** Help text for `kclrun set`. */
@@ -28,7 +28,7 @@ export function toOverrideSpec(assignment: string): string {
 }
 
 /** Runs `kclrun set`; returns the exit code. */
-export async function setCommand(argv: string[]): Promise<number> {
+export async function setCommand(argv: string[], engine: CliEngine): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     await write(process.stdout, SET_HELP);
     return 0;
@@ -38,7 +38,7 @@ export async function setCommand(argv: string[]): Promise<number> {
   const path = resolve(file);
   if (!existsSync(path)) throw new UsageError(`${file}: no such file`);
   const specs = assignments.map(toOverrideSpec);
-  const out = await overrideFile(path, specs);
+  const out = await engine.pool.call('override', { file: path, specs });
   if (!out.ok) {
     for (const d of out.diagnostics) await write(process.stderr, `error: ${formatDiagnostic(d)}\n`);
     return 1;
