@@ -94,7 +94,9 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
                 name: 'manager',
                 image,
                 imagePullPolicy: 'IfNotPresent',
-                args: ['controller', '--enable-leader-election', '--watch-all-namespaces', '--log-level=info', '--metrics-addr=:8080', '--health-addr=:9440'],
+                // Two engine workers of at most 512Mi each (--render-memory-limit), within the container's memory limit: the
+                // CPU count Node sees is the node's, not the container's, so the worker count is set here.
+                args: ['controller', '--enable-leader-election', '--watch-all-namespaces', '--log-level=info', '--metrics-addr=:8080', '--health-addr=:9440', '--render-workers=2'],
                 env: [{ name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
                 ports: [
                   { name: 'http-prom', containerPort: 8080, protocol: 'TCP' },
@@ -102,7 +104,7 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
                 ],
                 livenessProbe: { httpGet: { path: '/healthz', port: 'healthz' } },
                 readinessProbe: { httpGet: { path: '/readyz', port: 'healthz' } },
-                resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
+                resources: { limits: { cpu: '2', memory: '1536Mi' }, requests: { cpu: '100m', memory: '256Mi' } },
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
                 volumeMounts: [{ name: 'temp', mountPath: '/tmp' }],
               },

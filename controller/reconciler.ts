@@ -27,9 +27,14 @@ import { cancellation, ReconcileCancelled, throwIfCancelled, uncancelled, type R
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { JsonObject } from '../krm/index.js';
+import type { EnginePool } from '../fn/worker/pool.js';
 
 /** Controller-wide settings (Flux's flags). */
 export interface ReconcilerOptions {
+  /** The engine workers that render KCL (the controller never runs the engine in its own process). */
+  engine: EnginePool;
+  /** Fires when the controller stops: renders in flight are abandoned (their workers killed). */
+  signal?: AbortSignal;
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;
   /** Requeue delay while a source or dependency is not ready (default 30s). */
@@ -63,7 +68,7 @@ export class Reconciler {
     readonly client: KubeClient,
     readonly log: Logger,
     readonly metrics: Metrics,
-    readonly opts: ReconcilerOptions = {},
+    readonly opts: ReconcilerOptions,
   ) {}
 
   /** Reconciles one KCLRun by key, until done or until `scope.signal` is aborted. */
@@ -207,7 +212,12 @@ export class Reconciler {
     const args = await readArguments(this.client, k, signal);
     if (!args.ok) return { reason: REASONS.BuildFailed, message: args.message };
     for (const s of args.secrets) secrets.add(s);
-    const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args);
+    const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args, {
+      engine: this.opts.engine,
+      signal: this.opts.signal,
+      timeoutMs: getTimeout(k),
+      timeoutSetBy: k.spec.timeout ? "the KCLRun's spec.timeout" : "the KCLRun's default timeout (spec.timeout unset)",
+    });
     if (!built.ok) return { reason: REASONS.BuildFailed, message: built.message };
     for (const s of secretValues(built.objects)) secrets.add(s);
 

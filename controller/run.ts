@@ -13,6 +13,8 @@ import { MetricsRegistry } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
+import { EnginePool } from '../fn/worker/pool.js';
+import { DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_OUTPUT_LIMITS, DEFAULT_RENDER_TIMEOUT_MS } from '../fn/limits.js';
 
 /** Controller settings; the flags of `kclrun controller`. */
 export interface ControllerOptions {
@@ -46,11 +48,40 @@ export interface ControllerOptions {
   insecureKubeconfigExec?: boolean;
   /** Allow `insecure-skip-tls-verify` and plain http in remote kubeconfigs (`--insecure-kubeconfig-tls`). */
   insecureKubeconfigTls?: boolean;
+  /** Engine workers rendering in parallel (`--render-workers`, default: the CPUs available). */
+  renderWorkers?: number;
+  /** Deadline of one render (`--render-timeout`, default 60s); a KCLRun's spec.timeout lowers it. */
+  renderTimeoutMs?: number;
+  /** Memory cap of one engine worker (`--render-memory-limit`, default 512Mi). */
+  renderMemoryLimitBytes?: number;
+  /** Output caps of one render (`--render-max-objects`, default 10000; `--render-max-bytes`, default 64Mi). */
+  renderMaxObjects?: number;
+  renderMaxBytes?: number;
+}
+
+/**
+ * The controller's engine workers: an empty environment (a tenant's `file.read_env` sees nothing of the
+ * controller's), no stderr (the controller's stderr is JSON logs only), every limit on.
+ */
+export function controllerEngine(opts: ControllerOptions): EnginePool {
+  return new EnginePool({
+    workers: opts.renderWorkers,
+    timeoutMs: opts.renderTimeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS,
+    memoryLimitBytes: opts.renderMemoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
+    outputLimits: {
+      maxObjects: opts.renderMaxObjects ?? DEFAULT_OUTPUT_LIMITS.maxObjects,
+      maxBytes: opts.renderMaxBytes ?? DEFAULT_OUTPUT_LIMITS.maxBytes,
+    },
+    env: {},
+    stderr: 'ignore',
+  });
 }
 
 /** A running controller. */
 export interface RunningController {
   manager?: Manager;
+  /** The engine workers (closed by `stop()`). */
+  engine: EnginePool;
   metrics: MetricsRegistry;
   healthPort: number;
   metricsPort: number;
@@ -62,7 +93,10 @@ export interface RunningController {
    * Never resolves otherwise.
    */
   fatal: Promise<Error>;
-  /** Stops the manager, releases the lease, closes the endpoints and the client's connections. Idempotent. */
+  /**
+   * Stops the manager (abandoning renders in flight), stops the engine workers, releases the lease, closes the
+   * endpoints and the client's connections. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -92,7 +126,11 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     health.server.close();
     throw err;
   });
+  const engine = controllerEngine(opts);
+  const stopped = new AbortController();
   const reconciler = new Reconciler(client, log, metrics, {
+    engine,
+    signal: stopped.signal,
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
@@ -117,7 +155,9 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const stop = () =>
     (stopping ??= (async () => {
       ready = false;
+      stopped.abort();
       await manager?.stop();
+      await engine.close();
       await elector?.release();
       health.server.close();
       metricsServer.server.close();
@@ -162,6 +202,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       return manager;
     },
     metrics,
+    engine,
     healthPort: health.port,
     metricsPort: metricsServer.port,
     leading,

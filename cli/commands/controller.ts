@@ -5,6 +5,7 @@ import { parseAddr } from '../../controller/server.js';
 import { parseDuration } from '../../controller/api/types.js';
 import { CONTROLLER_NAME } from '../../controller/api/group.js';
 import { jsonLogger, LOG_LEVELS, type LogLevel } from '../../controller/log.js';
+import { parseBytes } from '../../fn/limits.js';
 import { UsageError, write } from '../io.js';
 
 /** Help text for `kclrun controller`. */
@@ -32,6 +33,11 @@ Flags (Flux's names and defaults):
                                         (they run commands inside the controller)
       --insecure-kubeconfig-tls         allow insecure-skip-tls-verify and http:// servers in remote kubeconfigs
       --min-retry-delay, --max-retry-delay DURATION   error backoff (default 750ms, 15m)
+      --render-workers N                engine worker processes rendering in parallel (default: CPUs available)
+      --render-timeout DURATION         stop a render after this long (default 60s; a KCLRun's spec.timeout lowers it)
+      --render-memory-limit SIZE        stop a render whose worker uses more memory (default 512Mi)
+      --render-max-objects N            fail a render with more resources (default 10000)
+      --render-max-bytes SIZE           fail a render with more YAML output (default 64Mi)
       --log-level debug|info|error      (default info)
       --log-encoding json               (the only encoding; default json)
 `;
@@ -55,6 +61,18 @@ function int(flag: string, v: string | undefined, min = 0): number | undefined {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) {
     throw new UsageError(`--${flag}: expected a ${min > 0 ? 'positive' : 'non-negative'} integer, got "${v}"`);
   }
+  return n;
+}
+
+function positive(flag: string, ms: number | undefined): number | undefined {
+  if (ms === 0) throw new UsageError(`--${flag}: must be longer than 0s`);
+  return ms;
+}
+
+function bytes(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseBytes(v);
+  if (n === undefined) throw new UsageError(`--${flag}: invalid size "${v}" (e.g. 512Mi, 1Gi, 64Mi)`);
   return n;
 }
 
@@ -110,6 +128,11 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       'insecure-kubeconfig-tls': { type: 'boolean' },
       'min-retry-delay': { type: 'string' },
       'max-retry-delay': { type: 'string' },
+      'render-workers': { type: 'string' },
+      'render-timeout': { type: 'string' },
+      'render-memory-limit': { type: 'string' },
+      'render-max-objects': { type: 'string' },
+      'render-max-bytes': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'log-encoding': { type: 'string', default: 'json' },
       help: { type: 'boolean', short: 'h' },
@@ -152,6 +175,11 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     insecureKubeconfigTls: values['insecure-kubeconfig-tls'],
     minRetryDelayMs: duration('min-retry-delay', values['min-retry-delay']),
     maxRetryDelayMs: duration('max-retry-delay', values['max-retry-delay']),
+    renderWorkers: int('render-workers', values['render-workers'], 1),
+    renderTimeoutMs: positive('render-timeout', duration('render-timeout', values['render-timeout'])),
+    renderMemoryLimitBytes: bytes('render-memory-limit', values['render-memory-limit']),
+    renderMaxObjects: int('render-max-objects', values['render-max-objects'], 1),
+    renderMaxBytes: bytes('render-max-bytes', values['render-max-bytes']),
     logLevel: level,
     logger: log,
   };

@@ -1,19 +1,32 @@
 /**
  * Build stage: render the KCL package at `spec.path` inside the fetched artifact through the one core
- * (`fn/render.ts`, the same code as `kclrun render` and `kclrun fn`). Diagnostics name the KCL file (relative to
- * the artifact) and line. Argument values are passed to the engine only; they never appear in a message. Nothing
- * outside the artifact is read: a kcl.mod above it is ignored, and a path that leads out is a BuildFailed naming it.
+ * (`fn/render.ts`, the same code as `kclrun render` and `kclrun fn`), in one of the controller's engine workers
+ * (fn/worker/): never in the controller's own process. Diagnostics name the KCL file (relative to the artifact) and
+ * line; a program that crashes the engine or passes a limit fails here with the limit and its flag named.
+ * Argument values are passed to the engine only; they never appear in a message. Nothing outside the artifact is
+ * read: a kcl.mod above it is ignored, and a path that leads out is a BuildFailed naming it.
  */
 import { existsSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { JsonObject } from '../../krm/index.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
-import { render } from '../../fn/render.js';
 import { PackageRoot } from '../../fn/package/root.js';
+import type { EnginePool } from '../../fn/worker/pool.js';
+import { EngineUnavailableError, WorkerInternalError } from '../../fn/worker/errors.js';
 import type { KCLRunConfig } from '../api/types.js';
 
 /** The rendered objects, or the build failure message. */
 export type BuildOutcome = { ok: true; objects: JsonObject[] } | { ok: false; message: string };
+
+/** Where and how long to render. */
+export interface BuildContext {
+  engine: EnginePool;
+  /** Aborts the render (the controller is stopping): the call rejects with RenderAbortedError (rethrown, as is PoolClosedError). */
+  signal?: AbortSignal;
+  /** The KCLRun's own deadline; it lowers the pool's `--render-timeout`. `timeoutSetBy` names it. */
+  timeoutMs?: number;
+  timeoutSetBy?: string;
+}
 
 /** Renders `path` (relative to the artifact root `dir`) with `config` and the referenced arguments. */
 export async function buildObjects(
@@ -21,6 +34,7 @@ export async function buildObjects(
   path: string | undefined,
   config: KCLRunConfig | undefined,
   args: Array<{ name: string; value: string }>,
+  ctx: BuildContext,
 ): Promise<BuildOutcome> {
   const root = resolve(dir);
   const target = resolve(root, (path ?? '.').replace(/^\/+/, ''));
@@ -28,7 +42,17 @@ export async function buildObjects(
   if (!existsSync(target)) return { ok: false, message: `path "${path}" not found in the artifact` };
   // Package resolution (kcl.mod, path and vendored dependencies, settings files) stays inside the artifact.
   const confined = new PackageRoot(root, 'the artifact');
-  const out = await render({ source: { kind: 'local', paths: [target] }, baseDir: target, config, options: args, root: confined });
+  let out;
+  try {
+    const request = { source: { kind: 'local' as const, paths: [target] }, baseDir: target, config, options: args, root: confined };
+    out = await ctx.engine.render(request, root, { signal: ctx.signal, timeoutMs: ctx.timeoutMs, timeoutSetBy: ctx.timeoutSetBy });
+  } catch (err) {
+    // The controller's engine failed, not the program: still a failed build (nothing applied), retried later.
+    if (err instanceof EngineUnavailableError || err instanceof WorkerInternalError) {
+      return { ok: false, message: `KCL build failed: ${err.message}` };
+    }
+    throw err;
+  }
   if (out.ok) return { ok: true, objects: out.objects };
   const shown = out.diagnostics.map((d) =>
     formatDiagnostic({

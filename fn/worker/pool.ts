@@ -89,6 +89,11 @@ export class EnginePool {
     return this.#all.size;
   }
 
+  /** Calls running now (tests and metrics). */
+  get busy(): number {
+    return this.#all.size - this.#idle.length;
+  }
+
   #spawn(): EngineWorker {
     const w = new EngineWorker(this.#start);
     this.#all.add(w);
@@ -186,6 +191,7 @@ export class EnginePool {
       keep = overLimit() === undefined;
     } catch (err) {
       if (stopped) job.reject(stopped);
+      else if (this.#closed) job.reject(new PoolClosedError());
       else if (err instanceof WorkerExitedError) job.reject(new WorkerCrashError(files(), err.exit.code, err.exit.signal));
       else job.reject(err as Error);
       keep = err instanceof WorkerInternalError && !stopped;
@@ -214,7 +220,7 @@ export class EnginePool {
     if (!this.#closed && !w.unavailable) this.#spawn();
   }
 
-  /** Fails waiting calls with PoolClosedError, kills every worker and waits for them to end. */
+  /** Fails waiting and running calls with PoolClosedError, kills every worker and waits for them to end. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const job of this.#queue.splice(0)) job.reject(new PoolClosedError());

@@ -1,0 +1,114 @@
+/**
+ * The engine pool's supervisor, with real engine workers: a crash, a deadline, a memory cap, an output cap, an
+ * abort each end in a typed failure naming the program's file and the limit's flag, the worker is replaced and the
+ * next call works; workers get only the environment they are given; calls run in parallel.
+ */
+import test from 'ava';
+import { join } from 'node:path';
+import { EnginePool, type EnginePoolOptions } from '../../fn/worker/pool.js';
+import { EngineUnavailableError, PoolClosedError, RenderAbortedError } from '../../fn/worker/errors.js';
+import type { RenderOutcome } from '../../fn/render.js';
+import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
+import { tempDir } from '../support/kclrun.js';
+
+const dir = tempDir('kclrun-pool-');
+const MAIN = join(dir, 'main.k');
+const RECURSION = 'f = lambda x: int -> int { f(x + 1) }\na = f(1)\n';
+const SLOW = 'fib = lambda n: int -> int { 1 if n < 2 else fib(n - 1) + fib(n - 2) }\na = fib(40)\n';
+const HUNGRY = 'a = len("x" * 900000000)\n';
+
+const inline = (code: string) => ({ source: { kind: 'inline' as const, code }, baseDir: dir, inlineName: MAIN });
+const message = (out: RenderOutcome) => (out.ok ? 'ok' : out.diagnostics.map(formatDiagnostic).join('; '));
+
+function pool(t: { teardown(fn: () => unknown): void }, opts: EnginePoolOptions = {}): EnginePool {
+  const p = new EnginePool({ workers: 1, ...opts });
+  t.teardown(() => p.close());
+  return p;
+}
+
+/** Waits until the pool has `n` live workers again (a replacement is started at once, not awaited). */
+async function workersBack(p: EnginePool, n: number): Promise<void> {
+  for (let i = 0; i < 100 && p.workers !== n; i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+test('a program that crashes the engine is a diagnostic naming its file; the worker is replaced', async (t) => {
+  const p = pool(t);
+  const out = await p.render(inline(RECURSION), dir);
+  t.is(message(out), `${MAIN}: the KCL engine crashed (SIGSEGV) while running this program; the usual cause is unbounded recursion`);
+  await workersBack(p, 1);
+  t.is(p.workers, 1);
+  t.is(message(await p.render(inline('a = 1\n'), dir)), 'ok');
+});
+
+test('a program past the deadline is stopped; the message names the limit and what set it', async (t) => {
+  const p = pool(t, { timeoutMs: 1000 });
+  t.is(message(await p.render(inline(SLOW), dir)), `${MAIN}: the program ran longer than the 1s limit and was stopped (set by --render-timeout)`);
+  // a lower per-call deadline wins and is named
+  const lower = await p.render(inline(SLOW), dir, { timeoutMs: 500, timeoutSetBy: "the KCLRun's spec.timeout" });
+  t.is(message(lower), `${MAIN}: the program ran longer than the 500ms limit and was stopped (set by the KCLRun's spec.timeout)`);
+  t.is(message(await p.render(inline('a = 1\n'), dir)), 'ok');
+});
+
+test('a worker past the memory cap is killed; the message names the limit and its flag', async (t) => {
+  const p = pool(t, { memoryLimitBytes: 150 * 1024 * 1024 });
+  t.regex(message(await p.render(inline(HUNGRY), dir)), new RegExp(`^${MAIN}: the program used more than the 150Mi memory limit \\(\\d+(\\.\\d)?Mi\\) and was stopped \\(set by --render-memory-limit\\)$`));
+  t.is(message(await p.render(inline('a = 1\n'), dir)), 'ok');
+});
+
+test('output caps: too many resources or too many bytes fail, naming the flag', async (t) => {
+  const p = pool(t, { outputLimits: { maxObjects: 3, maxBytes: 1000 } });
+  const objects = (n: number) => `items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "c${'${i}'}"} for i in range(${n})]\n`;
+  t.is(message(await p.render(inline(objects(3)), dir)), 'ok');
+  t.is(message(await p.render(inline(objects(4)), dir)), `${MAIN}: the program rendered 4 resources, more than the limit of 3 (--render-max-objects)`);
+  t.regex(message(await p.render(inline('a = "x" * 2000\n'), dir)), /main\.k: the program's output is 2(\.\d)?Ki, more than the 1000B limit \(--render-max-bytes\)$/);
+});
+
+test('workers see only the environment they are given (the controller gives none)', async (t) => {
+  process.env.KCLRUN_POOL_TEST_SECRET = 'from-the-parent';
+  t.teardown(() => delete process.env.KCLRUN_POOL_TEST_SECRET);
+  const program = 'import file\nv = file.read_env("KCLRUN_POOL_TEST_SECRET") or "unset"\n';
+  const empty = await pool(t).render(inline(program), dir);
+  t.deepEqual(empty.ok && empty.objects, [{ v: 'unset' }]);
+  // positive control: a pool given the parent's environment (the CLI's) sees the variable
+  const inherited = await pool(t, { env: process.env }).render(inline(program), dir);
+  t.deepEqual(inherited.ok && inherited.objects, [{ v: 'from-the-parent' }]);
+});
+
+test('calls run in parallel: a slow program does not hold back another one', async (t) => {
+  const p = pool(t, { workers: 2, timeoutMs: 3000 });
+  const order: string[] = [];
+  const slow = p.render(inline(SLOW), dir).then((o) => (order.push('slow'), o));
+  const fast = p.render(inline('a = 1\n'), dir).then((o) => (order.push('fast'), o));
+  t.is(message(await fast), 'ok');
+  t.regex(message(await slow), /3s limit/);
+  t.deepEqual(order, ['fast', 'slow']);
+});
+
+test('an abort kills the running call and drops a queued one; the pool goes on', async (t) => {
+  const p = pool(t);
+  const ac = new AbortController();
+  const running = p.render(inline(SLOW), dir, { signal: ac.signal });
+  const queued = p.render(inline('a = 1\n'), dir, { signal: ac.signal });
+  setTimeout(() => ac.abort(), 200);
+  await t.throwsAsync(running, { instanceOf: RenderAbortedError });
+  await t.throwsAsync(queued, { instanceOf: RenderAbortedError });
+  t.is(message(await p.render(inline('a = 2\n'), dir)), 'ok');
+});
+
+test('an engine that cannot be loaded is a typed error, and no worker is restarted in a loop', async (t) => {
+  const p = pool(t, { libraryPath: join(dir, 'no-such-libkcl.so') });
+  const err = await t.throwsAsync(p.render(inline('a = 1\n'), dir), { instanceOf: EngineUnavailableError });
+  t.regex(err!.message, /KCL engine not found at .*no-such-libkcl\.so/);
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(p.workers, 0);
+});
+
+test('close fails running and waiting calls and stops every worker', async (t) => {
+  const p = new EnginePool({ workers: 1 });
+  const running = p.render(inline(SLOW), dir);
+  const waiting = p.render(inline('a = 1\n'), dir);
+  await p.close();
+  await t.throwsAsync(waiting, { instanceOf: PoolClosedError });
+  await t.throwsAsync(running, { instanceOf: PoolClosedError });
+  t.is(p.workers, 0);
+});
