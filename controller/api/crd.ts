@@ -86,7 +86,7 @@ const spec = object<KCLRunSpec>(
     sourceRef,
     interval: str('Reconcile interval (default 10m). A new source revision triggers at once.', { pattern: DURATION, default: '10m' }),
     retryInterval: str('Interval after a failure (default: interval).', { pattern: DURATION }),
-    timeout: str('Timeout for apply and health checks (default: interval - 30s, within 30s..5m).', { pattern: DURATION }),
+    timeout: str('Timeout for the render, apply and health checks (default: interval - 30s, within 30s..5m; the render also stops at the controller flag --render-timeout).', { pattern: DURATION }),
     path: str('Path of the KCL package inside the artifact (default: its root).'),
     prune: { type: 'boolean', description: 'Delete objects this KCLRun applied that are no longer rendered (default true).', default: true },
     healthChecks: {

@@ -66,7 +66,7 @@ export interface KCLRunSpec {
   interval?: string;
   /** Interval after a failure (default: interval). */
   retryInterval?: string;
-  /** Timeout for apply and health checks (default: interval − 30s, at least 30s, at most 5m). */
+  /** Timeout for the render, apply and health checks (default: interval − 30s, at least 30s, at most 5m); `--render-timeout` also caps the render. */
   timeout?: string;
   /** Path of the KCL package in the artifact (default: root). */
   path?: string;
