@@ -43,7 +43,10 @@ try {
     const text = (await httpGet(metrics, '/metrics')).body;
     const fromMetrics = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1] ?? NaN);
     const fromPs = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(controller.pid)], { encoding: 'utf8' }).trim()) * 1024;
-    return { fromMetrics, fromPs };
+    // The engine workers are the controller's child processes.
+    const children = execFileSync('ps', ['-o', 'rss=', '--ppid', String(controller.pid)], { encoding: 'utf8' }).split('\n').filter((l) => l.trim());
+    const workersPs = children.reduce((sum, l) => sum + Number(l.trim()) * 1024, 0);
+    return { fromMetrics, fromPs, workersPs, workers: children.length };
   };
   await new Promise((r) => setTimeout(r, 1000));
   const idle = await rss();
@@ -82,11 +85,12 @@ try {
   console.log(`controller (bin/kclrun controller as a process, real kube-apiserver; ${count} KCLRuns, ${runs} revision changes)`);
   console.log(`  RSS idle (no KCLRuns):     ${mib(idle.fromMetrics)} (/metrics), ${mib(idle.fromPs)} (ps)`);
   console.log(`  RSS with ${count} KCLRuns Ready: ${mib(loaded.fromMetrics)} (/metrics), ${mib(loaded.fromPs)} (ps)`);
+  console.log(`  engine workers: ${loaded.workers}, RSS ${mib(loaded.workersPs)} together (ps; idle: ${mib(idle.workersPs)})`);
   console.log(`  ${count} KCLRuns created → all Ready: ${(readyMs / 1000).toFixed(1)} s`);
   console.log(`  revision → applied: median ${median(samples).toFixed(0)} ms, min ${Math.min(...samples).toFixed(0)} ms, max ${Math.max(...samples).toFixed(0)} ms`);
   console.log(`    samples (ms): ${samples.map((s) => s.toFixed(0)).join(', ')}`);
   console.log(`  all ${count} still Ready afterwards: ${stillReady}`);
-  console.log(JSON.stringify({ kclruns: count, rssIdleBytes: idle.fromPs, rssLoadedBytes: loaded.fromPs, rssLoadedMetricsBytes: loaded.fromMetrics, allReadyMs: readyMs, revisionToAppliedMedianMs: Math.round(median(samples)), samplesMs: samples.map(Math.round) }));
+  console.log(JSON.stringify({ kclruns: count, rssIdleBytes: idle.fromPs, rssLoadedBytes: loaded.fromPs, rssLoadedMetricsBytes: loaded.fromMetrics, workersRssLoadedBytes: loaded.workersPs, allReadyMs: readyMs, revisionToAppliedMedianMs: Math.round(median(samples)), samplesMs: samples.map(Math.round) }));
 } finally {
   await controller?.stop('SIGTERM');
   await closeArtifactServer();

@@ -4,7 +4,11 @@
 //   - kclrun fn (5 and 1,000 items, set-annotations in KCL)  vs  the legacy kpt TS SDK doing the same annotation
 //   - kclrun render examples/flask-demo                      vs  the official Python binding of the same engine
 //   - kclrun fn from the container image vs on the host (bench/image-bench.mjs), when the image is built
+//   - kclrun fn (5 items) with its supervised engine worker  vs  the same function with the engine in-process (the
+//     design before engine workers): the start-up cost of isolation
 //   - the controller (bench/controller-bench.mjs), when present: revision → applied, RSS with 100 KCLRuns
+//   - parallel rendering (bench/render-workers-bench.mjs): 100 KCLRuns of ~0.5 s engine time each, created → all
+//     Ready, at --render-workers=1 and =2 (KCLRUN_BENCH_KCLRUNS sets the count)
 // Usage: node bench/run.mjs [RUNS]   (default 11)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -91,6 +95,7 @@ try {
     const ours = measure(kclrun, ['fn'], input);
     const peer = measure(node, [join(root, 'bench/peers/kpt-functions-annotate.mjs')], input);
     compare(`fn, ${n} items`, ours, peer, 'kpt-functions (no KCL)');
+    if (n === 5) compare('fn, 5 items (engine worker vs in-process)', ours, measure(node, [join(root, 'bench/peers/fn-in-process.mjs')], input), 'engine in-process (before)');
   }
   const flask = join(root, 'examples/flask-demo');
   const ours = measure(kclrun, ['render', flask]);
@@ -110,6 +115,9 @@ try {
     console.log('\ncontroller:');
     execFileSync(node, [controllerBench], { stdio: 'inherit' });
   }
+  const workersBench = join(root, 'bench', 'render-workers-bench.mjs');
+  console.log('\nparallel rendering:');
+  execFileSync(node, [workersBench, process.env.KCLRUN_BENCH_KCLRUNS ?? '100'], { stdio: 'inherit' });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,0 +1,13 @@
+// The "before" of `kclrun fn`: the same function with the engine loaded in this process (how kclrun ran before
+// engine workers), for the before/after figure of the supervised worker's start-up cost.
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+const { parseInput, formatResourceList, exitCodeFor } = await import(join(dist, 'krm/index.js'));
+const { runFunction } = await import(join(dist, 'fn/function.js'));
+const input = parseInput(readFileSync(0, 'utf8'));
+const out = await runFunction(input);
+process.stdout.write(formatResourceList(out.items, { functionConfig: input.functionConfig, results: out.results }));
+process.exit(exitCodeFor(out.results));
