@@ -30,14 +30,10 @@ export interface FunctionContext {
   /** Receives what KCL `print()`s. */
   log?: (text: string) => void;
   /**
-   * Renders a request: `kclrun fn` passes its supervised engine worker (fn/worker/pool.ts); the default renders in
-   * this process (fn-level tests).
+   * Renders a request: `kclrun fn` passes its supervised engine worker (fn/worker/pool.ts); fn-level tests pass
+   * `render` of fn/render.ts (in their own process). This module never loads the engine itself.
    */
-  render?: (req: RenderRequest) => Promise<RenderOutcome>;
-}
-
-async function renderInProcess(req: RenderRequest): Promise<RenderOutcome> {
-  return (await import('./render.js')).render(req);
+  render: (req: RenderRequest) => Promise<RenderOutcome>;
 }
 
 /** The function's output: the items to write and the results to report. */
@@ -102,7 +98,7 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
     functionConfig: input.functionConfig?.toObject() ?? {},
   };
   const inline = resolve(baseDir, `${cfg.name}.k`);
-  const outcome = await (ctx.render ?? renderInProcess)({
+  const outcome = await ctx.render({
     source,
     config: cfg.spec.config,
     baseDir: source.kind === 'local' ? dirname(source.paths[0]!) : baseDir,
@@ -127,7 +123,7 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
  * Runs the function on parsed input. With a ResourceList, `functionConfig` is the config; with a YAML stream (or a
  * ResourceList without one), KCLRun documents among the items are applied in order and removed from the output.
  */
-export async function runFunction(input: ResourceListInput, ctx: FunctionContext = {}): Promise<FunctionOutput> {
+export async function runFunction(input: ResourceListInput, ctx: FunctionContext): Promise<FunctionOutput> {
   const configs = input.functionConfig ? [input.functionConfig] : input.items.filter(isKCLRun);
   let items = input.items.filter((i) => !configs.includes(i));
   // Each step updates the items it rebuilt in place; with several steps, keep a copy to hand back on failure.

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseInput, formatResourceList, formatStream, exitCodeFor, type Result } from '../../krm/index.js';
 import { runFunction, type FunctionContext } from '../../fn/function.js';
+import { render } from '../../fn/render.js';
 
 /** The repository root (this file runs from dist/test/support). */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -74,9 +75,9 @@ export interface FnAnswer {
 }
 
 /** Runs the KRM function in-process on `text` (a ResourceList or a YAML stream), formatting as `kclrun fn` does. */
-export async function fn(text: string, ctx: FunctionContext = {}): Promise<FnAnswer> {
+export async function fn(text: string, ctx: Partial<FunctionContext> = {}): Promise<FnAnswer> {
   const input = parseInput(text);
-  const out = await runFunction(input, ctx);
+  const out = await runFunction(input, { render: (req) => render(req), ...ctx });
   const stdout =
     input.format === 'stream'
       ? formatStream(out.items)
