@@ -2,7 +2,7 @@
 // Parallel rendering: N KCLRuns (default 100) whose programs each take about half a second of engine time (a
 // recursive fib), created at once against a real control plane, timed from creation to all Ready — with the
 // controller as a process (`bin/kclrun controller`) at --render-workers=1 and at --render-workers=2. Reports the
-// speed-up. Each round uses its own namespace and controller.
+// speed-up. Each round uses its own namespace and a controller watching only that namespace.
 // Usage: node bench/render-workers-bench.mjs [KCLRUNS=100] [FIB=21]   (needs `npm run build` and the tools)
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,15 +36,16 @@ try {
   await installFluxSourceCRDs(cp);
   await installKCLRunCRD(cp);
   for (const workers of [1, 2]) {
+    // Each round's controller watches only its own namespace (not the previous round's KCLRuns).
+    const ns = await newNamespace(cp, `workers-${workers}`);
     const [health, metrics] = [await freePort(), await freePort()];
     const controller = startControllerProcess(
       ['--kubeconfig', cp.kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${metrics}`,
-        '--log-level', 'error', `--render-workers=${workers}`, '--concurrent=4'],
-      { KUBECONFIG: '' },
+        '--log-level', 'error', `--render-workers=${workers}`, '--concurrent=4', '--watch-all-namespaces=false'],
+      { KUBECONFIG: '', RUNTIME_NAMESPACE: ns },
     );
     try {
       await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: 'controller /readyz', timeoutMs: 60_000 });
-      const ns = await newNamespace(cp, `workers-${workers}`);
       // Sources first (artifacts served), then every KCLRun at once: the clock runs from the first KCLRun.
       for (let i = 0; i < count; i++) await gitSource(cp, ns, `repo-${i}`, kclPackage(program(i)), revision(i + 1));
       const t0 = Date.now();

@@ -1,7 +1,8 @@
 /**
  * Loads the official KCL engine (kcl-lang/lib's native core) into this process with koffi and exposes its one
  * entry point, `kcl_service_call_with_length`, as an async call. The engine is not thread-safe: calls are queued so
- * that at most one is in flight per process, whoever the callers are.
+ * that at most one is in flight per process, whoever the callers are. Only engine workers (fn/worker/entry.ts) and
+ * fn-level tests load it: a KCL program can crash the process that runs it.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
