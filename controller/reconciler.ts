@@ -216,7 +216,7 @@ export class Reconciler {
       engine: this.opts.engine,
       signal: this.opts.signal,
       timeoutMs: getTimeout(k),
-      timeoutSetBy: k.spec.timeout ? "the KCLRun's spec.timeout" : "the KCLRun's default timeout (spec.timeout unset)",
+      timeoutSetBy: k.spec.timeout ? "the KCLRun's spec.timeout" : "the KCLRun's default spec.timeout",
     });
     if (!built.ok) return { reason: REASONS.BuildFailed, message: built.message };
     for (const s of secretValues(built.objects)) secrets.add(s);

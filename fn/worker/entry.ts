@@ -44,6 +44,7 @@ async function handle(req: WorkerRequest): Promise<void> {
   }
 }
 
+process.title = 'kclrun-engine-worker';
 process.on('disconnect', () => process.exit(0));
 try {
   loadEngine(process.argv[2] ?? '');
