@@ -2,6 +2,7 @@
  * Starts the controller: client, health and metrics endpoints, optional leader election, watches and workers.
  * `kclrun controller` calls this; tests call it in-process.
  */
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube/client.js';
@@ -128,6 +129,8 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   });
   const engine = controllerEngine(opts);
   const stopped = new AbortController();
+  // Every render in flight listens to it (up to --concurrent at once): not a leak.
+  setMaxListeners(0, stopped.signal);
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
     signal: stopped.signal,

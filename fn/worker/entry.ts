@@ -50,6 +50,7 @@ try {
   loadEngine(process.argv[2] ?? '');
   process.chdir(IDLE_DIR);
   process.on('message', (req: WorkerRequest) => void handle(req));
+  send({ type: 'ready' });
 } catch (err) {
   send({ type: 'unavailable', message: (err as Error).message }, () => process.exit(1));
 }

@@ -62,6 +62,8 @@ interface Job {
   files: string[];
   /** Files to name before the worker reports them. */
   fallbackFiles: string[];
+  /** Drops the call from the queue when its signal fires (removed once it leaves the queue). */
+  onQueuedAbort?: () => void;
 }
 
 /** A pool of supervised engine workers. */
@@ -139,8 +141,12 @@ export class EnginePool {
     if (opts.signal?.aborted) return Promise.reject(new RenderAbortedError(opts.signal.reason));
     return new Promise((resolve, reject) => {
       const job: Job = { method, args, opts, resolve, reject, files: [], fallbackFiles };
+      if (opts.signal) {
+        const signal = opts.signal;
+        job.onQueuedAbort = () => this.#dequeue(job, new RenderAbortedError(signal.reason));
+        signal.addEventListener('abort', job.onQueuedAbort, { once: true });
+      }
       this.#queue.push(job);
-      opts.signal?.addEventListener('abort', () => this.#dequeue(job, new RenderAbortedError(opts.signal!.reason)), { once: true });
       this.#dispatch();
     });
   }
@@ -156,7 +162,11 @@ export class EnginePool {
     if (this.#closed) return;
     // Workers that could not load the engine are not replaced at once; a waiting call starts one.
     while (this.#queue.length > this.#idle.length && this.#all.size < this.size) this.#spawn();
-    while (this.#idle.length && this.#queue.length) void this.#run(this.#idle.shift()!, this.#queue.shift()!);
+    while (this.#idle.length && this.#queue.length) {
+      const job = this.#queue.shift()!;
+      if (job.onQueuedAbort) job.opts.signal?.removeEventListener('abort', job.onQueuedAbort);
+      void this.#run(this.#idle.shift()!, job);
+    }
   }
 
   /** Runs one job on `w`, supervising it; then returns `w` to the idle list or replaces it. */
@@ -167,8 +177,15 @@ export class EnginePool {
       w.kill();
     };
     const files = () => (job.files.length ? job.files : job.fallbackFiles);
+    // The deadline runs from when the worker has its engine: a worker still starting does not eat into it.
     const timeout = this.#deadline(job.opts);
-    const timer = timeout && setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    if (timeout) {
+      void w.ready.then(() => {
+        if (!settled) timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+      });
+    }
     const limit = this.#opts.memoryLimitBytes;
     const overLimit = () => {
       const rss = limit !== undefined ? w.rssBytes() : undefined;
@@ -196,7 +213,8 @@ export class EnginePool {
       else job.reject(err as Error);
       keep = err instanceof WorkerInternalError && !stopped;
     } finally {
-      if (timer) clearTimeout(timer);
+      settled = true;
+      clearTimeout(timer);
       if (poll) clearInterval(poll);
       job.opts.signal?.removeEventListener('abort', onAbort);
     }
@@ -223,7 +241,10 @@ export class EnginePool {
   /** Fails waiting and running calls with PoolClosedError, kills every worker and waits for them to end. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#queue.splice(0)) job.reject(new PoolClosedError());
+    for (const job of this.#queue.splice(0)) {
+      if (job.onQueuedAbort) job.opts.signal?.removeEventListener('abort', job.onQueuedAbort);
+      job.reject(new PoolClosedError());
+    }
     const all = [...this.#all];
     for (const w of all) w.kill();
     await Promise.all(all.map((w) => w.exited));

@@ -25,6 +25,8 @@ export type WorkerRequest = { [M in WorkerMethod]: { id: number; method: M; args
 
 /** Worker → parent. */
 export type WorkerReply =
+  /** The engine is loaded; calls are answered from now on (deadlines start here, not at the process start). */
+  | { type: 'ready' }
   /** The engine is about to run these files (named if the worker dies during the call). */
   | { type: 'running'; id: number; files: string[] }
   | { type: 'result'; id: number; result: unknown }

@@ -49,6 +49,9 @@ export class EngineWorker {
   #exit: WorkerExit | undefined;
   /** Resolves when the process has ended. */
   readonly exited: Promise<WorkerExit>;
+  /** Resolves when the engine is loaded (never, if the worker dies first). */
+  readonly ready: Promise<void>;
+  #onReady!: () => void;
 
   constructor(opts: WorkerStartOptions) {
     this.#child = fork(ENTRY, [opts.libraryPath], {
@@ -58,6 +61,7 @@ export class EngineWorker {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', opts.stderr, 'ipc'],
     });
+    this.ready = new Promise((resolve) => (this.#onReady = resolve));
     this.#child.on('message', (m: WorkerReply) => this.#onMessage(m));
     this.exited = new Promise((resolve) => {
       const finish = (exit: WorkerExit) => {
@@ -111,6 +115,7 @@ export class EngineWorker {
   }
 
   #onMessage(m: WorkerReply): void {
+    if (m.type === 'ready') return this.#onReady();
     if (m.type === 'unavailable') {
       this.#unavailable = m.message;
       return;

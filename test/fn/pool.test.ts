@@ -112,3 +112,11 @@ test('close fails running and waiting calls and stops every worker', async (t) =
   await t.throwsAsync(running, { instanceOf: PoolClosedError });
   t.is(p.workers, 0);
 });
+
+test('a long-lived signal (the controller stop) collects no listeners from finished calls', async (t) => {
+  const p = pool(t, { workers: 2 });
+  const stop = new AbortController();
+  const { getEventListeners } = await import('node:events');
+  for (let i = 0; i < 12; i++) t.is(message(await p.render(inline(`a = ${i}\n`), dir, { signal: stop.signal })), 'ok');
+  t.is(getEventListeners(stop.signal, 'abort').length, 0);
+});
