@@ -319,6 +319,8 @@ const badFlags: Array<[string[], RegExp]> = [
   [['--kubeconfig', '/nonexistent/kubeconfig'], /--kubeconfig: cannot load \/nonexistent\/kubeconfig/],
   [['--enable-leader-election', '--leader-election-renew-deadline', '10s', '--leader-election-lease-duration', '5s'], /renew deadline .* must be shorter than the lease duration/],
   [['--watch-all-namespaces=false'], /RUNTIME_NAMESPACE, which is not set/],
+  [['--render-memory-limit', 'lots'], /--render-memory-limit: invalid size "lots" \(e\.g\. 512Mi/],
+  [['--render-timeout', '0s'], /--render-timeout: must be longer than 0s/],
 ];
 for (const [args, message] of badFlags) {
   test(`bad flags exit 1 with a clear message: ${args.join(' ')}`, async (t) => {
