@@ -64,11 +64,6 @@ function int(flag: string, v: string | undefined, min = 0): number | undefined {
   return n;
 }
 
-function positive(flag: string, ms: number | undefined): number | undefined {
-  if (ms === 0) throw new UsageError(`--${flag}: must be longer than 0s`);
-  return ms;
-}
-
 function bytes(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = parseBytes(v);
@@ -176,7 +171,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     minRetryDelayMs: duration('min-retry-delay', values['min-retry-delay']),
     maxRetryDelayMs: duration('max-retry-delay', values['max-retry-delay']),
     renderWorkers: int('render-workers', values['render-workers'], 1),
-    renderTimeoutMs: positive('render-timeout', duration('render-timeout', values['render-timeout'])),
+    renderTimeoutMs: positiveDuration('render-timeout', values['render-timeout']),
     renderMemoryLimitBytes: bytes('render-memory-limit', values['render-memory-limit']),
     renderMaxObjects: int('render-max-objects', values['render-max-objects'], 1),
     renderMaxBytes: bytes('render-max-bytes', values['render-max-bytes']),
