@@ -177,13 +177,17 @@ export class EnginePool {
       w.kill();
     };
     const files = () => (job.files.length ? job.files : job.fallbackFiles);
-    // The deadline runs from when the worker has its engine: a worker still starting does not eat into it.
+    // The deadline runs from when the worker has its engine (a worker still starting does not eat into it); a worker
+    // that never gets there is stopped after the same time.
     const timeout = this.#deadline(job.opts);
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
     if (timeout) {
+      const arm = () => setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+      timer = arm();
       void w.ready.then(() => {
-        if (!settled) timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+        clearTimeout(timer);
+        if (!settled) timer = arm();
       });
     }
     const limit = this.#opts.memoryLimitBytes;
