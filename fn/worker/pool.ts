@@ -10,9 +10,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { engineLibraryPath } from '../engine/library.js';
-import { checkOutputLimits, DEFAULT_OUTPUT_LIMITS, LIMIT_FLAGS, type OutputLimits } from '../limits.js';
+import { checkOutputLimits, DEFAULT_OUTPUT_LIMITS, formatDuration, LIMIT_FLAGS, type OutputLimits } from '../limits.js';
 import type { RenderOutcome, RenderRequest } from '../render.js';
 import {
+  EngineUnavailableError,
   PoolClosedError,
   ProgramStoppedError,
   RenderAbortedError,
@@ -23,6 +24,9 @@ import {
 } from './errors.js';
 import type { WorkerMethod, WorkerMethods } from './protocol.js';
 import { EngineWorker, WorkerExitedError, type WorkerStartOptions } from './worker.js';
+
+/** How long a worker may take to load its engine before a call on it fails. */
+const WORKER_START_TIMEOUT_MS = 60_000;
 
 /** Pool settings. Unset limits are off (the CLI's default); the controller sets them all. */
 export interface EnginePoolOptions {
@@ -177,19 +181,18 @@ export class EnginePool {
       w.kill();
     };
     const files = () => (job.files.length ? job.files : job.fallbackFiles);
-    // The deadline runs from when the worker has its engine (a worker still starting does not eat into it); a worker
-    // that never gets there is stopped after the same time.
+    // The deadline runs from when the worker has its engine: a worker still starting does not eat into it. A worker
+    // that never gets there is the engine's failure, not the program's.
     const timeout = this.#deadline(job.opts);
-    let timer: NodeJS.Timeout | undefined;
     let settled = false;
-    if (timeout) {
-      const arm = () => setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
-      timer = arm();
-      void w.ready.then(() => {
-        clearTimeout(timer);
-        if (!settled) timer = arm();
-      });
-    }
+    let timer: NodeJS.Timeout | undefined = setTimeout(
+      () => stop(new EngineUnavailableError(`the engine worker did not start within ${formatDuration(WORKER_START_TIMEOUT_MS)}`)),
+      WORKER_START_TIMEOUT_MS,
+    );
+    void w.ready.then(() => {
+      clearTimeout(timer);
+      if (!settled && timeout) timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+    });
     const limit = this.#opts.memoryLimitBytes;
     const overLimit = () => {
       const rss = limit !== undefined ? w.rssBytes() : undefined;
