@@ -7,6 +7,7 @@
  */
 import { engineVersion, overrideFile } from '../engine/engine.js';
 import { loadEngine } from '../engine/native.js';
+import { PackageRoot } from '../package/root.js';
 import { render } from '../render.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 
@@ -23,7 +24,9 @@ async function answer(req: WorkerRequest): Promise<unknown> {
       process.chdir(req.args.cwd);
       try {
         const onRun = (files: readonly string[]) => send({ type: 'running', id: req.id, files: [...files] });
-        return await render(req.args.request, { limits: req.args.limits, onRun });
+        const { root } = req.args;
+        const request = { ...req.args.request, root: root && new PackageRoot(root.dir, root.label) };
+        return await render(request, { limits: req.args.limits, onRun });
       } finally {
         process.chdir(IDLE_DIR);
       }

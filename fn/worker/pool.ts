@@ -128,8 +128,10 @@ export class EnginePool {
    */
   async render(request: RenderRequest, cwd: string, opts: CallOptions = {}): Promise<RenderOutcome> {
     const named = request.source.kind === 'local' ? request.source.paths : [request.inlineName ?? 'main.k'];
+    const { root, ...wire } = request;
+    const args = { request: wire, root: root && { dir: root.dir, label: root.label }, limits: this.#limits, cwd };
     try {
-      const out = (await this.#enqueue('render', { request, limits: this.#limits, cwd }, opts, named)) as RenderOutcome;
+      const out = (await this.#enqueue('render', args, opts, named)) as RenderOutcome;
       if (!out.ok) return out;
       // Defence in depth: the worker checked the caps, check what actually came back.
       const over = checkOutputLimits(this.#limits, { bytes: Buffer.byteLength(out.yaml), objects: out.objects.length });

@@ -9,12 +9,24 @@ import type { RenderOutcome, RenderRequest } from '../render.js';
 
 /** The calls a worker answers: their arguments and results. */
 export interface WorkerMethods {
-  /** The whole `fn/render.ts` render (package resolution, settings, ExecProgram, output unwrapping), run in `cwd`. */
-  render: { args: { request: RenderRequest; limits: OutputLimits; cwd: string }; result: RenderOutcome };
+  /**
+   * The whole `fn/render.ts` render (package resolution, settings, ExecProgram, output unwrapping), run in `cwd`.
+   * The package root crosses as plain data (a class instance would arrive without its methods) and is rebuilt.
+   */
+  render: { args: { request: WireRenderRequest; root?: WireRoot; limits: OutputLimits; cwd: string }; result: RenderOutcome };
   /** `kclrun set`: the engine's OverrideFile on one file. */
   override: { args: { file: string; specs: string[] }; result: EngineOutcome<boolean> };
   /** The engine's version. */
   version: { args: Record<string, never>; result: EngineVersion };
+}
+
+/** A render request without its package root. */
+export type WireRenderRequest = Omit<RenderRequest, 'root'>;
+
+/** A package root as data: what `new PackageRoot(dir, label)` needs. */
+export interface WireRoot {
+  dir: string;
+  label: string;
 }
 
 /** A method name. */

@@ -1,12 +1,17 @@
 /**
  * The build stage (controller/stages/render.ts) reads nothing outside the artifact: a kcl.mod above the artifact
  * root is ignored, and a path dependency or settings file leading out of it is a build failure naming the path.
- * No cluster needed: buildObjects is called on an artifact directory directly.
+ * No cluster needed: buildObjects is called on an artifact directory directly, rendering in an engine worker as
+ * the controller does (the package root crosses into the worker).
  */
 import test from 'ava';
 import { join } from 'node:path';
 import { buildObjects } from '../../controller/stages/render.js';
+import { EnginePool } from '../../fn/worker/pool.js';
 import { tempDir, writeTree } from '../support/kclrun.js';
+
+const engine = new EnginePool({ workers: 1 });
+test.after.always(() => engine.close());
 
 const CONFIG_MAP = 'apiVersion = "v1"\nkind = "ConfigMap"\nmetadata = {name = "app"}\n';
 
@@ -26,13 +31,13 @@ test('a path dependency leading out of the artifact is a build failure naming it
     'app/kcl.mod': '[package]\nname = "app"\n\n[dependencies]\noutside = { path = "../../outside" }\n',
     'app/main.k': `import outside\n${CONFIG_MAP}`,
   });
-  const out = await buildObjects(artifact, './app', undefined, []);
+  const out = await buildObjects(artifact, './app', undefined, [], { engine });
   t.deepEqual(out, { ok: false, message: 'KCL build failed: app/kcl.mod: dependency "outside": path ../../outside leads outside the artifact' });
 });
 
 test('a settings file leading out of the artifact is a build failure naming it', async (t) => {
   const artifact = layout({ 'app/main.k': CONFIG_MAP });
-  const out = await buildObjects(artifact, 'app', { settings: ['../../outside/settings.yaml'] }, []);
+  const out = await buildObjects(artifact, 'app', { settings: ['../../outside/settings.yaml'] }, [], { engine });
   t.deepEqual(out, { ok: false, message: 'KCL build failed: ../outside/settings.yaml: settings file ../../outside/settings.yaml leads outside the artifact' });
 });
 
@@ -42,6 +47,6 @@ test('a kcl.mod above the artifact root is ignored; the package inside renders',
     'kcl.mod': '[package]\nname = "above"\n\n[dependencies]\nnot_vendored_anywhere = "0.0.1"\n',
     'artifact/main.k': CONFIG_MAP,
   });
-  const out = await buildObjects(join(top, 'artifact'), undefined, undefined, []);
+  const out = await buildObjects(join(top, 'artifact'), undefined, undefined, [], { engine });
   t.deepEqual(out, { ok: true, objects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' } }] });
 });

@@ -2,15 +2,15 @@
 import test from 'ava';
 import { unwrapOutput } from '../../fn/output.js';
 
-test('YAML output whose aliases would explode is a failure, not an expansion', (t) => {
+test('YAML output whose aliases would explode is a failure, not an expansion', async (t) => {
   const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
   for (const [p, c] of [...'abcdefgh'].map((p, i) => [p, 'bcdefghi'[i]!])) levels.push(`${c}: &${c} [${Array(9).fill(`*${p}`).join(', ')}]`);
-  const out = unwrapOutput(`kind: A\nmetadata: {name: a}\n${levels.join('\n')}\n`);
+  const out = await unwrapOutput(`kind: A\nmetadata: {name: a}\n${levels.join('\n')}\n`);
   t.false(out.ok);
   if (!out.ok) t.regex(out.message, /^KCL output: document contains excessive aliasing/);
 });
 
-test('YAML output with a few aliases is read, expanded', (t) => {
-  const out = unwrapOutput('kind: A\nmetadata: {name: a, labels: &l {app: a}}\nspec: {selector: *l}\n');
+test('YAML output with a few aliases is read, expanded', async (t) => {
+  const out = await unwrapOutput('kind: A\nmetadata: {name: a, labels: &l {app: a}}\nspec: {selector: *l}\n');
   t.deepEqual(out, { ok: true, objects: [{ kind: 'A', metadata: { name: 'a', labels: { app: 'a' } }, spec: { selector: { app: 'a' } } }] });
 });
