@@ -33,8 +33,6 @@ import type { EnginePool } from '../fn/worker/pool.js';
 export interface ReconcilerOptions {
   /** The engine workers that render KCL (the controller never runs the engine in its own process). */
   engine: EnginePool;
-  /** Fires when the controller stops: renders in flight are abandoned (their workers killed). */
-  signal?: AbortSignal;
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;
   /** Requeue delay while a source or dependency is not ready (default 30s). */
@@ -214,7 +212,7 @@ export class Reconciler {
     for (const s of args.secrets) secrets.add(s);
     const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args, {
       engine: this.opts.engine,
-      signal: this.opts.signal,
+      signal, // a cancelled reconcile kills its render's worker
       timeoutMs: getTimeout(k),
       timeoutSetBy: k.spec.timeout ? "the KCLRun's spec.timeout" : "the KCLRun's default spec.timeout",
     });

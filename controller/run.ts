@@ -2,7 +2,6 @@
  * Starts the controller: client, health and metrics endpoints, optional leader election, watches and workers.
  * `kclrun controller` calls this; tests call it in-process.
  */
-import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube/client.js';
@@ -128,12 +127,8 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     throw err;
   });
   const engine = controllerEngine(opts);
-  const stopped = new AbortController();
-  // Every render in flight listens to it (up to --concurrent at once): not a leak.
-  setMaxListeners(0, stopped.signal);
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
-    signal: stopped.signal,
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
@@ -158,7 +153,6 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const stop = () =>
     (stopping ??= (async () => {
       ready = false;
-      stopped.abort();
       await manager?.stop();
       await engine.close();
       await elector?.release();
