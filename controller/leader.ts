@@ -47,7 +47,13 @@ export class LeaderElector {
     readonly log: Logger,
     opts: LeaderElectionOptions,
   ) {
-    this.#o = { leaseDurationMs: 35_000, renewDeadlineMs: 30_000, retryPeriodMs: 5_000, ...opts };
+    // Flux's defaults for every timing the caller leaves unset (an explicit `undefined` included).
+    this.#o = {
+      ...opts,
+      leaseDurationMs: opts.leaseDurationMs ?? 35_000,
+      renewDeadlineMs: opts.renewDeadlineMs ?? 30_000,
+      retryPeriodMs: opts.retryPeriodMs ?? 5_000,
+    };
   }
 
   /** True while this process holds the lease. */

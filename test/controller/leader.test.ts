@@ -57,3 +57,22 @@ test('without a check, the deadline timer ends leadership while a renewal hangs'
   t.false(elector.leading);
   await elector.release();
 });
+
+test('timings left undefined take Flux\'s defaults (an elector given only a retry period keeps leading)', async (t) => {
+  const api = leaseApi();
+  const elector = new LeaderElector(api.client, silentLogger, {
+    namespace: 'ns',
+    name: 'lease',
+    identity: 'me',
+    leaseDurationMs: undefined,
+    renewDeadlineMs: undefined,
+    retryPeriodMs: 100,
+  });
+  let lost = 0;
+  await elector.acquire(() => lost++);
+  await new Promise((r) => setTimeout(r, 250)); // two renewals, and any deadline timer armed from undefined would have fired
+  t.true(elector.leading);
+  t.true(elector.checkRenewDeadline());
+  t.is(lost, 0);
+  await elector.release();
+});
