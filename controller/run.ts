@@ -122,7 +122,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     '/healthz': () => [200, 'ok\n'],
     '/readyz': () => (ready ? [200, 'ok\n'] : [503, 'not ready\n']),
   });
-  const metricsServer = await serve(opts.metricsAddr ?? ':8080', { '/metrics': () => [200, metrics.render()] }).catch((err: unknown) => {
+  const metricsServer = await serve(opts.metricsAddr ?? ':8080', { '/metrics': async () => [200, await metrics.render()] }).catch((err: unknown) => {
     health.server.close();
     throw err;
   });

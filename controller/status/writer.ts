@@ -60,7 +60,7 @@ export class StatusWriter {
       this.#log.error('status patch failed', { status: res.status, error: res.message });
       throw new Error(`status patch: ${res.message}`);
     }
-    this.#metrics.conditions(this.#k, this.#status.conditions ?? []);
+    this.#metrics.status(this.#k, this.#status);
   }
 
   /** Marks progress (Reconciling=True, Ready=Unknown) and writes it. */
