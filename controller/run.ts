@@ -10,6 +10,7 @@ import { LeaderElector } from './leader.js';
 import { jsonLogger, type Logger, type LogLevel } from './log.js';
 import { Manager } from './manager.js';
 import { MetricsRegistry } from './metrics.js';
+import { EventNotifier } from './notify.js';
 import { Reconciler } from './reconciler.js';
 import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
@@ -22,6 +23,8 @@ export interface ControllerOptions {
   kubeconfig?: string;
   metricsAddr?: string;
   healthAddr?: string;
+  /** notification-controller's event receiver URL; events also go there (Flux's --events-addr). */
+  eventsAddr?: string;
   concurrent?: number;
   requeueDependencyMs?: number;
   httpRetry?: number;
@@ -127,8 +130,10 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     throw err;
   });
   const engine = controllerEngine(opts);
+  const notifier = opts.eventsAddr ? new EventNotifier({ address: opts.eventsAddr, log }) : undefined;
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
+    notifier,
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
@@ -155,6 +160,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       ready = false;
       await manager?.stop();
       await engine.close();
+      await notifier?.close();
       await elector?.release();
       health.server.close();
       metricsServer.server.close();
