@@ -47,6 +47,10 @@ export interface ReconcilerOptions {
   insecureKubeconfigTls?: boolean;
   /** Forwards events to notification-controller (`--events-addr`). */
   notifier?: EventNotifier;
+  /** Field managers whose fields are taken over on apply (`--override-manager`). */
+  overrideManagers?: readonly string[];
+  /** Server-side applies in flight at once within a stage (`--concurrent-ssa`). */
+  concurrentSsa?: number;
 }
 
 /** What the queue should do next with this KCLRun. */
@@ -254,6 +258,8 @@ export class Reconciler {
       waitTimeoutMs: getTimeout(k),
       ownerLabels: owner,
       signal,
+      overrideManagers: this.opts.overrideManagers,
+      concurrency: this.opts.concurrentSsa,
     });
     const previous = k.status?.inventory?.entries ?? [];
     const current = sortEntries(

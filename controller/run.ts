@@ -26,7 +26,17 @@ export interface ControllerOptions {
   /** notification-controller's event receiver URL; events also go there (Flux's --events-addr). */
   eventsAddr?: string;
   concurrent?: number;
+  /** Server-side applies in flight at once within a stage (`--concurrent-ssa`, default 4). */
+  concurrentSsa?: number;
   requeueDependencyMs?: number;
+  /** Field managers whose fields are taken over on apply (`--override-manager`). */
+  overrideManagers?: readonly string[];
+  /** Jitter on the interval, as a fraction (`--interval-jitter-percentage` / 100; default 0.05). */
+  intervalJitter?: number;
+  /** Client-side rate limit of API requests (`--kube-api-qps`, default 50; <= 0: none). */
+  kubeApiQps?: number;
+  /** Burst of that limit (`--kube-api-burst`, default 300). */
+  kubeApiBurst?: number;
   httpRetry?: number;
   enableLeaderElection?: boolean;
   leaderElectionNamespace?: string;
@@ -117,7 +127,12 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const kubeConfig = loadKubeConfig(opts.kubeconfig);
   let elector: LeaderElector | undefined;
   // With leader election, every request first checks the lease's renew deadline (see leader.ts).
-  const client = new KubeClient({ kubeConfig, userAgent: CONTROLLER_NAME, beforeSend: () => void elector?.checkRenewDeadline() });
+  const client = new KubeClient({
+    kubeConfig,
+    userAgent: CONTROLLER_NAME,
+    beforeSend: () => void elector?.checkRenewDeadline(),
+    rateLimit: { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 300 },
+  });
   const metrics = new MetricsRegistry();
   let manager: Manager | undefined;
   let ready = false;
@@ -134,6 +149,9 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
     notifier,
+    overrideManagers: opts.overrideManagers,
+    concurrentSsa: opts.concurrentSsa,
+    jitter: opts.intervalJitter,
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
