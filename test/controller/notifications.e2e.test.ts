@@ -179,8 +179,9 @@ test('the controller exports gotk_resource_info for the KCLRuns it reconciled', 
   let text = '';
   await waitFor(async () => {
     text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    return text.includes(`exported_namespace="${ns}"`);
-  }, { what: 'gotk_resource_info for the KCLRun', timeoutMs: 10_000, intervalMs: 200 });
+    // The duration is observed when the reconcile returns, just after the status write.
+    return text.includes(`exported_namespace="${ns}"`) && text.includes(`gotk_reconcile_duration_seconds_count{kind="KCLRun",name="app",namespace="${ns}"}`);
+  }, { what: 'gotk_resource_info and the duration for the KCLRun', timeoutMs: 10_000, intervalMs: 200 });
   const line = text.split('\n').find((l) => l.startsWith('gotk_resource_info{') && l.includes(`exported_namespace="${ns}"`));
   t.truthy(line);
   for (const label of ['customresource_kind="KCLRun"', 'name="app"', 'ready="True"', 'suspended="false"', `revision="${rev}"`, 'source_name="repo"']) {
