@@ -26,6 +26,7 @@ import { isTrue } from './status/conditions.js';
 import { cancellation, ReconcileCancelled, throwIfCancelled, uncancelled, type ReconcileScope } from './cancel.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { EventNotifier } from './notify.js';
 import type { JsonObject } from '../krm/index.js';
 import type { EnginePool } from '../fn/worker/pool.js';
 
@@ -44,6 +45,12 @@ export interface ReconcilerOptions {
   insecureKubeconfigExec?: boolean;
   /** Allow `insecure-skip-tls-verify` and plain http in remote kubeconfigs (`--insecure-kubeconfig-tls`). */
   insecureKubeconfigTls?: boolean;
+  /** Forwards events to notification-controller (`--events-addr`). */
+  notifier?: EventNotifier;
+  /** Field managers whose fields are taken over on apply (`--override-manager`). */
+  overrideManagers?: readonly string[];
+  /** Server-side applies in flight at once within a stage (`--concurrent-ssa`). */
+  concurrentSsa?: number;
 }
 
 /** What the queue should do next with this KCLRun. */
@@ -123,7 +130,7 @@ export class Reconciler {
   private async reconcileActive(k: KCLRun, log: Logger, scope: ReconcileScope): Promise<ReconcileResult> {
     // Progress is first written after the gates (source, artifact, dependencies) pass, as kustomize-controller
     // does: a KCLRun waiting on a gate keeps Ready=False instead of flapping through Unknown on every requeue.
-    const status = new StatusWriter(this.client, k, log, this.metrics, scope.signal);
+    const status = new StatusWriter(this.client, k, log, this.metrics, scope.signal, this.opts.notifier);
     // Secret values read or rendered during this reconcile; failure messages (status, Event, log) never show them.
     const secrets = new Set<string>();
     let failure: Failure | undefined;
@@ -251,6 +258,8 @@ export class Reconciler {
       waitTimeoutMs: getTimeout(k),
       ownerLabels: owner,
       signal,
+      overrideManagers: this.opts.overrideManagers,
+      concurrency: this.opts.concurrentSsa,
     });
     const previous = k.status?.inventory?.entries ?? [];
     const current = sortEntries(

@@ -10,6 +10,7 @@ import { LeaderElector } from './leader.js';
 import { jsonLogger, type Logger, type LogLevel } from './log.js';
 import { Manager } from './manager.js';
 import { MetricsRegistry } from './metrics.js';
+import { EventNotifier } from './notify.js';
 import { Reconciler } from './reconciler.js';
 import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
@@ -22,8 +23,20 @@ export interface ControllerOptions {
   kubeconfig?: string;
   metricsAddr?: string;
   healthAddr?: string;
+  /** notification-controller's event receiver URL; events also go there (Flux's --events-addr). */
+  eventsAddr?: string;
   concurrent?: number;
+  /** Server-side applies in flight at once within a stage (`--concurrent-ssa`, default 4). */
+  concurrentSsa?: number;
   requeueDependencyMs?: number;
+  /** Field managers whose fields are taken over on apply (`--override-manager`). */
+  overrideManagers?: readonly string[];
+  /** Jitter on the interval, as a fraction (`--interval-jitter-percentage` / 100; default 0.05). */
+  intervalJitter?: number;
+  /** Client-side rate limit of API requests (`--kube-api-qps`, default 50; <= 0: none). */
+  kubeApiQps?: number;
+  /** Burst of that limit (`--kube-api-burst`, default 300). */
+  kubeApiBurst?: number;
   httpRetry?: number;
   enableLeaderElection?: boolean;
   leaderElectionNamespace?: string;
@@ -114,7 +127,12 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const kubeConfig = loadKubeConfig(opts.kubeconfig);
   let elector: LeaderElector | undefined;
   // With leader election, every request first checks the lease's renew deadline (see leader.ts).
-  const client = new KubeClient({ kubeConfig, userAgent: CONTROLLER_NAME, beforeSend: () => void elector?.checkRenewDeadline() });
+  const client = new KubeClient({
+    kubeConfig,
+    userAgent: CONTROLLER_NAME,
+    beforeSend: () => void elector?.checkRenewDeadline(),
+    rateLimit: { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 300 },
+  });
   const metrics = new MetricsRegistry();
   let manager: Manager | undefined;
   let ready = false;
@@ -122,13 +140,18 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     '/healthz': () => [200, 'ok\n'],
     '/readyz': () => (ready ? [200, 'ok\n'] : [503, 'not ready\n']),
   });
-  const metricsServer = await serve(opts.metricsAddr ?? ':8080', { '/metrics': () => [200, metrics.render()] }).catch((err: unknown) => {
+  const metricsServer = await serve(opts.metricsAddr ?? ':8080', { '/metrics': async () => [200, await metrics.render()] }).catch((err: unknown) => {
     health.server.close();
     throw err;
   });
   const engine = controllerEngine(opts);
+  const notifier = opts.eventsAddr ? new EventNotifier({ address: opts.eventsAddr, log }) : undefined;
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
+    notifier,
+    overrideManagers: opts.overrideManagers,
+    concurrentSsa: opts.concurrentSsa,
+    jitter: opts.intervalJitter,
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
@@ -155,6 +178,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       ready = false;
       await manager?.stop();
       await engine.close();
+      await notifier?.close();
       await elector?.release();
       health.server.close();
       metricsServer.server.close();

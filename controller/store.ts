@@ -144,14 +144,17 @@ export async function requestServiceAccountToken(
   return { ok: true, status: res.status, body: token };
 }
 
-/** Records a Kubernetes Event on a KCLRun. The message must hold names and revisions only. */
+/**
+ * Records a Kubernetes Event on a KCLRun. The message must hold names and revisions only; `annotations` is the
+ * event metadata (`<group>/revision`, ...), as Flux's recorder annotates its Events.
+ */
 export async function recordEvent(
   client: KubeClient,
   k: KCLRun,
   type: 'Normal' | 'Warning',
   reason: string,
   message: string,
-  revision?: string,
+  annotations: Record<string, string> = {},
   signal?: AbortSignal,
 ): Promise<void> {
   const now = new Date().toISOString();
@@ -162,7 +165,7 @@ export async function recordEvent(
       metadata: {
         generateName: `${k.metadata.name}.`,
         namespace: k.metadata.namespace,
-        ...(revision ? { annotations: { [`${GROUP}/revision`]: revision } } : {}),
+        ...(Object.keys(annotations).length ? { annotations } : {}),
       },
       involvedObject: { apiVersion: API_VERSION, kind: KIND, name: k.metadata.name, namespace: k.metadata.namespace, uid: k.metadata.uid, resourceVersion: k.metadata.resourceVersion },
       type,

@@ -4,43 +4,22 @@ import { loadKubeConfig, runController } from '../../controller/run.js';
 import { parseAddr } from '../../controller/server.js';
 import { parseDuration } from '../../controller/api/types.js';
 import { CONTROLLER_NAME } from '../../controller/api/group.js';
-import { jsonLogger, LOG_LEVELS, type LogLevel } from '../../controller/log.js';
+import { jsonLogger, LOG_ENCODINGS, LOG_LEVELS, type LogEncoding, type LogLevel } from '../../controller/log.js';
 import { parseBytes } from '../../fn/limits.js';
 import { UsageError, write } from '../io.js';
+import { formatFlags, goBoolArgs, parseOptions } from './controller-flags.js';
 
 /** Help text for `kclrun controller`. */
 export const CONTROLLER_HELP = `Usage: kclrun controller [flags]
 
 Runs the KCLRun controller (krm.kcl.dev.fluxcd/v1alpha1): follows Flux sources, renders
 their KCL, applies it with server-side apply, prunes, checks health, reports status.
-Uses --kubeconfig, else KUBECONFIG, else the in-cluster config. Logs are JSON lines.
+Uses --kubeconfig, else KUBECONFIG, else the in-cluster config. Logs are JSON lines
+(--log-encoding=console: zap's console layout). Flags have kustomize-controller's names,
+types and defaults.
 
-Flags (Flux's names and defaults):
-      --kubeconfig FILE                 kubeconfig to use
-      --metrics-addr ADDR               Prometheus metrics address (default :8080)
-      --health-addr ADDR                /healthz and /readyz address (default :9440)
-      --concurrent N                    parallel reconciles (default 4)
-      --requeue-dependency DURATION     retry delay for sources/dependencies not ready (default 30s)
-      --http-retry N                    artifact download retries (default 9)
-      --http-timeout DURATION           timeout of one artifact download attempt (default 30s)
-      --enable-leader-election          elect a leader with a coordination.k8s.io Lease
-      --leader-election-namespace NS    namespace of the Lease (default RUNTIME_NAMESPACE)
-      --leader-election-lease-duration, --leader-election-renew-deadline, --leader-election-retry-period
-      --watch-all-namespaces[=false]    watch every namespace (default true; false: RUNTIME_NAMESPACE)
-      --no-cross-namespace-refs         deny references to sources/dependencies in other namespaces
-      --default-service-account NAME    impersonate this ServiceAccount when a KCLRun names none
-      --insecure-kubeconfig-exec        allow exec and auth-provider plugins in remote kubeconfigs
-                                        (they run commands inside the controller)
-      --insecure-kubeconfig-tls         allow insecure-skip-tls-verify and http:// servers in remote kubeconfigs
-      --min-retry-delay, --max-retry-delay DURATION   error backoff (default 750ms, 15m)
-      --render-workers N                engine worker processes rendering in parallel (default: CPUs available)
-      --render-timeout DURATION         stop a render after this long (default 60s; a KCLRun's spec.timeout lowers it)
-      --render-memory-limit SIZE        stop a render whose worker uses more memory (default 512Mi)
-      --render-max-objects N            fail a render with more resources (default 10000)
-      --render-max-bytes SIZE           fail a render with more YAML output (default 64Mi)
-      --log-level debug|info|error      (default info)
-      --log-encoding json               (the only encoding; default json)
-`;
+Flags:
+${formatFlags()}`;
 
 function duration(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -55,11 +34,12 @@ function positiveDuration(flag: string, v: string | undefined): number | undefin
   return ms;
 }
 
-function int(flag: string, v: string | undefined, min = 0): number | undefined {
+function int(flag: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${flag}: expected a ${min > 0 ? 'positive' : 'non-negative'} integer, got "${v}"`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : '';
+    throw new UsageError(`--${flag}: expected a ${min > 0 ? 'positive' : 'non-negative'} integer${range}, got "${v}"`);
   }
   return n;
 }
@@ -69,6 +49,27 @@ function bytes(flag: string, v: string | undefined): number | undefined {
   const n = parseBytes(v);
   if (n === undefined) throw new UsageError(`--${flag}: invalid size "${v}" (e.g. 512Mi, 1Gi, 64Mi)`);
   return n;
+}
+
+/** A float32 flag (`--kube-api-qps`); negative disables, as client-go's QPS. */
+function float(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag}: expected a number, got "${v}"`);
+  return n;
+}
+
+/** `--events-addr`: an http(s) URL (Flux parses it with url.Parse and POSTs to it). */
+function eventsUrl(v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new UsageError(`--events-addr: invalid URL "${v}" (e.g. http://notification-controller.flux-system.svc.cluster.local./)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--events-addr: expected an http or https URL, got "${v}"`);
+  return url.href;
 }
 
 function addr(flag: string, v: string): string {
@@ -100,84 +101,70 @@ function leaseTimings(lease?: number, renew?: number, retry?: number): void {
 
 /** Runs `kclrun controller`; resolves with the exit code after a signal stops it. */
 export async function controllerCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv.map((a) => (a === '--watch-all-namespaces=false' ? '--no-watch-all-namespaces' : a.replace(/^--watch-all-namespaces=true$/, '--watch-all-namespaces'))),
-    options: {
-      kubeconfig: { type: 'string' },
-      'metrics-addr': { type: 'string', default: ':8080' },
-      'health-addr': { type: 'string', default: ':9440' },
-      concurrent: { type: 'string' },
-      'requeue-dependency': { type: 'string' },
-      'http-retry': { type: 'string' },
-      'http-timeout': { type: 'string' },
-      'enable-leader-election': { type: 'boolean' },
-      'leader-election-namespace': { type: 'string' },
-      'leader-election-lease-duration': { type: 'string' },
-      'leader-election-renew-deadline': { type: 'string' },
-      'leader-election-retry-period': { type: 'string' },
-      'watch-all-namespaces': { type: 'boolean' },
-      'no-watch-all-namespaces': { type: 'boolean' },
-      'no-cross-namespace-refs': { type: 'boolean' },
-      'default-service-account': { type: 'string' },
-      'insecure-kubeconfig-exec': { type: 'boolean' },
-      'insecure-kubeconfig-tls': { type: 'boolean' },
-      'min-retry-delay': { type: 'string' },
-      'max-retry-delay': { type: 'string' },
-      'render-workers': { type: 'string' },
-      'render-timeout': { type: 'string' },
-      'render-memory-limit': { type: 'string' },
-      'render-max-objects': { type: 'string' },
-      'render-max-bytes': { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      'log-encoding': { type: 'string', default: 'json' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const go = goBoolArgs(argv);
+  if (go.error) throw new UsageError(go.error);
+  const { values: parsed } = parseArgs({ args: go.args, options: parseOptions() });
+  const values = parsed as Record<string, string | string[] | boolean | undefined> & {
+    help?: boolean;
+    'override-manager'?: string[];
+  };
+  const str = (name: string): string | undefined => values[name] as string | undefined;
+  const flag = (name: string): boolean | undefined => (go.falseFlags.has(name) ? false : (values[name] as boolean | undefined));
   if (values.help) {
     await write(process.stdout, CONTROLLER_HELP);
     return 0;
   }
-  const level = values['log-level'] as LogLevel;
+  const level = (str('log-level') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  if (values['log-encoding'] !== 'json') throw new UsageError(`--log-encoding: only json is supported, got "${values['log-encoding']}"`);
-  const leaseDurationMs = duration('leader-election-lease-duration', values['leader-election-lease-duration']);
-  const renewDeadlineMs = duration('leader-election-renew-deadline', values['leader-election-renew-deadline']);
-  const retryPeriodMs = duration('leader-election-retry-period', values['leader-election-retry-period']);
-  if (values['enable-leader-election']) leaseTimings(leaseDurationMs, renewDeadlineMs, retryPeriodMs);
-  if (values['no-watch-all-namespaces'] && !process.env.RUNTIME_NAMESPACE) {
+  const encoding = (str('log-encoding') ?? 'json') as LogEncoding;
+  if (!LOG_ENCODINGS.includes(encoding)) throw new UsageError(`--log-encoding must be one of ${LOG_ENCODINGS.join(', ')}, got "${encoding}"`);
+  const leaseDurationMs = duration('leader-election-lease-duration', str('leader-election-lease-duration'));
+  const renewDeadlineMs = duration('leader-election-renew-deadline', str('leader-election-renew-deadline'));
+  const retryPeriodMs = duration('leader-election-retry-period', str('leader-election-retry-period'));
+  if (flag('enable-leader-election')) leaseTimings(leaseDurationMs, renewDeadlineMs, retryPeriodMs);
+  const watchAllNamespaces = flag('watch-all-namespaces') ?? true;
+  if (!watchAllNamespaces && !process.env.RUNTIME_NAMESPACE) {
     throw new UsageError('--watch-all-namespaces=false restricts the controller to RUNTIME_NAMESPACE, which is not set');
   }
-  // From here on every line on stderr is JSON, failures included.
-  const log = jsonLogger(level, { logger: CONTROLLER_NAME });
+  const overrideManagers = values['override-manager'] ?? [];
+  for (const m of overrideManagers) if (m.trim() === '') throw new UsageError('--override-manager: a field manager name must not be empty');
+  const jitter = int('interval-jitter-percentage', str('interval-jitter-percentage'), 0, 99);
   const opts = {
-    kubeconfig: kubeconfigFile(values.kubeconfig, process.env.KUBECONFIG),
-    metricsAddr: addr('metrics-addr', values['metrics-addr']!),
-    healthAddr: addr('health-addr', values['health-addr']!),
-    concurrent: int('concurrent', values.concurrent, 1),
-    requeueDependencyMs: duration('requeue-dependency', values['requeue-dependency']),
-    httpRetry: int('http-retry', values['http-retry']),
-    httpTimeoutMs: positiveDuration('http-timeout', values['http-timeout']),
-    enableLeaderElection: values['enable-leader-election'],
-    leaderElectionNamespace: values['leader-election-namespace'],
+    kubeconfig: kubeconfigFile(str('kubeconfig'), process.env.KUBECONFIG),
+    metricsAddr: addr('metrics-addr', str('metrics-addr') ?? ':8080'),
+    healthAddr: addr('health-addr', str('health-addr') ?? ':9440'),
+    eventsAddr: eventsUrl(str('events-addr')),
+    concurrent: int('concurrent', str('concurrent'), 1),
+    concurrentSsa: int('concurrent-ssa', str('concurrent-ssa'), 1),
+    requeueDependencyMs: duration('requeue-dependency', str('requeue-dependency')),
+    httpRetry: int('http-retry', str('http-retry')),
+    httpTimeoutMs: positiveDuration('http-timeout', str('http-timeout')),
+    overrideManagers,
+    intervalJitter: jitter === undefined ? undefined : jitter / 100,
+    kubeApiQps: float('kube-api-qps', str('kube-api-qps')),
+    kubeApiBurst: int('kube-api-burst', str('kube-api-burst'), 1),
+    enableLeaderElection: flag('enable-leader-election'),
+    leaderElectionNamespace: str('leader-election-namespace'),
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,
-    watchAllNamespaces: !values['no-watch-all-namespaces'],
+    watchAllNamespaces,
     runtimeNamespace: process.env.RUNTIME_NAMESPACE,
-    noCrossNamespaceRefs: values['no-cross-namespace-refs'],
-    defaultServiceAccount: values['default-service-account'],
-    insecureKubeconfigExec: values['insecure-kubeconfig-exec'],
-    insecureKubeconfigTls: values['insecure-kubeconfig-tls'],
-    minRetryDelayMs: duration('min-retry-delay', values['min-retry-delay']),
-    maxRetryDelayMs: duration('max-retry-delay', values['max-retry-delay']),
-    renderWorkers: int('render-workers', values['render-workers'], 1),
-    renderTimeoutMs: positiveDuration('render-timeout', values['render-timeout']),
-    renderMemoryLimitBytes: bytes('render-memory-limit', values['render-memory-limit']),
-    renderMaxObjects: int('render-max-objects', values['render-max-objects'], 1),
-    renderMaxBytes: bytes('render-max-bytes', values['render-max-bytes']),
+    noCrossNamespaceRefs: flag('no-cross-namespace-refs'),
+    defaultServiceAccount: str('default-service-account'),
+    insecureKubeconfigExec: flag('insecure-kubeconfig-exec'),
+    insecureKubeconfigTls: flag('insecure-kubeconfig-tls'),
+    minRetryDelayMs: duration('min-retry-delay', str('min-retry-delay')),
+    maxRetryDelayMs: duration('max-retry-delay', str('max-retry-delay')),
+    renderWorkers: int('render-workers', str('render-workers'), 1),
+    renderTimeoutMs: positiveDuration('render-timeout', str('render-timeout')),
+    renderMemoryLimitBytes: bytes('render-memory-limit', str('render-memory-limit')),
+    renderMaxObjects: int('render-max-objects', str('render-max-objects'), 1),
+    renderMaxBytes: bytes('render-max-bytes', str('render-max-bytes')),
     logLevel: level,
-    logger: log,
   };
+  // From here on every line on stderr is a log line (JSON unless --log-encoding=console), failures included.
+  const log = jsonLogger(level, { logger: CONTROLLER_NAME }, process.stderr, encoding);
   // Signals are handled from here on, start-up included: a SIGTERM while starting stops cleanly once started
   // (Node's default would kill the process before it releases anything).
   const signalled = new Promise<undefined>((resolve) => {
@@ -187,7 +174,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   });
   let running;
   try {
-    running = await runController(opts);
+    running = await runController({ ...opts, logger: log });
   } catch (err) {
     log.error('unable to start the controller', { error: (err as Error).message });
     return 1;

@@ -8,6 +8,7 @@ import { ConnectionResolver } from './auth.js';
 import { Discovery } from './discovery.js';
 import type { MappingResult } from './discovery.js';
 import { apiPath, InvalidPathSegmentError, type ApiPath } from './paths.js';
+import { tokenBucket, type RateLimit, type TokenBucket } from './rate-limit.js';
 import { roundTrip } from './transport.js';
 import type { JsonObject, KubeResult, ObjectList, ObjectRef, ResourceMapping } from './types.js';
 
@@ -30,6 +31,11 @@ export interface KubeClientOptions {
    * (SIGSTOP, a long pause) aborts its reconciles before anything more is sent, not when its renew timer next runs.
    */
   beforeSend?: () => void;
+  /**
+   * Client-side rate limit (`--kube-api-qps`/`--kube-api-burst`), shared by every client of this KubeConfig; the
+   * first client made for a KubeConfig sets it. Default: none.
+   */
+  rateLimit?: RateLimit;
 }
 
 /** Options of {@link KubeClient.request}. */
@@ -48,6 +54,7 @@ export interface RequestOptions {
 interface Shared {
   resolver: ConnectionResolver;
   discovery: Discovery;
+  limiter?: TokenBucket;
 }
 const sharedByConfig = new WeakMap<KubeConfig, Shared>();
 
@@ -61,7 +68,7 @@ export class KubeClient {
     this.#opts = opts;
     let shared = sharedByConfig.get(opts.kubeConfig);
     if (!shared) {
-      shared = { resolver: new ConnectionResolver(opts.kubeConfig), discovery: new Discovery() };
+      shared = { resolver: new ConnectionResolver(opts.kubeConfig), discovery: new Discovery(), limiter: tokenBucket(opts.rateLimit) };
       sharedByConfig.set(opts.kubeConfig, shared);
     }
     this.#shared = shared;
@@ -121,6 +128,11 @@ export class KubeClient {
     if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
+    }
+    try {
+      await this.#shared.limiter?.take(opts.signal);
+    } catch {
+      return { ok: false, status: 0, reason: 'Aborted', message: `${method} ${url.pathname} aborted (waiting for the client-side rate limit)` };
     }
     const res = await roundTrip({
       url,

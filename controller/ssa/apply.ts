@@ -105,7 +105,7 @@ export async function applyObject(client: KubeClient, obj: JsonObject, opts: App
 
 /** Hands kubectl's fields on `live` to our field manager (JSON patch guarded by resourceVersion); a failure outcome or undefined. */
 async function takeOverFields(client: KubeClient, ref: ObjectRef, live: JsonObject, opts: ApplyObjectOptions): Promise<ObjectOutcome | undefined> {
-  const managedFields = takeOverManagedFields(live, opts.fieldManager);
+  const managedFields = takeOverManagedFields(live, opts.fieldManager, new Date(), opts.overrideManagers);
   if (!managedFields) return undefined;
   const m = await client.mapping(ref.apiVersion, ref.kind);
   if (!m) return undefined;

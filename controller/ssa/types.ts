@@ -40,6 +40,8 @@ export interface ApplyOptions {
   waitIntervalMs?: number;
   /** Labels added to every applied object (the owner labels pruning relies on). */
   ownerLabels?: Record<string, string>;
+  /** More field managers whose fields are taken over, besides kubectl's (Flux's `--override-manager`). */
+  overrideManagers?: readonly string[];
   /** Server-side applies in flight at once within a stage. Default 4 (Flux's `--concurrent-ssa`). */
   concurrency?: number;
   signal?: AbortSignal;

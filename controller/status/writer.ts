@@ -13,6 +13,7 @@ import { jsonEqual, type JsonValue } from '../../krm/index.js';
 import { deleteCondition, getCondition, setCondition } from './conditions.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { eventMetadata, type EventNotifier } from '../notify.js';
 
 /** The status of one KCLRun being reconciled. */
 export class StatusWriter {
@@ -21,13 +22,18 @@ export class StatusWriter {
   readonly #log: Logger;
   readonly #metrics: Metrics;
   readonly #signal: AbortSignal;
+  readonly #notifier: EventNotifier | undefined;
   readonly #previousReady: { reason?: string; message?: string; status?: string };
   #status: KCLRunStatus;
 
-  /** `signal` is the reconcile's: once it is aborted nothing more is written (writes throw ReconcileCancelled). */
-  constructor(client: KubeClient, k: KCLRun, log: Logger, metrics: Metrics, signal: AbortSignal) {
+  /**
+   * `signal` is the reconcile's: once it is aborted nothing more is written (writes throw ReconcileCancelled).
+   * `notifier` forwards events to notification-controller (`--events-addr`).
+   */
+  constructor(client: KubeClient, k: KCLRun, log: Logger, metrics: Metrics, signal: AbortSignal, notifier?: EventNotifier) {
     this.#client = client;
     this.#signal = signal;
+    this.#notifier = notifier;
     this.#k = k;
     this.#log = log;
     this.#metrics = metrics;
@@ -60,7 +66,7 @@ export class StatusWriter {
       this.#log.error('status patch failed', { status: res.status, error: res.message });
       throw new Error(`status patch: ${res.message}`);
     }
-    this.#metrics.conditions(this.#k, this.#status.conditions ?? []);
+    this.#metrics.status(this.#k, this.#status);
   }
 
   /** Marks progress (Reconciling=True, Ready=Unknown) and writes it. */
@@ -100,11 +106,13 @@ export class StatusWriter {
     this.#set('Healthy', ok ? 'True' : 'False', ok ? REASONS.Succeeded : REASONS.HealthCheckFailed, message);
   }
 
-  /** Records an Event on the KCLRun (names and revisions only). */
+  /** Records an Event on the KCLRun (names and revisions only) and forwards it to notification-controller. */
   async event(type: 'Normal' | 'Warning', reason: string, message: string, revision?: string): Promise<void> {
     throwIfCancelled(this.#signal);
+    const metadata = eventMetadata(this.#k, revision);
+    this.#notifier?.notify(this.#k, type, reason, message, metadata);
     try {
-      await recordEvent(this.#client, this.#k, type, reason, message, revision, this.#signal);
+      await recordEvent(this.#client, this.#k, type, reason, message, metadata, this.#signal);
     } catch (err) {
       this.#log.error('cannot record event', { error: (err as Error).message });
     }

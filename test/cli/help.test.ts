@@ -47,3 +47,31 @@ test('an unknown command is an error with exit 1', (t) => {
   t.is(r.stdout, '');
   t.is(r.stderr, 'kclrun: unknown command "frobnicate" (see kclrun --help)\n');
 });
+
+test('kclrun controller --help lists every flag Flux-style: name, type, description, default', (t) => {
+  const r = kclrun(['controller', '--help']);
+  t.is(r.code, 0, r.stderr);
+  t.true(r.stdout.startsWith('Usage: kclrun controller [flags]'), r.stdout);
+  const line = (flag: string) => r.stdout.split('\n').find((l) => l.startsWith(`      --${flag} `) || l === `      --${flag}`);
+  for (const [flag, re] of [
+    ['events-addr', /^ {6}--events-addr string +The address of the events receiver/],
+    ['kube-api-qps', /^ {6}--kube-api-qps float32 +The maximum queries-per-second .* \(default 50\)$/],
+    ['kube-api-burst', /^ {6}--kube-api-burst int +.* \(default 300\)$/],
+    ['override-manager', /^ {6}--override-manager stringArray +Field manager disallowed/],
+    ['concurrent', /^ {6}--concurrent int +.* \(default 4\)$/],
+    ['concurrent-ssa', /^ {6}--concurrent-ssa int +.* \(default 4\)$/],
+    ['requeue-dependency', /^ {6}--requeue-dependency duration +.* \(default 30s\)$/],
+    ['interval-jitter-percentage', /^ {6}--interval-jitter-percentage uint8 +.* \(default 5\)$/],
+    ['metrics-addr', /^ {6}--metrics-addr string +.* \(default ":8080"\)$/],
+    ['log-encoding', /^ {6}--log-encoding string +Log encoding format\. Can be 'json' or 'console'\. \(default "json"\)$/],
+    ['watch-all-namespaces', /^ {6}--watch-all-namespaces +Watch .* \(default true\)$/],
+    ['enable-leader-election', /^ {6}--enable-leader-election +Enable leader election[^(]*$/],
+  ] as const) {
+    t.regex(line(flag) ?? `(no line for --${flag})`, re);
+  }
+  // Descriptions start in one column, as pflag aligns them.
+  const flagLines = r.stdout.split('\n').filter((l) => /^ {2}(-h, | {4})--/.test(l));
+  const columns = new Set(flagLines.map((l) => /^\s+-\S*(?:, --\S+)?(?: \S+)?\s+/.exec(l)![0].length));
+  t.is(columns.size, 1, [...columns].join(','));
+  t.true(flagLines.length >= 24);
+});

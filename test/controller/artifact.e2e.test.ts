@@ -171,13 +171,14 @@ test('a source without an artifact is requeued quietly, then Ready once the arti
   // through Unknown on each retry), the status is not rewritten, and the Warning is recorded once.
   const seen = new Set<string>();
   const rv = k.metadata.resourceVersion;
-  const reconciles = reconcileCount(controller, ns, 'app');
+  const reconciles = await reconcileCount(controller, ns, 'app');
   for (const until = Date.now() + 3500; Date.now() < until; await delay(50)) {
     const c = condition(await getKCLRun(cp, ns, 'app'), 'Ready');
     seen.add(`${c?.status}/${c?.reason}`);
   }
   // The positive control: it was requeued and reconciled meanwhile (not merely left alone by a slow controller).
-  t.true(reconcileCount(controller, ns, 'app') - reconciles >= 2, `${reconcileCount(controller, ns, 'app') - reconciles} reconciles in 3.5 s`);
+  const more = (await reconcileCount(controller, ns, 'app')) - reconciles;
+  t.true(more >= 2, `${more} reconciles in 3.5 s`);
   t.deepEqual([...seen], ['False/ArtifactFailed']);
   t.is((await getKCLRun(cp, ns, 'app'))?.metadata.resourceVersion, rv);
   const warnings = (await listEvents(cp, ns, 'app')).filter((e) => e.type === 'Warning');

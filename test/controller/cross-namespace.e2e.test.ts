@@ -48,7 +48,7 @@ test('a sourceRef to another namespace is denied and stalls without a retry stor
 
   // No retries: the status stays as it is, and a source revision change fails the same way without a new Warning.
   const rv = k.metadata.resourceVersion;
-  const reconciles = reconcileCount(controller, ns, 'app');
+  const reconciles = await reconcileCount(controller, ns, 'app');
   const a3 = await setArtifact(cp, srcNs, 'shared', configMapsPackage({ leaked: { v: '2' } }), 'main@sha1:3333333333333333333333333333333333333333');
   await waitKCLRun(cp, srcNs, 'local', readyAt(a3.revision));
   await waitReconciled(controller, ns, 'app', reconciles); // the denied KCLRun was reconciled for the new revision

@@ -25,13 +25,14 @@ test('B dependsOn A: B stays DependencyNotReady until A is Ready, then applies a
   t.is(condition(waiting, 'Reconciling')?.reason, 'ProgressingWithRetry');
   // Several dependency requeues (1 s in tests): B stays Ready=False/DependencyNotReady throughout and applies nothing.
   const seen = new Set<string>();
-  const reconciles = reconcileCount(controller, ns, 'b');
+  const reconciles = await reconcileCount(controller, ns, 'b');
   for (const until = Date.now() + 2500; Date.now() < until; await delay(50)) {
     const c = condition(await getKCLRun(cp, ns, 'b'), 'Ready');
     seen.add(`${c?.status}/${c?.reason}`);
   }
   // The positive control: B was requeued and reconciled meanwhile (not merely left alone by a slow controller).
-  t.true(reconcileCount(controller, ns, 'b') - reconciles >= 2, `${reconcileCount(controller, ns, 'b') - reconciles} reconciles of B in 2.5 s`);
+  const more = (await reconcileCount(controller, ns, 'b')) - reconciles;
+  t.true(more >= 2, `${more} reconciles of B in 2.5 s`);
   t.deepEqual([...seen], ['False/DependencyNotReady']);
   t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/from-b`), undefined);
 

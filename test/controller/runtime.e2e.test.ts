@@ -105,7 +105,12 @@ test.serial('health, readiness, metrics after a reconcile, JSON logs, and a prom
   await waitKCLRun(cp(), ns, 'app', readyAt(art.revision));
 
   let text = '';
-  await waitFor(async () => (text = (await httpGet(metrics, '/metrics')).body).includes(`gotk_reconcile_duration_seconds_count{kind="KCLRun",name="app",namespace="${ns}"}`), { what: 'metrics for the KCLRun', timeoutMs: 5000 }).catch(() => undefined);
+  // A reconcile started by the source's status change may still be running (Ready=Unknown): wait for the end state.
+  const readyTrue = `gotk_reconcile_condition{kind="KCLRun",name="app",namespace="${ns}",type="Ready",status="True"} 1`;
+  await waitFor(async () => {
+    text = (await httpGet(metrics, '/metrics')).body;
+    return text.includes(`gotk_reconcile_duration_seconds_count{kind="KCLRun",name="app",namespace="${ns}"}`) && text.includes(readyTrue);
+  }, { what: 'metrics for the KCLRun', timeoutMs: 10_000 }).catch(() => undefined);
   t.regex(text, /^# TYPE gotk_reconcile_duration_seconds histogram$/m);
   t.regex(text, new RegExp(`^gotk_reconcile_duration_seconds_count\\{kind="KCLRun",name="app",namespace="${ns}"\\} [1-9]`, 'm'));
   t.regex(text, new RegExp(`^gotk_reconcile_condition\\{kind="KCLRun",name="app",namespace="${ns}",type="Ready",status="True"\\} 1$`, 'm'));
@@ -315,7 +320,7 @@ const badFlags: Array<[string[], RegExp]> = [
   [['--health-addr', 'nonsense'], /--health-addr: invalid address "nonsense"/],
   [['--metrics-addr', '127.0.0.1:99999'], /--metrics-addr: invalid address "127\.0\.0\.1:99999"/],
   [['--watch-all-namespaces=maybe'], /--watch-all-namespaces/],
-  [['--log-encoding', 'console'], /--log-encoding: only json is supported/],
+  [['--log-encoding', 'xml'], /--log-encoding must be one of json, console, got "xml"/],
   [['--kubeconfig', '/nonexistent/kubeconfig'], /--kubeconfig: cannot load \/nonexistent\/kubeconfig/],
   [['--enable-leader-election', '--leader-election-renew-deadline', '10s', '--leader-election-lease-duration', '5s'], /renew deadline .* must be shorter than the lease duration/],
   [['--watch-all-namespaces=false'], /RUNTIME_NAMESPACE, which is not set/],

@@ -205,14 +205,14 @@ export function kclPackage(main: string, extra: Record<string, string> = {}): Re
  * How many reconciles of KCLRun `ns/name` the controller has finished (its `gotk_reconcile_duration_seconds_count`,
  * counted for suspended and failing reconciles too): the positive control of a test that asserts nothing happened.
  */
-export function reconcileCount(controller: RunningController, ns: string, name: string): number {
+export async function reconcileCount(controller: RunningController, ns: string, name: string): Promise<number> {
   const line = new RegExp(`^gotk_reconcile_duration_seconds_count\\{kind="KCLRun",name="${name}",namespace="${ns}"\\} (\\d+)$`, 'm');
-  return Number(line.exec(controller.metrics.render())?.[1] ?? 0);
+  return Number(line.exec(await controller.metrics.render())?.[1] ?? 0);
 }
 
 /** Waits until the controller has finished a reconcile of `ns/name` beyond the `after`-th. */
 export async function waitReconciled(controller: RunningController, ns: string, name: string, after: number, timeoutMs = 15_000): Promise<void> {
-  await waitFor(async () => reconcileCount(controller, ns, name) > after, { what: `a reconcile of ${ns}/${name} after #${after}`, timeoutMs, intervalMs: 50 });
+  await waitFor(async () => (await reconcileCount(controller, ns, name)) > after, { what: `a reconcile of ${ns}/${name} after #${after}`, timeoutMs, intervalMs: 50 });
 }
 
 /** Sleeps. */

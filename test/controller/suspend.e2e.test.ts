@@ -21,10 +21,10 @@ test('a new revision is not applied while suspended, and is after resume', async
   await waitKCLRun(cp, ns, 'app', readyAt(a1.revision));
   await waitKCLRun(cp, ns, 'control', readyAt(a1.revision));
 
-  const beforeSuspend = reconcileCount(controller, ns, 'app');
+  const beforeSuspend = await reconcileCount(controller, ns, 'app');
   await patchKCLRun(cp, ns, 'app', { spec: { suspend: true } });
   await waitReconciled(controller, ns, 'app', beforeSuspend); // the controller has seen the suspend
-  const seen = reconcileCount(controller, ns, 'app');
+  const seen = await reconcileCount(controller, ns, 'app');
   const a2 = await setArtifact(cp, ns, 'repo', configMapsPackage({ cfg: { v: '2' } }), 'main@sha1:2222222222222222222222222222222222222222');
   await waitKCLRun(cp, ns, 'control', readyAt(a2.revision), 15_000);
   t.is((await getObject(cp, `/api/v1/namespaces/${controlNs}/configmaps/cfg`))?.data.v, '2', 'the control applied the new revision');

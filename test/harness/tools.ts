@@ -1,5 +1,6 @@
 /**
- * Locates the Go-built test-cluster tools (kube-apiserver, etcd, source-controller, kustomize)
+ * Locates the Go-built test-cluster tools (kube-apiserver, etcd, source-controller, notification-controller,
+ * kustomize)
  * that `npm run tools:build` (scripts/build-tools.sh) caches under
  * `${KCLRUN_CACHE:-~/.cache/kclrun}/bin/<tool>-<version>`.
  */
@@ -10,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Names of the tools built by `npm run tools:build`. */
-export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "kustomize";
+export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "notification-controller" | "kustomize";
 
 /** Pinned tool versions, as written in `test/tools/versions.json`. */
 export type ToolVersions = Readonly<Record<ToolName, string>>;
@@ -49,10 +50,23 @@ export function toolPath(name: ToolName): string {
   if (!existsSync(path)) {
     throw new Error(
       `kclrun harness: ${name} ${version} is not built (expected ${path}). ` +
-        "Run `npm run tools:build` (builds kube-apiserver, etcd, source-controller and kustomize from Go modules).",
+        "Run `npm run tools:build` (builds kube-apiserver, etcd, source-controller, notification-controller and kustomize from Go modules).",
     );
   }
   return path;
+}
+
+/** `config/crd/bases` of a pinned Flux controller module in the Go module cache. */
+function fluxCrdDir(tool: "source-controller" | "notification-controller"): string {
+  const version = toolVersions()[tool];
+  const modCache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
+  const dir = join(modCache, `github.com/fluxcd/${tool}@${version}`, "config/crd/bases");
+  if (!existsSync(dir)) {
+    throw new Error(
+      `kclrun harness: Flux ${tool} CRDs not found at ${dir}; run \`npm run tools:build\` (it downloads the module).`,
+    );
+  }
+  return dir;
 }
 
 /**
@@ -60,13 +74,10 @@ export function toolPath(name: ToolName): string {
  * module in the Go module cache.
  */
 export function sourceControllerCrdDir(): string {
-  const version = toolVersions()["source-controller"];
-  const modCache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
-  const dir = join(modCache, `github.com/fluxcd/source-controller@${version}`, "config/crd/bases");
-  if (!existsSync(dir)) {
-    throw new Error(
-      `kclrun harness: Flux source CRDs not found at ${dir}; run \`npm run tools:build\` (it downloads the module).`,
-    );
-  }
-  return dir;
+  return fluxCrdDir("source-controller");
+}
+
+/** Directory of the Flux notification CRDs (Provider, Alert, Receiver) in the pinned notification-controller module. */
+export function notificationControllerCrdDir(): string {
+  return fluxCrdDir("notification-controller");
 }

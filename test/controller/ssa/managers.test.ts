@@ -43,3 +43,21 @@ test('nothing to take over gives undefined', (t) => {
   t.is(takeOverManagedFields({ metadata: { managedFields: [{ manager: 'kclrun', operation: 'Apply' }] } }, 'kclrun'), undefined);
   t.is(takeOverManagedFields({ metadata: {} }, 'kclrun'), undefined);
 });
+
+test('--override-manager names more managers to take over (Apply and Update); our own entry is never foreign', (t) => {
+  t.true(isForeignManager('helm', ['helm']));
+  t.false(isForeignManager('helm', ['argocd']));
+  const live: JsonObject = {
+    apiVersion: 'v1',
+    metadata: {
+      managedFields: [
+        { manager: 'helm', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:a': {} } } },
+        { manager: 'argocd', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:b': {} } } },
+      ],
+    },
+  };
+  t.is(takeOverManagedFields(live, 'kclrun'), undefined, 'without the flag nothing is taken over');
+  const out = takeOverManagedFields(live, 'kclrun', new Date('2026-01-02T03:04:05Z'), ['helm', 'argocd', 'kclrun'])!;
+  t.deepEqual(out.map((e) => e.manager), ['kclrun']);
+  t.deepEqual(out[0]!.fieldsV1, { 'f:data': { 'f:a': {}, 'f:b': {} } });
+});
