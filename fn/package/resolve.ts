@@ -74,9 +74,10 @@ function dependencyDir(mod: KclMod, dep: Dependency, opts: ResolveOptions, root:
       return p;
     }
     case 'registry':
+    case 'repo':
     case 'oci':
     case 'git': {
-      const version = src.kind === 'registry' ? src.version : src.kind === 'oci' ? src.tag : src.ref;
+      const version = src.kind === 'registry' ? src.version : src.kind === 'git' ? src.ref : src.tag;
       if (!isPlainSegment(dep.name) || (version !== undefined && !isPlainSegment(version))) {
         throw new KclModError(mod.file, `dependency "${dep.name}": its name and version must not contain path separators or be . or ..`);
       }
@@ -90,7 +91,7 @@ function dependencyDir(mod: KclMod, dep: Dependency, opts: ResolveOptions, root:
       }
       const cache = packageCache(opts);
       for (const n of names) if (existsSync(join(cache, n, 'kcl.mod'))) return join(cache, n);
-      const what = src.kind === 'registry' ? `version ${src.version} from the default registry` : src.kind === 'oci' ? src.oci : src.git;
+      const what = src.kind === 'registry' ? `version ${src.version} from the default registry` : src.kind === 'repo' ? src.repo : src.kind === 'oci' ? src.oci : src.git;
       throw new KclModError(
         mod.file,
         `dependency "${dep.name}" (${what}) is not available locally: kclrun does not download packages. ` +
