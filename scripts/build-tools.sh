@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the test-cluster tools (kube-apiserver, etcd, source-controller, kustomize)
+# Builds the test tools (kube-apiserver, etcd, source-controller, kustomize, the OCI registry)
 # from the Go tools modules under test/tools/<module>/ into
 #   ${KCLRUN_CACHE:-$HOME/.cache/kclrun}/bin/<tool>-<version>
 # and refreshes the links in .cluster/bin/.
@@ -9,7 +9,7 @@
 # seconds. Builds run one after another (CI machines have 2 cores); the Go module
 # and build caches (go env GOMODCACHE / GOCACHE) are kept between runs.
 #
-# Usage: scripts/build-tools.sh [tool...]   (default: all four)
+# Usage: scripts/build-tools.sh [tool...]   (default: all five)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,13 +67,14 @@ kube_ldflags() {
 }
 
 want=("$@")
-[[ ${#want[@]} -gt 0 ]] || want=(kube-apiserver etcd source-controller kustomize)
+[[ ${#want[@]} -gt 0 ]] || want=(kube-apiserver etcd source-controller kustomize registry)
 for t in "${want[@]}"; do
   case "$t" in
     kube-apiserver) build_tool kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)" ;;
     etcd) build_tool etcd etcd go.etcd.io/etcd/server/v3 ;;
     source-controller) build_tool source-controller flux github.com/fluxcd/source-controller ;;
     kustomize) build_tool kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 ;;
+    registry) build_tool registry registry . ;;
     *) echo "build-tools: unknown tool '$t'" >&2; exit 2 ;;
   esac
 done

@@ -1,5 +1,5 @@
 /**
- * Locates the Go-built test-cluster tools (kube-apiserver, etcd, source-controller, kustomize)
+ * Locates the Go-built test tools (kube-apiserver, etcd, source-controller, kustomize, the OCI registry)
  * that `npm run tools:build` (scripts/build-tools.sh) caches under
  * `${KCLRUN_CACHE:-~/.cache/kclrun}/bin/<tool>-<version>`.
  */
@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Names of the tools built by `npm run tools:build`. */
-export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "kustomize";
+export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "kustomize" | "registry";
 
 /** Pinned tool versions, as written in `test/tools/versions.json`. */
 export type ToolVersions = Readonly<Record<ToolName, string>>;
