@@ -11,7 +11,7 @@ import { create as createTar } from 'tar';
 import { ArchiveError, unpackArchive } from '../../archive/untar.js';
 import { hashDir } from '../dir-hash.js';
 import { readKclMod } from '../kcl-mod.js';
-import { RegistryContentError, RegistryError, type Descriptor, type OciManifest, type RegistryClient } from './client.js';
+import { RegistryContentError, type Descriptor, type OciManifest, type RegistryClient } from './client.js';
 
 export const ANNOTATION_NAME = 'org.kcllang.package.name';
 export const ANNOTATION_VERSION = 'org.kcllang.package.version';
@@ -136,8 +136,8 @@ export async function pullPackage(
       if (err instanceof ArchiveError) throw new RegistryContentError(client.registry, repository, err.message, undefined, { cause: err });
       throw err;
     }
-    if (existsSync(dest)) throw new RegistryError(client.registry, repository, `${dest} appeared while pulling`);
-    renameSync(unpacked, dest);
+    // Another process may have put the same package there meanwhile: theirs stays, ours is discarded.
+    if (!existsSync(dest)) renameSync(unpacked, dest);
     return { digest, annotations: manifest.annotations ?? {} };
   } finally {
     rmSync(work, { recursive: true, force: true });
