@@ -7,7 +7,7 @@ import { loadSettingsFiles, runProgram } from './engine/engine.js';
 import type { Diagnostic } from './engine/diagnostics.js';
 import type { ExecProgramArgs } from './engine/messages.js';
 import { KclModError } from './package/kcl-mod.js';
-import { fetchForPaths } from './package/fetch.js';
+import { fetchForPaths, fetchOciSource, SourceFetchError } from './package/fetch.js';
 import { resolveProgram } from './package/resolve.js';
 import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
@@ -90,7 +90,16 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
     }
     case 'local':
       return localArgs(req, src.paths, req.root);
-    case 'oci':
+    case 'oci': {
+      let dir: string;
+      try {
+        dir = await fetchOciSource(src.ref, { signal: req.signal });
+      } catch (err) {
+        if (err instanceof SourceFetchError) return { error: fail(err.message) };
+        throw err;
+      }
+      return localArgs(req, [dir], new PackageRoot(dir, `the package ${src.ref}`));
+    }
     case 'git':
     case 'https':
       return {

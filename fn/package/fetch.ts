@@ -80,6 +80,34 @@ export interface FetchedDependencies {
 /** Pulls in flight in this process, by destination: concurrent renders share one download. */
 const inFlight = new Map<string, Promise<{ annotations: Record<string, string> }>>();
 
+/** kpm's cache directory for `repository:tag`: `<root>/<basename(repository)>_<tag>`. */
+export function cacheDir(settings: PackageSettings, repository: string, tag: string): string {
+  return join(settings.root, `${basename(repository)}_${tag}`);
+}
+
+/**
+ * Makes sure `repository:tag` is in the cache, pulling it if its directory has no kcl.mod (a present one is used as
+ * it is, as kpm does). `verify` sees a fresh download before it is moved into place and throws to refuse it.
+ */
+async function ensureCached(
+  client: RegistryClient,
+  repository: string,
+  tag: string,
+  settings: PackageSettings,
+  verify: (dir: string, annotationSum: string | undefined) => void,
+  signal?: AbortSignal,
+): Promise<{ dest: string; pulled: boolean; annotationSum?: string }> {
+  const dest = cacheDir(settings, repository, tag);
+  if (existsSync(join(dest, 'kcl.mod'))) return { dest, pulled: false };
+  mkdirSync(settings.root, { recursive: true });
+  let pull = inFlight.get(dest);
+  if (!pull) {
+    pull = pullPackage(client, repository, tag, dest, {}, signal, (dir, annotations) => verify(dir, annotations[ANNOTATION_SUM])).finally(() => inFlight.delete(dest));
+    inFlight.set(dest, pull);
+  }
+  return { dest, pulled: true, annotationSum: (await pull).annotations[ANNOTATION_SUM] };
+}
+
 function ociRefOf(mod: KclMod, dep: Dependency, settings: PackageSettings): OciRef | undefined {
   const src = dep.source;
   try {
@@ -156,30 +184,26 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
         tag = highestVersion(await client(ref.registry).tags(ref.repository));
         if (tag === undefined) throw new DependencyFetchError(m.file, dep.name, `${where()} has no version tags`);
       }
-      const dest = join(opts.settings.root, `${basename(ref.repository)}_${tag}`);
-      let annotationSum: string | undefined;
-      const pulled = !existsSync(join(dest, 'kcl.mod'));
-      if (pulled) {
-        if (opts.settings.offline) throw new DependencyFetchError(m.file, dep.name, `${where()}:${tag} is not in the package cache (${dest}) and kclrun is offline`);
-        mkdirSync(opts.settings.root, { recursive: true });
-        let pull = inFlight.get(dest);
-        if (!pull) {
-          pull = pullPackage(client(ref.registry), ref.repository, tag, dest, {}, opts.signal).finally(() => inFlight.delete(dest));
-          inFlight.set(dest, pull);
+      const expectedTag = tag;
+      const verify = (dir: string, annotationSum: string | undefined) => {
+        const expected = opts.update ? undefined : locked?.sum;
+        if (expected && annotationSum && annotationSum !== expected) {
+          throw new PackageSumError(m.file, dep.name, expected, annotationSum, `kcl.mod.lock vs the registry's ${ANNOTATION_SUM} of ${where()}:${expectedTag}`);
         }
-        annotationSum = (await pull).annotations[ANNOTATION_SUM];
+        const content = annotationSum ? hashDir(dir) : undefined;
+        if (annotationSum && content !== annotationSum) {
+          throw new PackageSumError(m.file, dep.name, annotationSum, content!, `the registry's ${ANNOTATION_SUM} of ${where()}:${expectedTag} vs the downloaded content`);
+        }
+      };
+      if (opts.settings.offline && !existsSync(join(cacheDir(opts.settings, ref.repository, tag), 'kcl.mod'))) {
+        throw new DependencyFetchError(m.file, dep.name, `${where()}:${tag} is not in the package cache (${cacheDir(opts.settings, ref.repository, tag)}) and kclrun is offline`);
       }
+      const { dest, pulled, annotationSum } = await ensureCached(client(ref.registry), ref.repository, tag, opts.settings, verify, opts.signal);
       const found = hashDir(dest);
       const pkg = readKclMod(join(dest, 'kcl.mod'));
       const version = pkg.version ?? tag;
       const expected = opts.update && locked?.version !== version ? undefined : locked?.sum;
-      if (expected && annotationSum && annotationSum !== expected) {
-        throw new PackageSumError(m.file, dep.name, expected, annotationSum, `kcl.mod.lock vs the registry's ${ANNOTATION_SUM} of ${where()}:${tag}`);
-      }
       if (expected && found !== expected) throw new PackageSumError(m.file, dep.name, expected, found, `kcl.mod.lock vs the content of ${dest}`);
-      if (annotationSum && found !== annotationSum) {
-        throw new PackageSumError(m.file, dep.name, annotationSum, found, `the registry's ${ANNOTATION_SUM} of ${where()}:${tag} vs the downloaded content`);
-      }
       // kpm keeps the locked sum while the version stays; otherwise it records the registry's (none without one).
       const sum = locked?.sum && locked.version === version ? locked.sum : pulled ? annotationSum : found;
       const entry: LockedDependency = {
@@ -235,4 +259,54 @@ export async function fetchForPaths(paths: readonly string[], opts: FetchForPath
   const lock = readLock(lockFile);
   const fetched = await fetchDependencies(mod, { settings: readPackageSettings(env), lock, vendor: opts.vendor, env, signal: opts.signal, timeoutMs: opts.timeoutMs, update: opts.update, root });
   return { ...fetched, mod };
+}
+
+/** An `oci://` program source that could not be fetched: names the source and the registry's answer. */
+export class SourceFetchError extends Error {
+  override name = 'SourceFetchError';
+  constructor(
+    readonly source: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${source}: ${message}`, options);
+  }
+}
+
+/**
+ * Fetches the KCL package an `oci://host[:port]/repo[:tag]` source names (no tag: the highest version) into the
+ * package cache, checked against the registry's sum annotation, and returns its directory. @throws SourceFetchError
+ */
+export async function fetchOciSource(source: string, opts: FetchForPathsOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const settings = readPackageSettings(env);
+  try {
+    const ref = parseOciRef(source);
+    const client = new RegistryClient(ref.registry, {
+      credentials: lookupCredentials(ref.registry, settings.root, env),
+      plainHttp: settings.plainHttp || undefined,
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+    });
+    let tag = ref.tag;
+    if (tag === undefined) {
+      if (settings.offline) throw new SourceFetchError(source, 'has no tag, and kclrun is offline');
+      tag = highestVersion(await client.tags(ref.repository));
+      if (tag === undefined) throw new SourceFetchError(source, 'the repository has no version tags');
+    }
+    if (settings.offline && !existsSync(join(cacheDir(settings, ref.repository, tag), 'kcl.mod'))) {
+      throw new SourceFetchError(source, `is not in the package cache (${cacheDir(settings, ref.repository, tag)}) and kclrun is offline`);
+    }
+    const verify = (dir: string, annotationSum: string | undefined) => {
+      const found = annotationSum ? hashDir(dir) : undefined;
+      if (annotationSum && found !== annotationSum) {
+        throw new SourceFetchError(source, `checksum mismatch (the registry's ${ANNOTATION_SUM} vs the downloaded content): expected ${annotationSum}, found ${found}`);
+      }
+    };
+    return (await ensureCached(client, ref.repository, tag, settings, verify, opts.signal)).dest;
+  } catch (err) {
+    if (err instanceof SourceFetchError) throw err;
+    if (err instanceof RegistryError || err instanceof VersionError || err instanceof OciRefError) throw new SourceFetchError(source, err.message, { cause: err });
+    throw err;
+  }
 }

@@ -37,6 +37,10 @@ test.before(async () => {
   // mid depends on base by the short form: the flat set holds both.
   await push('kcl-lang/mid', '1.0.0', pkgFiles('mid', '1.0.0', 'import base\nname = "mid+" + base.name\n', 'base = "0.2.0"\n'));
   await push('team/konfig', 'v1', pkgFiles('konfig', '0.4.0', 'value = "konfig"\n'));
+  // A KRM function package that depends on a registry package itself.
+  const fnBody = 'import k8s\nitems = [item | {metadata.labels.team = k8s.Labels {}.team} for item in option("items") or []]\n';
+  await push('kcl-lang/set-team', '0.1.0', pkgFiles('set_team', '0.1.0', fnBody, 'k8s = "1.28"\n'));
+  await push('kcl-lang/set-team', '0.2.0', pkgFiles('set_team', '0.2.0', fnBody.replace('import k8s\n', '').replace('k8s.Labels {}.team', '"v0.2.0"'), ''));
 });
 test.after.always(async () => {
   await registry?.close();
@@ -175,4 +179,21 @@ test('two concurrent fetches of one package download it once and both see it', a
   } finally {
     globalThis.fetch = realFetch;
   }
+});
+
+const RESOURCE_LIST = (source: string) =>
+  'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: data\n' +
+  `functionConfig:\n  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  metadata:\n    name: remote\n  spec:\n    source: ${source}\n`;
+
+test('the KRM function runs an oci:// source whose registry has a port (tag given, and omitted → highest version)', (t) => {
+  const env = envFor(tempDir());
+  const pinned = kclrun(['fn'], { env, input: RESOURCE_LIST(`oci://${registry.host}/kcl-lang/set-team:0.1.0`) });
+  t.is(pinned.code, 0, pinned.stderr + pinned.stdout);
+  t.regex(pinned.stdout, /labels:\n\s+team: k8s-1\.28/, 'the source package\'s own registry dependency resolved');
+  const newest = kclrun(['fn'], { env, input: RESOURCE_LIST(`oci://${registry.host}/kcl-lang/set-team`) });
+  t.is(newest.code, 0, newest.stderr + newest.stdout);
+  t.regex(newest.stdout, /team: v0\.2\.0/);
+  const missing = kclrun(['fn'], { env, input: RESOURCE_LIST(`oci://${registry.host}/kcl-lang/set-team:9.9.9`) });
+  t.is(missing.code, 1);
+  t.regex(missing.stdout, new RegExp(`oci://${registry.host.replace(/\./g, '\\.')}/kcl-lang/set-team:9\\.9\\.9: .*manifest 9\\.9\\.9: 404`));
 });

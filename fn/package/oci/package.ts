@@ -120,6 +120,8 @@ export async function pullPackage(
   dest: string,
   limits: PackageLimits = {},
   signal?: AbortSignal,
+  /** Sees the unpacked package before it is moved into place; throws to refuse it. */
+  verify?: (dir: string, annotations: Record<string, string>) => void,
 ): Promise<PulledPackage> {
   const maxBytes = limits.maxBytes ?? 64 * 1024 * 1024;
   const { manifest, digest } = await client.manifest(repository, reference);
@@ -136,6 +138,7 @@ export async function pullPackage(
       if (err instanceof ArchiveError) throw new RegistryContentError(client.registry, repository, err.message, undefined, { cause: err });
       throw err;
     }
+    verify?.(unpacked, manifest.annotations ?? {});
     // Another process may have put the same package there meanwhile: theirs stays, ours is discarded.
     if (!existsSync(dest)) renameSync(unpacked, dest);
     return { digest, annotations: manifest.annotations ?? {} };
