@@ -18,7 +18,7 @@ import { readLock, type KclModLock, type LockedDependency } from './lock.js';
 import { RegistryClient, RegistryError } from './oci/client.js';
 import { lookupCredentials, type RegistryCredentials } from './oci/credentials.js';
 import { ANNOTATION_SUM, pullPackage } from './oci/package.js';
-import { OciRefError, parseOciRef, type OciRef } from './oci/reference.js';
+import { isTag, OciRefError, parseOciRef, type OciRef } from './oci/reference.js';
 import { highestVersion, VersionError } from './oci/version.js';
 import { findKclMod } from './resolve.js';
 import { defaultPackageRoot, PackageRoot } from './root.js';
@@ -113,7 +113,7 @@ function ociRefOf(mod: KclMod, dep: Dependency, settings: PackageSettings): OciR
   try {
     switch (src.kind) {
       case 'registry':
-        return { registry: settings.defaultRegistry, repository: `${settings.defaultRepository}/${src.package ?? dep.name}`, tag: src.version };
+        return parseOciRef(`${settings.defaultRegistry}/${settings.defaultRepository}/${src.package ?? dep.name}`, src.version);
       case 'repo':
         return parseOciRef(`${src.reg ?? settings.defaultRegistry}/${src.repo}`, src.tag);
       case 'oci':
@@ -184,6 +184,7 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
         tag = highestVersion(await client(ref.registry).tags(ref.repository));
         if (tag === undefined) throw new DependencyFetchError(m.file, dep.name, `${where()} has no version tags`);
       }
+      if (!isTag(tag)) throw new DependencyFetchError(m.file, dep.name, `${where()}: "${tag}" is not a tag`);
       const expectedTag = tag;
       const verify = (dir: string, annotationSum: string | undefined) => {
         const expected = opts.update ? undefined : locked?.sum;
@@ -294,6 +295,7 @@ export async function fetchOciSource(source: string, opts: FetchForPathsOptions 
       tag = highestVersion(await client.tags(ref.repository));
       if (tag === undefined) throw new SourceFetchError(source, 'the repository has no version tags');
     }
+    if (!isTag(tag)) throw new SourceFetchError(source, `"${tag}" is not a tag`);
     if (settings.offline && !existsSync(join(cacheDir(settings, ref.repository, tag), 'kcl.mod'))) {
       throw new SourceFetchError(source, `is not in the package cache (${cacheDir(settings, ref.repository, tag)}) and kclrun is offline`);
     }

@@ -37,6 +37,7 @@ test.before(async () => {
   // mid depends on base by the short form: the flat set holds both.
   await push('kcl-lang/mid', '1.0.0', pkgFiles('mid', '1.0.0', 'import base\nname = "mid+" + base.name\n', 'base = "0.2.0"\n'));
   await push('team/konfig', 'v1', pkgFiles('konfig', '0.4.0', 'value = "konfig"\n'));
+  await push('kcl-lang/shared', '1.0.0', pkgFiles('shared', '1.0.0', 'name = "shared"\n'));
   // A KRM function package that depends on a registry package itself.
   const fnBody = 'import k8s\nitems = [item | {metadata.labels.team = k8s.Labels {}.team} for item in option("items") or []]\n';
   await push('kcl-lang/set-team', '0.1.0', pkgFiles('set_team', '0.1.0', fnBody, 'k8s = "1.28"\n'));
@@ -163,18 +164,18 @@ test('an unreachable or unknown package is an error naming the dependency and th
 
 test('two concurrent fetches of one package download it once and both see it', async (t) => {
   const cache = tempDir();
-  const mk = () => writeTree(tempDir(), { 'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nbase = "0.2.0"\n', 'main.k': 'a = 1\n' });
+  const mk = () => writeTree(tempDir(), { 'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nshared = "1.0.0"\n', 'main.k': 'a = 1\n' });
   const counted: string[] = [];
   const realFetch = globalThis.fetch;
   globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
     const url = String(input instanceof Request ? input.url : input);
-    if (url.includes('/blobs/') && (init?.method ?? 'GET') === 'GET' && url.includes('kcl-lang/base')) counted.push(url);
+    if (url.includes('/blobs/') && (init?.method ?? 'GET') === 'GET' && url.includes('kcl-lang/shared')) counted.push(url);
     return realFetch(input, init);
   }) as typeof fetch;
   try {
     const [a, b] = await Promise.all([fetchForPaths([mk()], { env: envFor(cache) }), fetchForPaths([mk()], { env: envFor(cache) })]);
-    t.is(a!.dirs.get('base'), join(cache, 'base_0.2.0'));
-    t.is(b!.dirs.get('base'), join(cache, 'base_0.2.0'));
+    t.is(a!.dirs.get('shared'), join(cache, 'shared_1.0.0'));
+    t.is(b!.dirs.get('shared'), join(cache, 'shared_1.0.0'));
     t.is(counted.length, 1, 'one layer download');
   } finally {
     globalThis.fetch = realFetch;
@@ -196,4 +197,27 @@ test('the KRM function runs an oci:// source whose registry has a port (tag give
   const missing = kclrun(['fn'], { env, input: RESOURCE_LIST(`oci://${registry.host}/kcl-lang/set-team:9.9.9`) });
   t.is(missing.code, 1);
   t.regex(missing.stdout, new RegExp(`oci://${registry.host.replace(/\./g, '\\.')}/kcl-lang/set-team:9\\.9\\.9: .*manifest 9\\.9\\.9: 404`));
+});
+
+test('hostile names and tags (kcl.mod or kcl.mod.lock) never leave the package cache or reach the registry', async (t) => {
+  const cache = tempDir();
+  const env = envFor(cache);
+  const cases: Array<[string, string, RegExp]> = [
+    ['k8s = "1.28/../../../escape"\n', '', /dependency "k8s": invalid OCI reference .*"1\.28\/\.\.\/\.\.\/\.\.\/escape" is not a tag/],
+    ['evil = { package = "../../x", version = "1" }\n', '', /dependency "evil": invalid OCI reference .* is not a repository/],
+    ['base = { oci = "oci://HOST/kcl-lang/base" }\n', '[dependencies]\n  [dependencies.base]\n    name = "base"\n    repo = "kcl-lang/base"\n    reg = "HOST"\n    oci_tag = "../../../escape"\n', /dependency "base": .* "\.\.\/\.\.\/\.\.\/escape" is not a tag/],
+  ];
+  for (const [deps, lock, message] of cases) {
+    const dir = writeTree(tempDir(), {
+      'kcl.mod': `[package]\nname = "app"\n\n[dependencies]\n${deps.replace('HOST', registry.host)}`,
+      'kcl.mod.lock': lock.replace('HOST', registry.host),
+      'main.k': 'a = 1\n',
+    });
+    await t.throwsAsync(fetchForPaths([dir], { env }), { instanceOf: DependencyFetchError, message }, deps);
+  }
+  const { readdirSync } = await import('node:fs');
+  t.deepEqual(readdirSync(cache), [], 'nothing was written to the cache');
+  // Positive control: the same lock with a real tag fetches.
+  const ok = writeTree(tempDir(), { 'kcl.mod': `[package]\nname = "app"\n\n[dependencies]\nbase = { oci = "oci://${registry.host}/kcl-lang/base" }\n`, 'main.k': 'a = 1\n' });
+  t.is((await fetchForPaths([ok], { env }))!.dirs.get('base'), join(cache, 'base_0.10.0'));
 });
