@@ -17,6 +17,7 @@ Commands:
   fn          run the KCLRun KRM function (stdin → stdout), for kpt and kustomize
   render      render a KCL package or files to a YAML stream (CI)
   set         edit a .k file in place (e.g. bump an image tag)
+  mod         mod update: fetch dependencies and write kcl.mod.lock
   controller  run the Flux controller for KCLRun (krm.kcl.dev.fluxcd/v1alpha1)
   install     print the controller's install manifests (| kubectl apply -f -)
   version     print kclrun and KCL engine versions
@@ -47,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
   fn: async (args, engine) => (await import('./commands/fn.js')).fnCommand(args, engine),
   render: async (args, engine) => (await import('./commands/render.js')).renderCommand(args, engine),
   set: async (args, engine) => (await import('./commands/set.js')).setCommand(args, engine),
+  mod: async (args) => (await import('./commands/mod.js')).modCommand(args),
   controller: async (args) => (await import('./commands/controller.js')).controllerCommand(args),
   install: async (args) => (await import('./commands/install.js')).installCommand(args, kclrunVersion()),
   version,

@@ -43,7 +43,7 @@ export interface ResourceRule {
 
 /** `spec` of the KCLRun functionConfig. */
 export interface KCLRunFunctionSpec {
-  /** Inline KCL code, a local `.k` file or a local KCL package directory (remote sources: not supported yet). */
+  /** Inline KCL code, a local `.k` file, a local KCL package directory or `oci://host[:port]/repo[:tag]` (git and https: not supported yet). */
   source: string;
   /** `option("params")`. */
   params?: JsonObject;

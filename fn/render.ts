@@ -7,6 +7,7 @@ import { loadSettingsFiles, runProgram } from './engine/engine.js';
 import type { Diagnostic } from './engine/diagnostics.js';
 import type { ExecProgramArgs } from './engine/messages.js';
 import { KclModError } from './package/kcl-mod.js';
+import { fetchForPaths, fetchOciSource, SourceFetchError } from './package/fetch.js';
 import { resolveProgram } from './package/resolve.js';
 import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
@@ -31,6 +32,8 @@ export interface RenderRequest {
    * the git work tree of the source, else its kcl.mod directory, else its own (see package/root.ts).
    */
   root?: PackageRoot;
+  /** Cancels dependency downloads. */
+  signal?: AbortSignal;
 }
 
 /** How to render: output caps, and who to tell which files are about to run. */
@@ -50,13 +53,18 @@ function fail(message: string, file?: string, line?: number): { ok: false; diagn
   return { ok: false, diagnostics: [{ severity: 'error', message, file, line }] };
 }
 
-/** Runs `step`; a KclModError (a bad manifest, a path outside the root) becomes a diagnostic naming its file. */
+/** A KclModError (a bad manifest, a path outside the root, a dependency not fetched) as a diagnostic naming its file. */
+function manifestFailure(err: unknown): { error: ReturnType<typeof fail> } {
+  if (err instanceof KclModError) return { error: fail(err.message.replace(`${err.file}: `, '').replace(/^:\d+: /, ''), err.file, err.line) };
+  throw err;
+}
+
+/** Runs `step`; a KclModError becomes a diagnostic naming its file. */
 function manifestStep<T>(step: () => T): T | { error: ReturnType<typeof fail> } {
   try {
     return step();
   } catch (err) {
-    if (err instanceof KclModError) return { error: fail(err.message.replace(`${err.file}: `, '').replace(/^:\d+: /, ''), err.file, err.line) };
-    throw err;
+    return manifestFailure(err);
   }
 }
 
@@ -81,16 +89,34 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
       return { exec, root: req.root ?? new PackageRoot(defaultPackageRoot(req.baseDir)) };
     }
     case 'local':
-      return manifestStep(() => {
-        const p = resolveProgram(src.paths, { vendor: req.config?.vendor !== false, root: req.root });
-        return { exec: { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs }, root: p.root };
-      });
-    case 'oci':
+      return localArgs(req, src.paths, req.root);
+    case 'oci': {
+      let dir: string;
+      try {
+        dir = await fetchOciSource(src.ref, { signal: req.signal });
+      } catch (err) {
+        if (err instanceof SourceFetchError) return { error: fail(err.message) };
+        throw err;
+      }
+      return localArgs(req, [dir], new PackageRoot(dir, `the package ${src.ref}`));
+    }
     case 'git':
     case 'https':
       return {
         error: fail(`${src.kind} sources are not supported yet (${describeSource(src)}): vendor the KCL package and use a local path`),
       };
+  }
+}
+
+/** Engine inputs for a local package or files inside `root`: registry dependencies fetched, then resolved. */
+async function localArgs(req: RenderRequest, paths: readonly string[], root: PackageRoot | undefined): Promise<Base | { error: ReturnType<typeof fail> }> {
+  const vendor = req.config?.vendor !== false;
+  try {
+    const fetched = await fetchForPaths(paths, { vendor, root, signal: req.signal });
+    const p = resolveProgram(paths, { vendor, root, fetched: fetched?.dirs });
+    return { exec: { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs }, root: p.root };
+  } catch (err) {
+    return manifestFailure(err);
   }
 }
 

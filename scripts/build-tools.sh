@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test-cluster tools (kube-apiserver, etcd, source-controller, notification-controller,
-# kustomize)
+# Builds the test tools (kube-apiserver, etcd, source-controller, notification-controller, kustomize,
+# the OCI registry)
 # from the Go tools modules under test/tools/<module>/ into
 #   ${KCLRUN_CACHE:-$HOME/.cache/kclrun}/bin/<tool>-<version>
 # and refreshes the links in .cluster/bin/.
@@ -68,7 +68,7 @@ kube_ldflags() {
 }
 
 want=("$@")
-[[ ${#want[@]} -gt 0 ]] || want=(kube-apiserver etcd source-controller notification-controller kustomize)
+[[ ${#want[@]} -gt 0 ]] || want=(kube-apiserver etcd source-controller notification-controller kustomize registry)
 for t in "${want[@]}"; do
   case "$t" in
     kube-apiserver) build_tool kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)" ;;
@@ -76,6 +76,7 @@ for t in "${want[@]}"; do
     source-controller) build_tool source-controller flux github.com/fluxcd/source-controller ;;
     notification-controller) build_tool notification-controller notification github.com/fluxcd/notification-controller ;;
     kustomize) build_tool kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 ;;
+    registry) build_tool registry registry . ;;
     *) echo "build-tools: unknown tool '$t'" >&2; exit 2 ;;
   esac
 done

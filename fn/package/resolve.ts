@@ -1,9 +1,9 @@
 /**
  * Resolves what to hand the engine for a path, the way `kcl run` does in it: the entry files (`[profile] entries`
  * in order, else the package's `.k` files), the work dir, and the external packages for `kcl.mod` dependencies —
- * local `path` dependencies, vendored copies, or copies already in the KCL package cache. Nothing is downloaded:
- * a dependency that would need a registry is an error that names it and says how to vendor it. Everything but the
- * package cache stays inside the package root (`root.ts`).
+ * local `path` dependencies, registry packages fetched by fetch.ts, vendored copies, or copies already in the KCL
+ * package cache. A git dependency found in none of them is an error that names it and says how to vendor it.
+ * Everything but the package cache stays inside the package root (`root.ts`).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -31,6 +31,8 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** The directory resolution must stay inside; default {@link defaultPackageRoot} of the package's directory. */
   root?: PackageRoot;
+  /** Where registry dependencies were fetched to, by kcl.mod key (fetch.ts); used before vendor and cache. */
+  fetched?: ReadonlyMap<string, string>;
 }
 
 /** Finds the nearest `kcl.mod` at or above `dir`, not above `root`. */
@@ -74,9 +76,12 @@ function dependencyDir(mod: KclMod, dep: Dependency, opts: ResolveOptions, root:
       return p;
     }
     case 'registry':
+    case 'repo':
     case 'oci':
     case 'git': {
-      const version = src.kind === 'registry' ? src.version : src.kind === 'oci' ? src.tag : src.ref;
+      const fetched = opts.fetched?.get(dep.name);
+      if (fetched) return fetched;
+      const version = src.kind === 'registry' ? src.version : src.kind === 'git' ? src.ref : src.tag;
       if (!isPlainSegment(dep.name) || (version !== undefined && !isPlainSegment(version))) {
         throw new KclModError(mod.file, `dependency "${dep.name}": its name and version must not contain path separators or be . or ..`);
       }
@@ -90,10 +95,10 @@ function dependencyDir(mod: KclMod, dep: Dependency, opts: ResolveOptions, root:
       }
       const cache = packageCache(opts);
       for (const n of names) if (existsSync(join(cache, n, 'kcl.mod'))) return join(cache, n);
-      const what = src.kind === 'registry' ? `version ${src.version} from the default registry` : src.kind === 'oci' ? src.oci : src.git;
+      const what = src.kind === 'registry' ? `version ${src.version} from the default registry` : src.kind === 'repo' ? src.repo : src.kind === 'oci' ? src.oci : src.git;
       throw new KclModError(
         mod.file,
-        `dependency "${dep.name}" (${what}) is not available locally: kclrun does not download packages. ` +
+        `dependency "${dep.name}" (${what}) is not available locally: kclrun does not download git packages yet. ` +
           `Vendor it (\`kcl mod vendor\`, or copy it to ${join(vendor, names[0]!)}) ` +
           `or declare it as a path dependency (${dep.name} = { path = "..." })`,
       );

@@ -128,7 +128,7 @@ export class EnginePool {
    */
   async render(request: RenderRequest, cwd: string, opts: CallOptions = {}): Promise<RenderOutcome> {
     const named = request.source.kind === 'local' ? request.source.paths : [request.inlineName ?? 'main.k'];
-    const { root, ...wire } = request;
+    const { root, signal: _signal, ...wire } = request; // the worker's deadline bounds downloads; a signal cannot cross
     const args = { request: wire, root: root && { dir: root.dir, label: root.label }, limits: this.#limits, cwd };
     try {
       const out = (await this.#enqueue('render', args, opts, named)) as RenderOutcome;

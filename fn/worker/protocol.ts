@@ -20,8 +20,8 @@ export interface WorkerMethods {
   version: { args: Record<string, never>; result: EngineVersion };
 }
 
-/** A render request without its package root. */
-export type WireRenderRequest = Omit<RenderRequest, 'root'>;
+/** A render request without its package root (rebuilt in the worker) and signal (the pool's deadline applies). */
+export type WireRenderRequest = Omit<RenderRequest, 'root' | 'signal'>;
 
 /** A package root as data: what `new PackageRoot(dir, label)` needs. */
 export interface WireRoot {

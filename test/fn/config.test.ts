@@ -1,7 +1,7 @@
 /**
  * The function's configuration as a user writes it: a KCLRun (krm.kcl.dev/v1alpha1) or a ConfigMap functionConfig,
  * and what a user sees when it is wrong — missing source, wrong kind or apiVersion, malformed fields, remote sources
- * (not supported yet). Every problem is an error result naming the field, with exit code 1 and the items unchanged.
+ * (git and https: not supported yet). Every problem is an error result naming the field, with exit code 1 and the items unchanged.
  */
 import test from 'ava';
 import { parse } from 'yaml';
@@ -167,7 +167,6 @@ test('malformed spec fields are each reported with their path', async (t) => {
 });
 
 for (const [kind, source] of [
-  ['oci', 'oci://ghcr.io/kcl-lang/set-annotation:0.1.0'],
   ['git', 'github.com/kcl-lang/krm-kcl/examples/mutation/set-annotations'],
   ['git', 'git::https://github.com/kcl-lang/krm-kcl.git//examples/mutation/set-annotations?ref=main'],
   ['https', 'https://raw.githubusercontent.com/kcl-lang/krm-kcl/main/examples/mutation/set-annotations/main.k'],

@@ -1,6 +1,6 @@
 /**
  * KCL package resolution: a package directory renders the way `kcl run` would in it — `[profile] entries` in order,
- * path dependencies and vendored dependencies as external packages — and a dependency that would need a registry is
+ * path dependencies and vendored dependencies as external packages — and a git dependency that is not vendored is
  * a clear error naming it and saying how to vendor it. Resolution stays inside the package root: anything that
  * leads outside it (a path, an entry, a vendored copy, a settings file, through a symlink or not) is an
  * OutsideRootError naming the path.
@@ -79,20 +79,20 @@ test('a path dependency that does not exist is an error naming kcl.mod and the d
   }
 });
 
-test('a registry dependency that is not vendored is a clear error naming it and suggesting vendoring', async (t) => {
+test('a git dependency that is not vendored is a clear error naming it and suggesting vendoring', async (t) => {
   const app = writeTree(tempDir(), {
-    'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nk8s = "1.31.2"\n',
+    'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nk8s = { git = "https://example.invalid/k8s.git", tag = "1.31.2" }\n',
     'main.k': 'import k8s.api.core.v1 as core\n\nns = core.Namespace {metadata.name = "x"}\n',
   });
   const env = { ...process.env, KCL_PKG_PATH: tempDir() }; // an empty package cache
-  t.throws(() => resolveProgram(app, { env }), { instanceOf: KclModError, message: /dependency "k8s" \(version 1\.31\.2 from the default registry\) is not available locally/ });
+  t.throws(() => resolveProgram(app, { env }), { instanceOf: KclModError, message: /dependency "k8s" \(https:\/\/example\.invalid\/k8s\.git\) is not available locally/ });
   const out = await render({ source: { kind: 'local', paths: [app] }, baseDir: app });
   t.false(out.ok);
   if (!out.ok) {
     const d = out.diagnostics[0]!;
     t.is(d.file, join(app, 'kcl.mod'));
     t.regex(d.message, /"k8s"/);
-    t.regex(d.message, /kclrun does not download packages/);
+    t.regex(d.message, /kclrun does not download git packages yet/);
     t.regex(d.message, /kcl mod vendor/);
     t.true(d.message.includes(join(app, 'vendor', 'k8s_1.31.2')), d.message);
   }

@@ -1,6 +1,6 @@
 /**
- * Locates the Go-built test-cluster tools (kube-apiserver, etcd, source-controller, notification-controller,
- * kustomize)
+ * Locates the Go-built test tools (kube-apiserver, etcd, source-controller, notification-controller,
+ * kustomize, the OCI registry)
  * that `npm run tools:build` (scripts/build-tools.sh) caches under
  * `${KCLRUN_CACHE:-~/.cache/kclrun}/bin/<tool>-<version>`.
  */
@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Names of the tools built by `npm run tools:build`. */
-export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "notification-controller" | "kustomize";
+export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "notification-controller" | "kustomize" | "registry";
 
 /** Pinned tool versions, as written in `test/tools/versions.json`. */
 export type ToolVersions = Readonly<Record<ToolName, string>>;
