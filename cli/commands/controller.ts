@@ -1,6 +1,6 @@
 /** `kclrun controller`: runs the Flux controller for KCLRun until SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
-import { loadKubeConfig, runController } from '../../controller/run.js';
+import type { loadKubeConfig as LoadKubeConfig } from '../../controller/run.js';
 import { parseAddr } from '../../controller/server.js';
 import { parseDuration } from '../../controller/api/types.js';
 import { CONTROLLER_NAME } from '../../controller/api/group.js';
@@ -81,7 +81,7 @@ function addr(flag: string, v: string): string {
 }
 
 /** Fails early, as a usage error, when the kubeconfig cannot be loaded. */
-function kubeconfigFile(flag: string | undefined, env: string | undefined): string | undefined {
+function kubeconfigFile(loadKubeConfig: typeof LoadKubeConfig, flag: string | undefined, env: string | undefined): string | undefined {
   const file = flag ?? env?.split(':').find((f) => f !== '');
   if (file === undefined) return undefined;
   try {
@@ -130,7 +130,6 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   for (const m of overrideManagers) if (m.trim() === '') throw new UsageError('--override-manager: a field manager name must not be empty');
   const jitter = int('interval-jitter-percentage', str('interval-jitter-percentage'), 0, 99);
   const opts = {
-    kubeconfig: kubeconfigFile(str('kubeconfig'), process.env.KUBECONFIG),
     metricsAddr: addr('metrics-addr', str('metrics-addr') ?? ':8080'),
     healthAddr: addr('health-addr', str('health-addr') ?? ':9440'),
     eventsAddr: eventsUrl(str('events-addr')),
@@ -163,6 +162,10 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     renderMaxBytes: bytes('render-max-bytes', str('render-max-bytes')),
     logLevel: level,
   };
+  // The controller's modules (the Kubernetes client among them) load only once every other flag is valid, so a
+  // usage error answers at once.
+  const { loadKubeConfig, runController } = await import('../../controller/run.js');
+  const kubeconfig = kubeconfigFile(loadKubeConfig, str('kubeconfig'), process.env.KUBECONFIG);
   // From here on every line on stderr is a log line (JSON unless --log-encoding=console), failures included.
   const log = jsonLogger(level, { logger: CONTROLLER_NAME }, process.stderr, encoding);
   // Signals are handled from here on, start-up included: a SIGTERM while starting stops cleanly once started
@@ -174,7 +177,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   });
   let running;
   try {
-    running = await runController({ ...opts, logger: log });
+    running = await runController({ ...opts, kubeconfig, logger: log });
   } catch (err) {
     log.error('unable to start the controller', { error: (err as Error).message });
     return 1;
