@@ -5,6 +5,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document, Node, YAMLMap } from 'yaml';
 import { KrmInputError, YamlAliasError } from './errors.js';
+import { indentFlowScalars } from './flow-indent.js';
 import { Item } from './item.js';
 import { resultsFromJson } from './results.js';
 import type { JsonValue, Result } from './types.js';
@@ -58,6 +59,32 @@ function isEmptyNode(node: unknown): boolean {
   return node === null || node === undefined || (isScalar(node) && node.value === null);
 }
 
+function parseDocs(text: string): { docs: ReturnType<typeof parseAllDocuments>; lines: LineCounter } {
+  const lines = new LineCounter();
+  return { docs: parseAllDocuments(text, { ...GO_SCHEMA_OPTIONS, lineCounter: lines }), lines };
+}
+
+function hasErrors(docs: ReturnType<typeof parseAllDocuments>): boolean {
+  return Array.isArray(docs) && docs.some((d) => d.errors.length > 0);
+}
+
+/**
+ * Parses `text`; when it has syntax errors, parses it again with the continuation lines of its quoted scalars
+ * indented (`flow-indent.ts`: how yaml.v3 writes them, values unchanged) and keeps that if it is clean. Throws the
+ * first error of the text as given otherwise.
+ */
+function parseYaml(text: string): { docs: ReturnType<typeof parseAllDocuments>; lines: LineCounter } {
+  const first = parseDocs(text);
+  if (!hasErrors(first.docs)) return first;
+  const indented = indentFlowScalars(text);
+  if (indented !== text) {
+    const second = parseDocs(indented);
+    if (!hasErrors(second.docs)) return second;
+  }
+  for (const doc of first.docs as Document.Parsed[]) checkSyntax(doc, first.lines);
+  return first;
+}
+
 /** Throws the first syntax error of `doc` with its position. */
 function checkSyntax(doc: Document.Parsed, lines: LineCounter): void {
   const err = doc.errors[0];
@@ -106,10 +133,9 @@ function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounte
  * past the alias budget (`yaml-limits.ts`), before anything expands them.
  */
 export function parseInput(text: string): ResourceListInput {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { ...GO_SCHEMA_OPTIONS, lineCounter: lines });
-  if (!Array.isArray(docs)) return { format: 'stream', items: [] };
-  for (const doc of docs) checkSyntax(doc, lines);
+  const parsed = parseYaml(text);
+  if (!Array.isArray(parsed.docs)) return { format: 'stream', items: [] };
+  const { docs, lines } = parsed as { docs: Document.Parsed[]; lines: LineCounter };
   const aliases = aliasBudgetProblem(docs, text.length);
   if (aliases) throw YamlAliasError.at(aliases.message, aliases.offset, lines);
   const nonEmpty = docs.filter((d) => !isEmptyNode(d.contents));

@@ -8,6 +8,8 @@ import test from 'ava';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
+import { parseInput } from '../../krm/index.js';
+import { fixturePath } from '../krm/fixtures.js';
 import { EXAMPLES, KCLRUN_FN, run, tempDir, writeTree, type Ran } from '../support/kclrun.js';
 
 // The machine's kpt: /usr/bin/kpt links to the Cloud SDK's; either path will do.
@@ -207,4 +209,27 @@ test('kpt fn render: a failing validator fails the render with rc=1, names main.
   const results = parse(readFileSync(join(root, 'results', 'results.yaml'), 'utf8'));
   t.is(results.kind, 'FunctionResultList');
   t.is(results.items.at(-1).exitCode, 1);
+});
+
+test('kpt fn eval --fn-config written by PyYAML (source closed at column 0 by kpt): the corpus package is mutated, values kept', (t) => {
+  // test/krm/fixtures/corpus-pkg: multi-line quoted, folded and kept scalars, `---` in a block scalar, anchors,
+  // tabs, long lines, CRLF and a BOM. The fn-config's source is a multi-line single-quoted scalar (PyYAML safe_dump).
+  const root = tempDir('kclrun-kpt-corpus-');
+  const pkg = join(root, 'pkg');
+  cpSync(fixturePath('corpus-pkg'), pkg, { recursive: true });
+  cpSync(fixturePath('corpus-fn-config.yaml'), join(root, 'fn-config.yaml'));
+  const values = (dir: string) =>
+    readdirSync(dir)
+      .sort()
+      .flatMap((f) => parseInput(readFileSync(join(dir, f), 'utf8')).items.map((i) => i.toObject()));
+  const before = values(pkg);
+  const r = kpt(['fn', 'eval', 'pkg', '--exec', KCLRUN_FN, '--fn-config', 'fn-config.yaml'], root);
+  t.is(r.code, 0, r.stderr);
+  const after = values(pkg);
+  t.is(after.length, before.length);
+  const withAnnotation = before.map((o) => {
+    const meta = (o.metadata ?? {}) as Record<string, unknown>;
+    return { ...o, metadata: { ...meta, annotations: { ...((meta.annotations as object) ?? {}), managed: 'kcl' } } };
+  });
+  t.deepEqual(after, withAnnotation);
 });
