@@ -106,6 +106,12 @@ function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounte
   const itemsNode = root.get('items', true);
   const items: Item[] = [];
   if (isSeq(itemsNode)) {
+    // `items:\n# comment\n- apiVersion: …` parses as the sequence's comment: it belongs to the first item.
+    const head = itemsNode.items[0];
+    if (itemsNode.commentBefore && isMap(head)) {
+      head.commentBefore = head.commentBefore ? `${itemsNode.commentBefore}\n${head.commentBefore}` : itemsNode.commentBefore;
+      itemsNode.commentBefore = undefined;
+    }
     itemsNode.items.forEach((node, i) => {
       if (!isMap(node)) throw KrmInputError.at(`ResourceList items[${i}] is not a mapping`, offsetOf(node) ?? offsetOf(itemsNode), lines);
       items.push(standalone(node, `ResourceList items[${i}]`, lines));

@@ -119,6 +119,13 @@ test('a mutation keeps comments, 0644 and kpt internal annotations, and the func
   t.is(list.results, undefined);
 });
 
+test('a comment before the first item of items: survives KCL rewriting that item', async (t) => {
+  const out = await fn(rl(inline('items = [i | {metadata.labels.tier: "web"} for i in option("items")]'), `# the first item\n${ITEMS}`));
+  t.is(out.code, 0, JSON.stringify(out.results));
+  t.regex(out.stdout, /items:\n\s*- # the first item\n\s+apiVersion: apps\/v1\n/);
+  t.deepEqual(parse(out.stdout).items[0].metadata.labels, { tier: 'web' });
+});
+
 test('items KCL rebuilds without annotations get kpt internal annotations back (matched by apiVersion/kind/namespace/name)', async (t) => {
   const out = await fn(
     rl(

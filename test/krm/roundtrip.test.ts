@@ -106,6 +106,13 @@ test('stream items written into a ResourceList keep their head comments inside t
   t.is(formatResourceList(again.items), out);
 });
 
+test('a comment on the line before the first item stays with that item', (t) => {
+  const text = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n# the web deployment\n- apiVersion: v1\n  kind: ConfigMap\n';
+  const out = roundTrip(text);
+  t.is(out, 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- # the web deployment\n  apiVersion: v1\n  kind: ConfigMap\n');
+  t.is(roundTrip(out), out, 'a second pass writes the same');
+});
+
 test('empty ResourceList and items: null are accepted', (t) => {
   t.deepEqual(parseInput('apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: null\n').items, []);
   const input = parseInput('apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n');
