@@ -11,6 +11,10 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function isEmptyObject(v: unknown): boolean {
+  return isObject(v) && Object.keys(v).length === 0;
+}
+
 /**
  * The engine's JSON result as documents: one JSON value, or one per line for a stream. Undefined when it is not
  * that shape (the YAML result is then used). JSON is read ~10× faster than YAML for large outputs.
@@ -50,6 +54,8 @@ export async function unwrapOutput(yamlText: string, jsonText?: string): Promise
       if (v !== null && v !== undefined) docs.push(v);
     }
   }
+  // A program with no top-level output (a validator that only asserts) prints `{}`: no resource, an empty stream.
+  for (let i = docs.length - 1; i >= 0; i--) if (isEmptyObject(docs[i])) docs.splice(i, 1);
   if (docs.length === 1 && isObject(docs[0]) && 'items' in docs[0]) {
     const items = docs[0].items;
     if (items === null) return { ok: true, objects: [] };

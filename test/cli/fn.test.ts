@@ -111,3 +111,14 @@ test('kclrun fn: a YAML stream with a failing KCLRun prints the items and the er
   t.is(r.stdout, 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n');
   t.is(r.stderr, '[error] deny.k:3:1: EvaluationError: no resources allowed here, got 1\n');
 });
+
+test('fn: a validator with no output gives an empty stream, or an empty items: for a ResourceList', (t) => {
+  const config = 'apiVersion: krm.kcl.dev/v1alpha1\nkind: KCLRun\nmetadata:\n  name: check\nspec:\n  source: |\n    assert True, "fine"\n';
+  const stream = kclrun(['fn'], { input: config });
+  t.is(stream.code, 0, stream.stderr);
+  t.is(stream.stdout, '');
+  const indented = config.replace(/^/gm, '  ').trimEnd();
+  const list = kclrun(['fn'], { input: `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n${indented}\n` });
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, /^apiVersion: config.kubernetes.io\/v1\nkind: ResourceList\nitems: \[\]\nfunctionConfig:\n/);
+});

@@ -160,3 +160,13 @@ test('kclrun render: a path dependency outside the package root exits 1 naming i
   t.is(widened.code, 0, widened.stderr);
   t.is(widened.stdout, 'owner: platform\n');
 });
+
+test('a program that only asserts prints an empty stream (kubectl apply -f refuses a `{}` document)', (t) => {
+  const dir = tempDir('kclrun-render-empty-');
+  writeTree(dir, { 'main.k': 'assert True, "fine"\n' });
+  const r = kclrun(['render', join(dir, 'main.k')]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, '');
+  const json = kclrun(['render', '-o', 'json', join(dir, 'main.k')]);
+  t.deepEqual(JSON.parse(json.stdout).items, []);
+});

@@ -14,3 +14,10 @@ test('YAML output with a few aliases is read, expanded', async (t) => {
   const out = await unwrapOutput('kind: A\nmetadata: {name: a, labels: &l {app: a}}\nspec: {selector: *l}\n');
   t.deepEqual(out, { ok: true, objects: [{ kind: 'A', metadata: { name: 'a', labels: { app: 'a' } }, spec: { selector: { app: 'a' } } }] });
 });
+
+test('a program with no output (`{}`) is no resource, not an empty one', (t) => {
+  t.deepEqual(unwrapOutput('{}\n', '{}'), { ok: true, objects: [] });
+  t.deepEqual(unwrapOutput('{}\n'), { ok: true, objects: [] });
+  // a positive control: a real resource next to it is kept
+  t.deepEqual(unwrapOutput('', '{}\n{"kind": "A"}'), { ok: true, objects: [{ kind: 'A' }] });
+});
