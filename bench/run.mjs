@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm run bench`: speed and memory of kclrun against its peers, measured in the same run on the same machine.
-// Reports medians (wall time) and max RSS, and ratios kclrun / peer. Machines are noisy: compare ratios.
-//   - kclrun fn (5 and 1,000 items, set-annotations in KCL)  vs  the legacy kpt TS SDK doing the same annotation
+// `npm run bench`: speed and memory of kclrun against its peers, measured in the same run on the same machine,
+// alternating ours and the peer run by run. Reports medians of wall and CPU time (user + sys) and the max peak RSS,
+// and ratios kclrun / peer. Machines are noisy: compare ratios. Writes bench/results/latest.json.
+//   - kclrun fn (5 / 1,000 / 10,000 Deployments, set-annotations in KCL)  vs  the Python + libyaml peer on the same
+//     engine (bench/peers/kcl_python_fn.py: PyYAML CSafeLoader, kcl-lib; the stand-in for krm-kcl)
 //   - kclrun render examples/flask-demo                      vs  the official Python binding of the same engine
 //   - kclrun fn from the container image vs on the host (bench/image-bench.mjs), when the image is built
 //   - kclrun fn (5 items) with its supervised engine worker  vs  the same function with the engine in-process (the
@@ -9,15 +11,19 @@
 //   - the controller (bench/controller-bench.mjs), when present: revision → applied, RSS with 100 KCLRuns
 //   - parallel rendering (bench/render-workers-bench.mjs): 100 KCLRuns of ~0.5 s engine time each, created → all
 //     Ready, at --render-workers=1 and =2 (KCLRUN_BENCH_KCLRUNS sets the count)
-// Usage: node bench/run.mjs [RUNS]   (default 11)
+// Usage: node bench/run.mjs [RUNS] [--quick]   (default 11 runs; --quick: 3 runs, no 10,000 items, no image,
+// controller or parallel-rendering benches). The peers' venv is made on first use under ~/.cache/kclrun/bench-venv.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const runs = Number(process.argv[2] ?? 11);
+const quick = process.argv.includes('--quick');
+const runArg = process.argv.slice(2).find((a) => /^\d+$/.test(a));
+const runs = Number(runArg ?? (quick ? 3 : 11));
+const engineVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).kclEngine.version;
 const cache = process.env.KCLRUN_CACHE || join(homedir(), '.cache', 'kclrun');
 const work = mkdtempSync(join(tmpdir(), 'kclrun-bench-'));
 
@@ -54,70 +60,90 @@ functionConfig:
 `;
 }
 
-/** Runs `cmd` `runs` times (after one warm-up) under /usr/bin/time; returns median ms and max RSS (MiB). */
-function measure(cmd, args, input) {
-  const times = [];
-  let rss = 0;
-  for (let i = 0; i <= runs; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { input, maxBuffer: 256 << 20 });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.toString().slice(-500)}`);
-    const kb = Number(r.stderr.toString().trim().split('\n').pop());
-    if (i > 0) times.push(ms);
-    rss = Math.max(rss, kb / 1024);
+/** One run of `cmd` under /usr/bin/time: wall ms, CPU ms (user + sys, children included) and peak RSS MiB. */
+function once(cmd, args, input) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { input, maxBuffer: 1 << 30 });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.toString().slice(-500)}`);
+  const [user, sys, kb] = r.stderr.toString().trim().split('\n').pop().split(' ').map(Number);
+  return { wall, cpu: (user + sys) * 1000, rss: kb / 1024 };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs ours and the peer alternately, `n` times each after one warm-up each; medians (max for RSS). */
+function alternate(ours, peer, n) {
+  const got = { ours: [], peer: [] };
+  for (let i = 0; i <= n; i++) {
+    for (const [key, [cmd, args, input]] of i % 2 ? [['peer', peer], ['ours', ours]] : [['ours', ours], ['peer', peer]]) {
+      const m = once(cmd, args, input);
+      if (i > 0) got[key].push(m);
+    }
   }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], rss };
+  const sum = (ms) => ({ wall: median(ms.map((m) => m.wall)), cpu: median(ms.map((m) => m.cpu)), rss: Math.max(...ms.map((m) => m.rss)) });
+  return { ours: sum(got.ours), peer: sum(got.peer) };
 }
 
 function pythonPeer() {
   const venv = join(cache, 'bench-venv');
   const py = join(venv, 'bin', 'python');
-  if (!existsSync(py)) {
+  const ok = () => spawnSync(py, ['-c', `import yaml, kcl_lib, importlib.metadata as m; assert yaml.__with_libyaml__; assert m.version('kcl-lib') == '${engineVersion}'`]).status === 0;
+  if (!existsSync(py) || !ok()) {
     execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(join(venv, 'bin', 'pip'), ['install', '-q', 'kcl-lib==0.13.2'], { stdio: 'inherit' });
+    execFileSync(join(venv, 'bin', 'pip'), ['install', '-q', `kcl-lib==${engineVersion}`, 'pyyaml'], { stdio: 'inherit' });
+    if (!ok()) throw new Error(`${venv}: kcl-lib ${engineVersion} with PyYAML's libyaml is not importable`);
   }
   return py;
 }
 
 const rows = [];
-function compare(name, ours, peer, peerName) {
-  rows.push({ name, ours, peer, peerName });
+/** Rows `{name, ours, peer, peerName, ratio, unit, runs}`: wall and CPU ms, peak RSS MiB. */
+function compare(name, m, peerName, n) {
+  for (const [what, key, unit] of [['wall', 'wall', 'ms'], ['CPU', 'cpu', 'ms'], ['peak RSS', 'rss', 'MiB']]) {
+    const ours = Math.round(m.ours[key]);
+    const peer = Math.round(m.peer[key]);
+    rows.push({ name: `${name}: ${what}`, ours, peer, peerName, ratio: Number((m.ours[key] / m.peer[key]).toFixed(2)), unit, runs: n });
+  }
 }
 
 try {
   const kclrun = join(root, 'bin', 'kclrun');
   const node = process.execPath;
-  for (const n of [5, 1000]) {
+  const py = pythonPeer();
+  for (const n of quick ? [5, 1000] : [5, 1000, 10000]) {
     const input = resourceList(n);
     writeFileSync(join(work, `rl-${n}.yaml`), input);
-    const ours = measure(kclrun, ['fn'], input);
-    const peer = measure(node, [join(root, 'bench/peers/kpt-functions-annotate.mjs')], input);
-    compare(`fn, ${n} items`, ours, peer, 'kpt-functions (no KCL)');
-    if (n === 5) compare('fn, 5 items (engine worker vs in-process)', ours, measure(node, [join(root, 'bench/peers/fn-in-process.mjs')], input), 'engine in-process (before)');
+    const k = n >= 10000 ? Math.max(3, Math.ceil(runs / 2)) : runs;
+    const m = alternate([kclrun, ['fn'], input], [py, [join(root, 'bench/peers/kcl_python_fn.py')], input], k);
+    compare(`fn, ${n.toLocaleString('en')} items`, m, 'Python + libyaml, kcl-lib (same engine)', k);
+    if (n === 5) {
+      const inProcess = alternate([kclrun, ['fn'], input], [node, [join(root, 'bench/peers/fn-in-process.mjs')], input], k);
+      compare('fn, 5 items (engine worker vs in-process)', inProcess, 'engine in-process (before)', k);
+    }
   }
   const flask = join(root, 'examples/flask-demo');
-  const ours = measure(kclrun, ['render', flask]);
-  const peer = measure(pythonPeer(), [join(root, 'bench/peers/kcl_python_render.py'), flask, join(flask, 'main.k'), join(flask, 'render/k8s/kubernetes_render.k')]);
-  compare('render flask-demo', ours, peer, 'kcl-lib Python (same engine)');
+  const renderPeer = [py, [join(root, 'bench/peers/kcl_python_render.py'), flask, join(flask, 'main.k'), join(flask, 'render/k8s/kubernetes_render.k')]];
+  compare('render flask-demo', alternate([kclrun, ['render', flask]], renderPeer, runs), 'kcl-lib Python (same engine)', runs);
 
-  console.log(`\nkclrun benchmarks — ${runs} runs each after a warm-up, medians; ${new Date().toISOString()}\n`);
-  console.log('| case | kclrun | peer | ratio (kclrun/peer) | kclrun max RSS | peer max RSS |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.name} | ${r.ours.median.toFixed(0)} ms | ${r.peerName}: ${r.peer.median.toFixed(0)} ms | ${(r.ours.median / r.peer.median).toFixed(2)} | ${r.ours.rss.toFixed(0)} MiB | ${r.peer.rss.toFixed(0)} MiB |`);
+  console.log(`\nkclrun benchmarks — medians (max for RSS) of alternating runs after a warm-up; ${new Date().toISOString()}\n`);
+  console.log('| case | kclrun | peer | ratio (kclrun/peer) | runs |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.name} | ${r.ours} ${r.unit} | ${r.peer} ${r.unit} | ${r.ratio.toFixed(2)} | ${r.runs} |`);
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  if (!quick) {
+    // The function from the container image, when one is built (npm run image:build).
+    execFileSync(node, [join(root, 'bench', 'image-bench.mjs'), String(runs)], { stdio: 'inherit' });
+    const controllerBench = join(root, 'bench', 'controller-bench.mjs');
+    if (existsSync(controllerBench)) {
+      console.log('\ncontroller:');
+      execFileSync(node, [controllerBench], { stdio: 'inherit' });
+    }
+    const workersBench = join(root, 'bench', 'render-workers-bench.mjs');
+    console.log('\nparallel rendering:');
+    execFileSync(node, [workersBench, process.env.KCLRUN_BENCH_KCLRUNS ?? '100'], { stdio: 'inherit' });
   }
-  // The function from the container image, when one is built (npm run image:build).
-  execFileSync(node, [join(root, 'bench', 'image-bench.mjs'), String(runs)], { stdio: 'inherit' });
-  const controllerBench = join(root, 'bench', 'controller-bench.mjs');
-  if (existsSync(controllerBench)) {
-    console.log('\ncontroller:');
-    execFileSync(node, [controllerBench], { stdio: 'inherit' });
-  }
-  const workersBench = join(root, 'bench', 'render-workers-bench.mjs');
-  console.log('\nparallel rendering:');
-  execFileSync(node, [workersBench, process.env.KCLRUN_BENCH_KCLRUNS ?? '100'], { stdio: 'inherit' });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
