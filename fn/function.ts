@@ -116,7 +116,7 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
   // Only inline code is shown as the functionConfig's source: a local file may well be called `<name>.k` too.
   const shownInline = source.kind === 'inline' ? inline : undefined;
   if (!outcome.ok) return { ok: false as const, results: diagnosticResults(outcome.diagnostics, cfg, cwd, shownInline) };
-  return { ok: true as const, items: [...passed, ...itemsFromOutputs(outcome.objects, selected)] };
+  return { ok: true as const, items: [...passed, ...itemsFromOutputs(outcome.objects, selected, json)] };
 }
 
 /**

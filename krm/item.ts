@@ -89,9 +89,10 @@ export class Item {
   /**
    * Like {@link withObject}, but updates this item's own YAML in place (no copy) and returns it: for callers that
    * are done with the input, such as a function merging its output back (a copy per item dominated large lists).
+   * `current`, when given, must be this item's {@link toObject} as it is now: it saves reading the YAML again.
    */
-  assignObject(next: JsonObject): Item {
-    this.doc.contents = updateNode(this.doc.contents, next, this.doc) as typeof this.doc.contents;
+  assignObject(next: JsonObject, current?: JsonObject): Item {
+    this.doc.contents = updateNode(this.doc.contents, next, this.doc, current) as typeof this.doc.contents;
     return this;
   }
 

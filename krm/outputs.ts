@@ -65,9 +65,10 @@ function withBookkeeping(obj: JsonObject, from: Item): JsonObject {
  * else by the first unused input with the same apiVersion/kind/namespace/name
  * (so duplicates map in order). A matched object becomes
  * the input updated in place to `obj` (with its bookkeeping annotations restored), so the inputs are consumed;
- * an unmatched one becomes `Item.fromObject(obj)`. Output order is `outputs`' order.
+ * an unmatched one becomes `Item.fromObject(obj)`. Output order is `outputs`' order. `current`, when given, holds
+ * each input's {@link Item.toObject} as it is now (saves reading the YAML again).
  */
-export function itemsFromOutputs(outputs: readonly JsonObject[], inputs: readonly Item[]): Item[] {
+export function itemsFromOutputs(outputs: readonly JsonObject[], inputs: readonly Item[], current?: ReadonlyMap<Item, JsonObject>): Item[] {
   const unused = new Set(inputs);
   const byId = new Map<string, Item>();
   const byKey = new Map<string, Item[]>();
@@ -95,6 +96,6 @@ export function itemsFromOutputs(outputs: readonly JsonObject[], inputs: readonl
       if (!match) return Item.fromObject(obj);
       unused.delete(match);
     }
-    return match.assignObject(withBookkeeping(obj, match));
+    return match.assignObject(withBookkeeping(obj, match), current?.get(match));
   });
 }

@@ -42,6 +42,10 @@ function isJsonObject(v: JsonValue): v is { [k: string]: JsonValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function own(obj: { [k: string]: JsonValue }, key: string): JsonValue | undefined {
+  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}
+
 /** Moves position-bound decoration (comments, blank lines) from `from` to `to`. */
 function copyDecoration(from: unknown, to: Node): void {
   if (!isNode(from)) return;
@@ -61,14 +65,15 @@ function replaceNode(old: unknown, value: JsonValue, doc: Doc): Node {
   return created;
 }
 
-function updateMap(map: YAMLMap, next: { [k: string]: JsonValue }, doc: Doc): YAMLMap {
+function updateMap(map: YAMLMap, next: { [k: string]: JsonValue }, doc: Doc, old: JsonValue | undefined): YAMLMap {
+  const oldObject = old !== undefined && isJsonObject(old) ? old : undefined;
   const seen = new Set<string>();
   const kept: Array<Pair<unknown, unknown>> = [];
   for (const pair of map.items) {
     const key = keyString(pair.key);
     if (!Object.prototype.hasOwnProperty.call(next, key) || seen.has(key)) continue;
     seen.add(key);
-    pair.value = updateNode(pair.value, next[key] as JsonValue, doc);
+    pair.value = updateNode(pair.value, next[key] as JsonValue, doc, oldObject && own(oldObject, key));
     kept.push(pair);
   }
   map.items = kept;
@@ -93,19 +98,20 @@ function uniqueNames(names: Array<string | undefined>): names is string[] {
   return names.every((n) => n !== undefined) && new Set(names).size === names.length;
 }
 
-function updateSeq(seq: YAMLSeq, next: JsonValue[], doc: Doc): YAMLSeq {
+function updateSeq(seq: YAMLSeq, next: JsonValue[], doc: Doc, old: JsonValue | undefined): YAMLSeq {
+  const oldArray = Array.isArray(old) && old.length === seq.items.length ? old : undefined;
   const oldNames = seq.items.map((i) => elementName(i));
   const newNames = next.map((v) => elementName(v));
   if (seq.items.length > 0 && uniqueNames(oldNames) && uniqueNames(newNames)) {
     // Associative list (containers, env, ports…): match elements by name.
-    const byName = new Map(oldNames.map((n, i) => [n, seq.items[i]]));
+    const byName = new Map(oldNames.map((n, i) => [n, i]));
     seq.items = next.map((v, i) => {
-      const old = byName.get(newNames[i] as string);
-      return old === undefined ? (doc.createNode(v) as Node) : updateNode(old, v, doc);
+      const at = byName.get(newNames[i] as string);
+      return at === undefined ? (doc.createNode(v) as Node) : updateNode(seq.items[at], v, doc, oldArray?.[at]);
     });
     return seq;
   }
-  const items = next.map((v, i) => (i < seq.items.length ? updateNode(seq.items[i], v, doc) : (doc.createNode(v) as Node)));
+  const items = next.map((v, i) => (i < seq.items.length ? updateNode(seq.items[i], v, doc, oldArray?.[i]) : (doc.createNode(v) as Node)));
   seq.items = items;
   return seq;
 }
@@ -114,13 +120,14 @@ function updateSeq(seq: YAMLSeq, next: JsonValue[], doc: Doc): YAMLSeq {
  * Returns `node` updated to equal `next`: an unchanged subtree is returned as
  * is; maps and sequences are updated in place (kept keys keep their order and
  * comments, removed keys are deleted, new keys are appended); a changed scalar
- * or a change of node kind gets a fresh node carrying the old comments.
+ * or a change of node kind gets a fresh node carrying the old comments. `old`, when given, is what `node` reads as
+ * (`nodeToJson`), known to the caller: it spares reading each level of the tree again.
  */
-export function updateNode(node: unknown, next: JsonValue, doc: Doc): Node {
+export function updateNode(node: unknown, next: JsonValue, doc: Doc, old?: JsonValue): Node {
   if (isPair(node)) throw new TypeError('updateNode: unexpected pair');
-  if (isNode(node) && jsonEqual(nodeToJson(node, doc), next)) return node;
+  if (isNode(node) && jsonEqual(old !== undefined ? old : nodeToJson(node, doc), next)) return node;
   if (isAlias(node)) return replaceNode(node, next, doc);
-  if (isMap(node) && isJsonObject(next)) return updateMap(node, next, doc);
-  if (isSeq(node) && Array.isArray(next)) return updateSeq(node, next, doc);
+  if (isMap(node) && isJsonObject(next)) return updateMap(node, next, doc, old);
+  if (isSeq(node) && Array.isArray(next)) return updateSeq(node, next, doc, old);
   return replaceNode(node, next, doc);
 }
