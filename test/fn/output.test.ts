@@ -15,9 +15,9 @@ test('YAML output with a few aliases is read, expanded', async (t) => {
   t.deepEqual(out, { ok: true, objects: [{ kind: 'A', metadata: { name: 'a', labels: { app: 'a' } }, spec: { selector: { app: 'a' } } }] });
 });
 
-test('a program with no output (`{}`) is no resource, not an empty one', (t) => {
-  t.deepEqual(unwrapOutput('{}\n', '{}'), { ok: true, objects: [] });
-  t.deepEqual(unwrapOutput('{}\n'), { ok: true, objects: [] });
+test('a program with no output (`{}`) is no resource, not an empty one', async (t) => {
+  t.deepEqual(await unwrapOutput('{}\n', '{}'), { ok: true, objects: [] });
+  t.deepEqual(await unwrapOutput('{}\n'), { ok: true, objects: [] });
   // a positive control: a real resource next to it is kept
-  t.deepEqual(unwrapOutput('', '{}\n{"kind": "A"}'), { ok: true, objects: [{ kind: 'A' }] });
+  t.deepEqual(await unwrapOutput('', '{}\n{"kind": "A"}'), { ok: true, objects: [{ kind: 'A' }] });
 });
