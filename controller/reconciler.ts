@@ -219,6 +219,7 @@ export class Reconciler {
     for (const s of args.secrets) secrets.add(s);
     const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args, {
       engine: this.opts.engine,
+      params: k.spec.params,
       signal, // a cancelled reconcile kills its render's worker
       timeoutMs: getTimeout(k),
       timeoutSetBy: k.spec.timeout ? "the KCLRun's spec.timeout" : "the KCLRun's default spec.timeout",
