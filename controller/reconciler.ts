@@ -9,10 +9,10 @@
  * applied (so it is pruned later) and the queue runs it again at once.
  */
 import type { KubeClient } from './kube/client.js';
-import { applyAllStaged, deleteAll, inventoryId, parseInventoryId, waitForReady, type ObjectRef } from './ssa/index.js';
+import { applyAllStaged, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
 import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION, SOURCE_API_VERSION } from './api/group.js';
 import { REASONS, type Reason } from './api/conditions.js';
-import { getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
+import { deletesOnFinalize, getDeletionPolicy, getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
 import { fetchArtifact, type FetchOptions } from './stages/fetch.js';
 import { buildObjects } from './stages/render.js';
 import { targetClient, type Target } from './stages/target.js';
@@ -20,7 +20,7 @@ import { ownerLabels, prepareObjects } from './stages/prepare.js';
 import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js';
 import { StatusWriter } from './status/writer.js';
 import { redact, secretValues } from './status/redact.js';
-import { getKCLRun, getSource, readArguments, setFinalizers } from './store.js';
+import { getKCLRun, getSource, readArguments, recordEvent, setFinalizers } from './store.js';
 import { specNameProblem } from './api/names.js';
 import { isTrue } from './status/conditions.js';
 import { cancellation, ReconcileCancelled, throwIfCancelled, uncancelled, type ReconcileScope } from './cancel.js';
@@ -344,22 +344,40 @@ export class Reconciler {
     return target;
   }
 
-  /** Deletion: prune the inventory when prune is on (and not suspended), then release the finalizer. */
+  /**
+   * Deletion, by `deletionPolicy` (kustomize-controller's rules): delete the inventory's objects (MirrorPrune when
+   * prune is on, Delete, WaitForTermination; never when suspended), for WaitForTermination also wait until they are
+   * gone (within the timeout; then log, warn and go on), then release the finalizer. A failed delete is retried.
+   */
   private async finalize(k: KCLRun, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
-    if (getPrune(k) && !k.spec.suspend && k.status?.inventory?.entries.length) {
+    if (deletesOnFinalize(k) && k.status?.inventory?.entries.length) {
       const invalidName = specNameProblem(k.spec);
       const target = invalidName ? { reason: REASONS.InvalidSpec, message: invalidName } : await this.clientFor(k, signal);
       if ('reason' in target) {
         log.error('cannot prune on deletion, objects are left in place', { reason: target.message });
       } else {
-        const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
-        const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k), signal }).finally(target.dispose);
-        throwIfCancelled(signal);
-        if (pruned.failed.length) {
-          log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });
-          return { requeueAfterMs: getRetryInterval(k) };
+        try {
+          const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
+          const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k), signal });
+          throwIfCancelled(signal);
+          if (pruned.failed.length) {
+            log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });
+            return { requeueAfterMs: getRetryInterval(k) };
+          }
+          log.info('pruned objects on deletion', { deleted: pruned.deleted.map((d) => d.subject) });
+          if (getDeletionPolicy(k) === 'WaitForTermination' && pruned.deleted.length) {
+            const gone = await waitForSetTermination(target.client, pruned.deleted.map((d) => d.ref), { timeoutMs: getTimeout(k), intervalMs: 1000, signal });
+            throwIfCancelled(signal);
+            if (!gone.ok) {
+              log.error('failed to wait for resources termination', { error: gone.message });
+              await recordEvent(this.client, k, 'Warning', REASONS.PruneFailed, `failed to wait for resources termination: ${gone.message}`).catch((err: unknown) =>
+                log.error('cannot record event', { error: (err as Error).message }),
+              );
+            }
+          }
+        } finally {
+          target.dispose();
         }
-        log.info('pruned objects on deletion', { deleted: pruned.deleted.map((d) => d.subject) });
       }
     }
     const res = await setFinalizers(this.client, k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER), signal);

@@ -72,3 +72,19 @@ export async function waitForTermination(
     }
   }
 }
+
+/**
+ * Polls until every object of `refs` is gone (fluxcd/pkg/ssa `WaitForSetTermination`); on timeout, reports the
+ * ones still there.
+ */
+export async function waitForSetTermination(
+  client: KubeClient,
+  refs: ObjectRef[],
+  opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
+): Promise<{ ok: true } | { ok: false; remaining: ObjectRef[]; message: string }> {
+  const results = await Promise.all(refs.map((ref) => waitForTermination(client, ref, opts)));
+  const remaining = refs.filter((_, i) => !results[i]!.ok);
+  if (remaining.length === 0) return { ok: true };
+  const messages = results.flatMap((r) => (r.ok ? [] : [r.message]));
+  return { ok: false, remaining, message: messages.join('; ') };
+}
