@@ -19,6 +19,7 @@ import { targetClient, type Target } from './stages/target.js';
 import { ownerLabels, prepareObjects } from './stages/prepare.js';
 import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js';
 import { StatusWriter } from './status/writer.js';
+import { objectsDigest } from './status/history.js';
 import { redact, secretValues } from './status/redact.js';
 import { getKCLRun, getSource, readArguments, recordEvent, setFinalizers } from './store.js';
 import { specNameProblem } from './api/names.js';
@@ -250,6 +251,7 @@ export class Reconciler {
     const timeoutS = Math.round(getTimeout(k) / 1000);
     const prepared = await prepareObjects(k, objects, async (apiVersion, kind) => (await target.mapping(apiVersion, kind))?.namespaced);
     if (!prepared.ok) return { reason: REASONS.BuildFailed, message: prepared.message };
+    status.recordHistory(objectsDigest(prepared.objects), { revision });
 
     await status.progressing(`Detecting drift for revision ${revision} with a timeout of ${timeoutS}s`);
     const owner = ownerLabels(k);
