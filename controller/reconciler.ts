@@ -9,7 +9,7 @@
  * applied (so it is pruned later) and the queue runs it again at once.
  */
 import type { KubeClient } from './kube/client.js';
-import { applyAllStaged, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
+import { applyAllStaged, compileHealthExprs, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
 import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION, SOURCE_API_VERSION } from './api/group.js';
 import { REASONS, type Reason } from './api/conditions.js';
 import { deletesOnFinalize, getDeletionPolicy, getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
@@ -168,6 +168,8 @@ export class Reconciler {
     if (this.opts.noCrossNamespaceRefs && srcNs !== ns) {
       return { reason: REASONS.AccessDenied, stalled: true, message: `cannot access ${ref.kind}/${srcNs}/${ref.name}: cross-namespace references are not allowed` };
     }
+    const exprs = compileHealthExprs(k.spec.healthCheckExprs);
+    if (!exprs.ok) return { reason: REASONS.InvalidCELExpression, stalled: true, message: `invalid health check expression: ${exprs.error.message}` };
     if (ref.apiVersion && ref.apiVersion !== SOURCE_API_VERSION) {
       return { reason: REASONS.ArtifactFailed, stalled: true, message: `unsupported source API version ${ref.apiVersion}: use ${SOURCE_API_VERSION}` };
     }
@@ -305,7 +307,8 @@ export class Reconciler {
     const checks = this.healthTargets(k, applied.changes.filter((c) => c.action !== 'skipped').map((c) => c.ref));
     if (checks.length) {
       await status.progressing(`Running health checks for revision ${revision} with a timeout of ${timeoutS}s`);
-      const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k), signal });
+      const exprs = compileHealthExprs(k.spec.healthCheckExprs);
+      const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k), signal, custom: exprs.ok ? exprs.health : undefined });
       throwIfCancelled(signal); // a cancelled wait is no health verdict
       if (!health.ok) {
         const list = health.notReady.map((n) => `${n.ref.kind}/${n.ref.namespace ? `${n.ref.namespace}/` : ''}${n.ref.name} status: '${n.status}'${n.message ? ` (${n.message})` : ''}`);
