@@ -22,6 +22,8 @@ import type { Logger } from './log.js';
 export interface ManagerOptions {
   /** Watch only this namespace (Flux's --watch-all-namespaces=false uses RUNTIME_NAMESPACE). */
   namespace?: string;
+  /** Reconcile only the KCLRuns matching this label selector (`--watch-label-selector`, sharding). */
+  labelSelector?: string;
   concurrency?: number;
   minRetryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -111,7 +113,7 @@ export class Manager {
         this.queue.cancel(objectKey(k), new ReconcileCancelled('Deleted'));
         this.queue.forget(objectKey(k));
       },
-    }, this.log);
+    }, this.log, this.opts.labelSelector);
     await kclruns.start();
     this.#informers.push(kclruns as unknown as Informer<never>);
     for (const kind of SOURCE_KINDS) this.#startSource(kind);

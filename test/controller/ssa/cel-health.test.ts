@@ -3,9 +3,9 @@
  * gate, evaluation errors as Unknown, keys by group/kind, and bad expressions reported by entry and field.
  */
 import test from 'ava';
-import { compileHealthExprs, computeStatus, InvalidHealthExpressionError } from '../../../controller/ssa/index.js';
+import { compileHealthExprs, computeStatus, InvalidHealthExpressionError, type JsonObject } from '../../../controller/ssa/index.js';
 
-const widget = (status: Record<string, unknown>, generation = 1) => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', generation }, status });
+const widget = (status: JsonObject, generation = 1): JsonObject => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', generation }, status });
 
 const compiled = compileHealthExprs([{
   apiVersion: 'example.com/v1',
