@@ -10,7 +10,7 @@
  */
 import type { KubeClient } from './kube/client.js';
 import { applyAllStaged, compileHealthExprs, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
-import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION, SOURCE_API_VERSION } from './api/group.js';
+import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION } from './api/group.js';
 import { REASONS, type Reason } from './api/conditions.js';
 import { deletesOnFinalize, getDeletionPolicy, getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
 import { fetchArtifact, type FetchOptions } from './stages/fetch.js';
@@ -21,6 +21,7 @@ import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js'
 import { StatusWriter } from './status/writer.js';
 import { objectsDigest } from './status/history.js';
 import { redact, secretValues } from './status/redact.js';
+import { sourceVersionFor } from './source-version.js';
 import { getKCLRun, getSource, readArguments, recordEvent, setFinalizers } from './store.js';
 import { specNameProblem } from './api/names.js';
 import { isTrue } from './status/conditions.js';
@@ -170,10 +171,9 @@ export class Reconciler {
     }
     const exprs = compileHealthExprs(k.spec.healthCheckExprs);
     if (!exprs.ok) return { reason: REASONS.InvalidCELExpression, stalled: true, message: `invalid health check expression: ${exprs.error.message}` };
-    if (ref.apiVersion && ref.apiVersion !== SOURCE_API_VERSION) {
-      return { reason: REASONS.ArtifactFailed, stalled: true, message: `unsupported source API version ${ref.apiVersion}: use ${SOURCE_API_VERSION}` };
-    }
-    const src = await getSource(this.client, ref.kind, srcNs, ref.name, signal);
+    const version = await sourceVersionFor(this.client, ref.kind, ref.apiVersion);
+    if ('error' in version) return { reason: REASONS.ArtifactFailed, stalled: true, message: version.error };
+    const src = await getSource(this.client, ref.kind, srcNs, ref.name, signal, version.version);
     if (!src.ok) {
       const message = src.status === 404 ? `Source '${ref.kind}/${srcNs}/${ref.name}' not found` : `cannot get source: ${src.message}`;
       return { reason: REASONS.ArtifactFailed, message, requeueAfterMs: this.dependencyDelay() };
