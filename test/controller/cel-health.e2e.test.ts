@@ -15,8 +15,11 @@ const suite = useController(test);
 
 const WIDGETS = '/apis/example.com/v1/namespaces';
 
-test.before('install the Widget CRD', async () => {
-  const { cp } = suite();
+// ava runs `before` hooks concurrently with the suite's: the CRD is installed on first use instead.
+let widgetCRD: Promise<void> | undefined;
+const ensureWidgetCRD = (cp: ControlPlane) => (widgetCRD ??= installWidgetCRD(cp));
+
+async function installWidgetCRD(cp: ControlPlane): Promise<void> {
   await createObject(cp, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -32,7 +35,7 @@ test.before('install the Widget CRD', async () => {
     },
   });
   await waitFor(async () => (await cp.request('GET', `${WIDGETS}/default/widgets`)).ok, { timeoutMs: 30_000, what: 'Widget served' });
-});
+}
 
 const widgetPackage = kclPackage(`items = [{apiVersion = "example.com/v1", kind = "Widget", metadata.name = "w", spec.size = 1}]\n`);
 
@@ -53,6 +56,7 @@ async function setWidgetStatus(cp: ControlPlane, ns: string, ready: 'True' | 'Fa
 
 test('without expressions kstatus takes the Widget as Current at once; with them it waits for the expression', async (t) => {
   const { cp } = suite();
+  await ensureWidgetCRD(cp);
   const ns = await newNamespace(cp, 'cel');
   const art = await gitSource(cp, ns, 'repo', widgetPackage, 'main@sha1:1111111111111111111111111111111111111111');
   // Control: plain kstatus.
@@ -82,6 +86,7 @@ test('without expressions kstatus takes the Widget as Current at once; with them
 
 test('an expression that does not parse stalls the KCLRun (InvalidCELExpression) and applies nothing', async (t) => {
   const { cp } = suite();
+  await ensureWidgetCRD(cp);
   const ns = await newNamespace(cp, 'celbad');
   await gitSource(cp, ns, 'repo', widgetPackage, 'main@sha1:2222222222222222222222222222222222222222');
   await createKCLRun(cp, ns, 'app', {
