@@ -95,8 +95,8 @@ const healthCheckExprs: Schema = {
   description: 'CEL health expressions for custom resources, per apiVersion and kind (evaluated when wait or healthChecks apply).',
   maxItems: 100,
   items: object<HealthCheckExpressions>('Expressions over the object (status, metadata, spec...): inProgress, then failed, then current; none true: InProgress.', {
-    apiVersion: str('API version of the custom resource.', { minLength: 1 }),
-    kind: str('Kind of the custom resource.', { minLength: 1 }),
+    apiVersion: str('API version of the custom resource.', rule('apiVersion')),
+    kind: str('Kind of the custom resource.', rule('kind')),
     current: cel('True when the object is healthy.'),
     inProgress: cel('True while the object is progressing.'),
     failed: cel('True when the object has failed.'),
