@@ -40,6 +40,8 @@ export class Informer<T extends Meta> {
     readonly path: string,
     readonly handlers: InformerHandlers<T>,
     readonly log: Logger,
+    /** Only objects matching this label selector are listed and watched (sharding). */
+    readonly labelSelector?: string,
   ) {}
 
   /** True after the first successful list. */
@@ -76,7 +78,9 @@ export class Informer<T extends Meta> {
   }
 
   async #list(): Promise<void> {
-    const res = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>('GET', this.path);
+    const res = await this.client.request<{ metadata: { resourceVersion: string }; items: T[] }>('GET', this.path, {
+      query: { labelSelector: this.labelSelector },
+    });
     if (!res.ok) throw Object.assign(new Error(`list ${this.path}: ${res.message}`), { status: res.status });
     const seen = new Set<string>();
     for (const item of res.body.items) {
@@ -124,7 +128,12 @@ export class Informer<T extends Meta> {
     watch
       .watch(
         this.path,
-        { resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
+        {
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: 300,
+          ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}),
+        },
         (type: string, obj: T & { code?: number }) => {
           this.#backoff = 500;
           if (type === 'ERROR') {

@@ -5,6 +5,7 @@
  */
 import { CONTROLLER_NAME, GROUP, PLURAL, SOURCE_GROUP } from './api/group.js';
 import { kclRunCRD } from './api/crd.js';
+import { SHARD_KEY, UNSHARDED_SELECTOR, shardSelector } from './label-selector.js';
 
 /** Install settings. */
 export interface InstallOptions {
@@ -12,7 +13,15 @@ export interface InstallOptions {
   namespace?: string;
   /** Image repository (default ghcr.io/kclrun/kclrun); the tag is the version. */
   image?: string;
+  /**
+   * Shard names (Flux's sharding): one more Deployment per shard, reconciling the KCLRuns labelled
+   * `sharding.fluxcd.io/key: NAME`; the main Deployment then takes only the KCLRuns without that label.
+   */
+  shards?: string[];
 }
+
+/** A shard name: a DNS label short enough to suffix the Deployment name. */
+export const SHARD_NAME = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
 
 const VERBS_ALL = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 const READ = ['get', 'list', 'watch'];
@@ -55,6 +64,7 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
   const labels = { 'app.kubernetes.io/name': 'kclrun', 'app.kubernetes.io/component': 'controller', 'app.kubernetes.io/version': opts.version };
   const image = `${opts.image ?? 'ghcr.io/kclrun/kclrun'}:${opts.version}`;
   const subject = [{ kind: 'ServiceAccount', name, namespace: ns }];
+  for (const shard of opts.shards ?? []) if (!SHARD_NAME.test(shard)) throw new RangeError(`invalid shard name "${shard}"`);
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'app.kubernetes.io/name': 'kclrun', 'pod-security.kubernetes.io/enforce': 'restricted' } } },
     kclRunCRD(),
@@ -76,43 +86,64 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` },
       subjects: subject,
     },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { 'app.kubernetes.io/name': 'kclrun', 'app.kubernetes.io/component': 'controller' } },
-        template: {
-          metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' } },
-          spec: {
-            serviceAccountName: name,
-            terminationGracePeriodSeconds: 60,
-            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 1337, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: 'manager',
-                image,
-                imagePullPolicy: 'IfNotPresent',
-                // Two engine workers of at most 512Mi each (--render-memory-limit), within the container's memory limit: the
-                // CPU count Node sees is the node's, not the container's, so the worker count is set here.
-                args: ['controller', '--enable-leader-election', '--watch-all-namespaces', '--log-level=info', '--metrics-addr=:8080', '--health-addr=:9440', '--render-workers=2'],
-                env: [{ name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-                ports: [
-                  { name: 'http-prom', containerPort: 8080, protocol: 'TCP' },
-                  { name: 'healthz', containerPort: 9440, protocol: 'TCP' },
-                ],
-                livenessProbe: { httpGet: { path: '/healthz', port: 'healthz' } },
-                readinessProbe: { httpGet: { path: '/readyz', port: 'healthz' } },
-                resources: { limits: { cpu: '2', memory: '1536Mi' }, requests: { cpu: '100m', memory: '256Mi' } },
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                volumeMounts: [{ name: 'temp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [{ name: 'temp', emptyDir: {} }],
-          },
+    controllerDeployment(ns, name, labels, image, opts.shards?.length ? UNSHARDED_SELECTOR : undefined),
+    ...(opts.shards ?? []).map((shard) => {
+      const shardLabels = { ...labels, 'app.kubernetes.io/component': 'controller-shard', [SHARD_KEY]: shard };
+      return controllerDeployment(ns, `${name}-${shard}`, shardLabels, image, shardSelector(shard));
+    }),
+  ];
+}
+
+/**
+ * The controller Deployment; `selector` becomes `--watch-label-selector` (the Lease name is derived from it, so
+ * shards do not compete for one Lease). Pod selectors do not overlap: shards carry their own component and key.
+ */
+function controllerDeployment(
+  ns: string,
+  name: string,
+  labels: Record<string, string>,
+  image: string,
+  selector?: string,
+): Record<string, unknown> {
+  const selectorLabels = Object.fromEntries(Object.entries(labels).filter(([k]) => k !== 'app.kubernetes.io/version'));
+  // Two engine workers of at most 512Mi each (--render-memory-limit), within the container's memory limit: the
+  // CPU count Node sees is the node's, not the container's, so the worker count is set here.
+  const args = ['controller', '--enable-leader-election', '--watch-all-namespaces', '--log-level=info', '--metrics-addr=:8080', '--health-addr=:9440', '--render-workers=2'];
+  if (selector) args.push(`--watch-label-selector=${selector}`);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, labels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: selectorLabels },
+      template: {
+        metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' } },
+        spec: {
+          serviceAccountName: CONTROLLER_NAME,
+          terminationGracePeriodSeconds: 60,
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 1337, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'manager',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              args,
+              env: [{ name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+              ports: [
+                { name: 'http-prom', containerPort: 8080, protocol: 'TCP' },
+                { name: 'healthz', containerPort: 9440, protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/healthz', port: 'healthz' } },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'healthz' } },
+              resources: { limits: { cpu: '2', memory: '1536Mi' }, requests: { cpu: '100m', memory: '256Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'temp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'temp', emptyDir: {} }],
         },
       },
     },
-  ];
+  };
 }

@@ -10,6 +10,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from './kube/client.js';
 import { REQUESTED_AT_ANNOTATION, SOURCE_KINDS, type SourceKind } from './api/group.js';
+import { discoverSourceVersion } from './source-version.js';
 import type { KCLRun } from './api/types.js';
 import { Informer, objectKey } from './informer.js';
 import { WorkQueue } from './queue.js';
@@ -22,6 +23,8 @@ import type { Logger } from './log.js';
 export interface ManagerOptions {
   /** Watch only this namespace (Flux's --watch-all-namespaces=false uses RUNTIME_NAMESPACE). */
   namespace?: string;
+  /** Reconcile only the KCLRuns matching this label selector (`--watch-label-selector`, sharding). */
+  labelSelector?: string;
   concurrency?: number;
   minRetryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -111,7 +114,7 @@ export class Manager {
         this.queue.cancel(objectKey(k), new ReconcileCancelled('Deleted'));
         this.queue.forget(objectKey(k));
       },
-    }, this.log);
+    }, this.log, this.opts.labelSelector);
     await kclruns.start();
     this.#informers.push(kclruns as unknown as Informer<never>);
     for (const kind of SOURCE_KINDS) this.#startSource(kind);
@@ -129,19 +132,24 @@ export class Manager {
         else this.queue.add(key);
       }
     };
-    const informer = new Informer<FluxSource>(this.client, this.kubeConfig, sourcePath(kind, this.opts.namespace), {
-      onAdd: (s) => onChange(s),
-      onUpdate: (s, prev) => onChange(s, prev),
-    }, this.log);
-    this.#informers.push(informer as unknown as Informer<never>);
-    const attempt = (delay: number) => {
+    // The version is discovered on each attempt: a Flux upgrade (OCIRepository v1beta2 → v1) is picked up on retry.
+    const attempt = async (delay: number) => {
+      if (this.#stopped) return;
+      const version = await discoverSourceVersion(this.client, kind);
+      const informer = new Informer<FluxSource>(this.client, this.kubeConfig, sourcePath(kind, this.opts.namespace, version), {
+        onAdd: (s) => onChange(s),
+        onUpdate: (s, prev) => onChange(s, prev),
+      }, this.log);
+      this.#informers.push(informer as unknown as Informer<never>);
       informer.start().catch((err: unknown) => {
+        informer.stop();
+        this.#informers.splice(this.#informers.indexOf(informer as unknown as Informer<never>), 1);
         if (this.#stopped) return;
-        this.log.error('cannot watch source kind, retrying', { kind, error: (err as Error).message });
-        setTimeout(() => attempt(Math.min(delay * 2, 60_000)), delay).unref();
+        this.log.error('cannot watch source kind, retrying', { kind, version, error: (err as Error).message });
+        setTimeout(() => void attempt(Math.min(delay * 2, 60_000)), delay).unref();
       });
     };
-    attempt(1000);
+    void attempt(1000);
   }
 
   /**

@@ -9,18 +9,20 @@
  * applied (so it is pruned later) and the queue runs it again at once.
  */
 import type { KubeClient } from './kube/client.js';
-import { applyAllStaged, deleteAll, inventoryId, parseInventoryId, waitForReady, type ObjectRef } from './ssa/index.js';
-import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION, SOURCE_API_VERSION } from './api/group.js';
+import { applyAllStaged, compileHealthExprs, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
+import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION } from './api/group.js';
 import { REASONS, type Reason } from './api/conditions.js';
-import { getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
+import { deletesOnFinalize, getDeletionPolicy, getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
 import { fetchArtifact, type FetchOptions } from './stages/fetch.js';
 import { buildObjects } from './stages/render.js';
 import { targetClient, type Target } from './stages/target.js';
 import { ownerLabels, prepareObjects } from './stages/prepare.js';
 import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js';
 import { StatusWriter } from './status/writer.js';
+import { objectsDigest } from './status/history.js';
 import { redact, secretValues } from './status/redact.js';
-import { getKCLRun, getSource, readArguments, setFinalizers } from './store.js';
+import { sourceVersionFor } from './source-version.js';
+import { getKCLRun, getSource, readArguments, recordEvent, setFinalizers } from './store.js';
 import { specNameProblem } from './api/names.js';
 import { isTrue } from './status/conditions.js';
 import { cancellation, ReconcileCancelled, throwIfCancelled, uncancelled, type ReconcileScope } from './cancel.js';
@@ -167,10 +169,11 @@ export class Reconciler {
     if (this.opts.noCrossNamespaceRefs && srcNs !== ns) {
       return { reason: REASONS.AccessDenied, stalled: true, message: `cannot access ${ref.kind}/${srcNs}/${ref.name}: cross-namespace references are not allowed` };
     }
-    if (ref.apiVersion && ref.apiVersion !== SOURCE_API_VERSION) {
-      return { reason: REASONS.ArtifactFailed, stalled: true, message: `unsupported source API version ${ref.apiVersion}: use ${SOURCE_API_VERSION}` };
-    }
-    const src = await getSource(this.client, ref.kind, srcNs, ref.name, signal);
+    const exprs = compileHealthExprs(k.spec.healthCheckExprs);
+    if (!exprs.ok) return { reason: REASONS.InvalidCELExpression, stalled: true, message: `invalid health check expression: ${exprs.error.message}` };
+    const version = await sourceVersionFor(this.client, ref.kind, ref.apiVersion);
+    if ('error' in version) return { reason: REASONS.ArtifactFailed, stalled: true, message: version.error };
+    const src = await getSource(this.client, ref.kind, srcNs, ref.name, signal, version.version);
     if (!src.ok) {
       const message = src.status === 404 ? `Source '${ref.kind}/${srcNs}/${ref.name}' not found` : `cannot get source: ${src.message}`;
       return { reason: REASONS.ArtifactFailed, message, requeueAfterMs: this.dependencyDelay() };
@@ -219,6 +222,7 @@ export class Reconciler {
     for (const s of args.secrets) secrets.add(s);
     const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args, {
       engine: this.opts.engine,
+      params: k.spec.params,
       signal, // a cancelled reconcile kills its render's worker
       timeoutMs: getTimeout(k),
       timeoutSetBy: k.spec.timeout ? "the KCLRun's spec.timeout" : "the KCLRun's default spec.timeout",
@@ -249,6 +253,7 @@ export class Reconciler {
     const timeoutS = Math.round(getTimeout(k) / 1000);
     const prepared = await prepareObjects(k, objects, async (apiVersion, kind) => (await target.mapping(apiVersion, kind))?.namespaced);
     if (!prepared.ok) return { reason: REASONS.BuildFailed, message: prepared.message };
+    status.recordHistory(objectsDigest(prepared.objects), { revision });
 
     await status.progressing(`Detecting drift for revision ${revision} with a timeout of ${timeoutS}s`);
     const owner = ownerLabels(k);
@@ -302,7 +307,8 @@ export class Reconciler {
     const checks = this.healthTargets(k, applied.changes.filter((c) => c.action !== 'skipped').map((c) => c.ref));
     if (checks.length) {
       await status.progressing(`Running health checks for revision ${revision} with a timeout of ${timeoutS}s`);
-      const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k), signal });
+      const exprs = compileHealthExprs(k.spec.healthCheckExprs);
+      const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k), signal, custom: exprs.ok ? exprs.health : undefined });
       throwIfCancelled(signal); // a cancelled wait is no health verdict
       if (!health.ok) {
         const list = health.notReady.map((n) => `${n.ref.kind}/${n.ref.namespace ? `${n.ref.namespace}/` : ''}${n.ref.name} status: '${n.status}'${n.message ? ` (${n.message})` : ''}`);
@@ -343,22 +349,40 @@ export class Reconciler {
     return target;
   }
 
-  /** Deletion: prune the inventory when prune is on (and not suspended), then release the finalizer. */
+  /**
+   * Deletion, by `deletionPolicy` (kustomize-controller's rules): delete the inventory's objects (MirrorPrune when
+   * prune is on, Delete, WaitForTermination; never when suspended), for WaitForTermination also wait until they are
+   * gone (within the timeout; then log, warn and go on), then release the finalizer. A failed delete is retried.
+   */
   private async finalize(k: KCLRun, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
-    if (getPrune(k) && !k.spec.suspend && k.status?.inventory?.entries.length) {
+    if (deletesOnFinalize(k) && k.status?.inventory?.entries.length) {
       const invalidName = specNameProblem(k.spec);
       const target = invalidName ? { reason: REASONS.InvalidSpec, message: invalidName } : await this.clientFor(k, signal);
       if ('reason' in target) {
         log.error('cannot prune on deletion, objects are left in place', { reason: target.message });
       } else {
-        const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
-        const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k), signal }).finally(target.dispose);
-        throwIfCancelled(signal);
-        if (pruned.failed.length) {
-          log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });
-          return { requeueAfterMs: getRetryInterval(k) };
+        try {
+          const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
+          const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k), signal });
+          throwIfCancelled(signal);
+          if (pruned.failed.length) {
+            log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });
+            return { requeueAfterMs: getRetryInterval(k) };
+          }
+          log.info('pruned objects on deletion', { deleted: pruned.deleted.map((d) => d.subject) });
+          if (getDeletionPolicy(k) === 'WaitForTermination' && pruned.deleted.length) {
+            const gone = await waitForSetTermination(target.client, pruned.deleted.map((d) => d.ref), { timeoutMs: getTimeout(k), intervalMs: 1000, signal });
+            throwIfCancelled(signal);
+            if (!gone.ok) {
+              log.error('failed to wait for resources termination', { error: gone.message });
+              await recordEvent(this.client, k, 'Warning', REASONS.PruneFailed, `failed to wait for resources termination: ${gone.message}`).catch((err: unknown) =>
+                log.error('cannot record event', { error: (err as Error).message }),
+              );
+            }
+          }
+        } finally {
+          target.dispose();
         }
-        log.info('pruned objects on deletion', { deleted: pruned.deleted.map((d) => d.subject) });
       }
     }
     const res = await setFinalizers(this.client, k, (k.metadata.finalizers ?? []).filter((f) => f !== FINALIZER), signal);

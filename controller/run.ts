@@ -2,6 +2,7 @@
  * Starts the controller: client, health and metrics endpoints, optional leader election, watches and workers.
  * `kclrun controller` calls this; tests call it in-process.
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube/client.js';
@@ -45,6 +46,11 @@ export interface ControllerOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   watchAllNamespaces?: boolean;
+  /**
+   * Reconcile only KCLRuns matching this label selector (`--watch-label-selector`, Flux sharding); the default
+   * Lease name then gets a suffix derived from it, so each shard elects its own leader.
+   */
+  watchLabelSelector?: string;
   /** The namespace the controller runs in (RUNTIME_NAMESPACE); watched alone when watchAllNamespaces is false. */
   runtimeNamespace?: string;
   noCrossNamespaceRefs?: boolean;
@@ -113,6 +119,11 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
+/** The Lease name: `base`, plus the first 8 hex of sha256(selector) when sharded (fluxcd/pkg `GenerateID`). */
+export function leaderElectionId(base: string, labelSelector?: string): string {
+  return labelSelector ? `${base}-${createHash('sha256').update(labelSelector).digest('hex').slice(0, 8)}` : base;
+}
+
 /** Loads the kubeconfig the way kubectl and Flux do. */
 export function loadKubeConfig(file?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -163,6 +174,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const startManager = async () => {
     manager = new Manager(client, kubeConfig, reconciler, log, {
       namespace,
+      labelSelector: opts.watchLabelSelector,
       concurrency: opts.concurrent,
       minRetryDelayMs: opts.minRetryDelayMs,
       maxRetryDelayMs: opts.maxRetryDelayMs,
@@ -170,7 +182,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     await manager.start();
     if (stopping) return void (await manager.stop());
     ready = true;
-    log.info('controller started', { namespace: namespace ?? '(all)', concurrent: opts.concurrent ?? 4 });
+    log.info('controller started', { namespace: namespace ?? '(all)', concurrent: opts.concurrent ?? 4, labelSelector: opts.watchLabelSelector });
   };
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -190,10 +202,11 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   let fail!: (err: Error) => void;
   const fatal = new Promise<Error>((resolve) => (fail = resolve));
   let leading: Promise<void>;
+  const leaseName = opts.leaderElectionId ?? leaderElectionId(`${CONTROLLER_NAME}-leader-election`, opts.watchLabelSelector);
   if (opts.enableLeaderElection) {
     elector = new LeaderElector(client, log, {
       namespace: opts.leaderElectionNamespace ?? opts.runtimeNamespace ?? 'default',
-      name: opts.leaderElectionId ?? `${CONTROLLER_NAME}-leader-election`,
+      name: leaseName,
       identity: `${hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`,
       leaseDurationMs: opts.leaseDurationMs,
       renewDeadlineMs: opts.renewDeadlineMs,
@@ -204,7 +217,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     // before this returns, and writes nothing more) and exits, to campaign again after a restart.
     const onLost = () => {
       void manager?.stop(new ReconcileCancelled('LeaseLost'));
-      fail(new Error(`leader election lost (lease ${opts.leaderElectionNamespace ?? opts.runtimeNamespace ?? 'default'}/${opts.leaderElectionId ?? `${CONTROLLER_NAME}-leader-election`})`));
+      fail(new Error(`leader election lost (lease ${opts.leaderElectionNamespace ?? opts.runtimeNamespace ?? 'default'}/${leaseName})`));
     };
     leading = e.acquire(onLost).then(() => (stopping ? undefined : startManager()));
     leading.catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))));

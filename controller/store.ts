@@ -23,11 +23,11 @@ function kclRunApiPath(namespace?: string, name?: string): ApiPath {
   return { group: GROUP, version: VERSION, resource: PLURAL, ...(namespace ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
-/** The {@link ApiPath} of a Flux source collection or object. */
-function sourceApiPath(kind: SourceKind, namespace?: string, name?: string): ApiPath {
+/** The {@link ApiPath} of a Flux source collection or object (at `version`, default v1). */
+function sourceApiPath(kind: SourceKind, namespace?: string, name?: string, version = 'v1'): ApiPath {
   if (!Object.hasOwn(SOURCE_PLURALS, kind)) throw new TypeError(`unknown source kind ${String(kind)}`);
   const resource = SOURCE_PLURALS[kind];
-  return { group: SOURCE_GROUP, version: 'v1', resource, ...(namespace ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
+  return { group: SOURCE_GROUP, version, resource, ...(namespace ? { namespace } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
 /** The API path of the KCLRuns in a namespace, or in the cluster (what the informer watches). */
@@ -35,9 +35,9 @@ export function kclRunPath(namespace?: string): string {
   return apiPath(kclRunApiPath(namespace));
 }
 
-/** The API path of a Flux source collection, in a namespace or in the cluster (what the informer watches). */
-export function sourcePath(kind: SourceKind, namespace?: string): string {
-  return apiPath(sourceApiPath(kind, namespace));
+/** The API path of a Flux source collection at `version`, in a namespace or in the cluster (what the informer watches). */
+export function sourcePath(kind: SourceKind, namespace?: string, version = 'v1'): string {
+  return apiPath(sourceApiPath(kind, namespace, undefined, version));
 }
 
 /** GETs a KCLRun. */
@@ -45,10 +45,10 @@ export function getKCLRun(client: KubeClient, namespace: string, name: string, s
   return client.request<KCLRun>('GET', kclRunApiPath(namespace, name), { signal });
 }
 
-/** GETs a Flux source. A kind that is not a Flux source kind is a result, not a throw (the spec is hostile). */
-export async function getSource(client: KubeClient, kind: SourceKind, namespace: string, name: string, signal?: AbortSignal): Promise<KubeResult<FluxSource>> {
+/** GETs a Flux source (at `version`, default v1). A kind that is not a Flux source kind is a result, not a throw (the spec is hostile). */
+export async function getSource(client: KubeClient, kind: SourceKind, namespace: string, name: string, signal?: AbortSignal, version = 'v1'): Promise<KubeResult<FluxSource>> {
   if (!Object.hasOwn(SOURCE_PLURALS, kind)) return { ok: false, status: 0, reason: 'UnknownKind', message: `unknown source kind ${JSON.stringify(String(kind))}` };
-  return client.request<FluxSource>('GET', sourceApiPath(kind, namespace, name), { signal });
+  return client.request<FluxSource>('GET', sourceApiPath(kind, namespace, name, version), { signal });
 }
 
 /** GETs a Secret's or ConfigMap's `data` (Secret values base64-encoded, as the API returns them). */

@@ -34,6 +34,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { name: 'override-manager', type: 'stringArray', usage: 'Field manager disallowed to perform changes on managed resources (repeatable).' },
   { name: 'no-cross-namespace-refs', type: 'bool', usage: 'When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.' },
   { name: 'watch-all-namespaces', type: 'bool', default: 'true', usage: 'Watch for custom resources in all namespaces, if set to false it will only watch the runtime namespace.' },
+  { name: 'watch-label-selector', type: 'string', default: '', usage: "Watch for resources with matching labels e.g. 'sharding.fluxcd.io/key in (shard1)' or '!sharding.fluxcd.io/key'." },
   { name: 'interval-jitter-percentage', type: 'uint8', default: '5', usage: 'Percentage of jitter to apply to interval durations. A value of 10 will apply a jitter of +/-10% to the interval duration. It cannot be negative, and must be less than 100.' },
   { name: 'kube-api-qps', type: 'float32', default: '50', usage: 'The maximum queries-per-second of requests sent to the Kubernetes API.' },
   { name: 'kube-api-burst', type: 'int', default: '300', usage: 'The maximum burst queries-per-second of requests sent to the Kubernetes API.' },

@@ -6,6 +6,7 @@ import { parseDuration } from '../../controller/api/types.js';
 import { CONTROLLER_NAME } from '../../controller/api/group.js';
 import { jsonLogger, LOG_ENCODINGS, LOG_LEVELS, type LogEncoding, type LogLevel } from '../../controller/log.js';
 import { parseBytes } from '../../fn/limits.js';
+import { labelSelectorError } from '../../controller/label-selector.js';
 import { UsageError, write } from '../io.js';
 import { formatFlags, goBoolArgs, parseOptions } from './controller-flags.js';
 
@@ -129,6 +130,9 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   const overrideManagers = values['override-manager'] ?? [];
   for (const m of overrideManagers) if (m.trim() === '') throw new UsageError('--override-manager: a field manager name must not be empty');
   const jitter = int('interval-jitter-percentage', str('interval-jitter-percentage'), 0, 99);
+  const selector = str('watch-label-selector');
+  const selectorError = !selector ? undefined : labelSelectorError(selector);
+  if (selectorError) throw new UsageError(`--watch-label-selector: ${selectorError.message}`);
   const opts = {
     metricsAddr: addr('metrics-addr', str('metrics-addr') ?? ':8080'),
     healthAddr: addr('health-addr', str('health-addr') ?? ':9440'),
@@ -148,6 +152,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     renewDeadlineMs,
     retryPeriodMs,
     watchAllNamespaces,
+    watchLabelSelector: selector || undefined,
     runtimeNamespace: process.env.RUNTIME_NAMESPACE,
     noCrossNamespaceRefs: flag('no-cross-namespace-refs'),
     defaultServiceAccount: str('default-service-account'),

@@ -31,6 +31,7 @@ export const REASONS = {
   Suspended: 'Suspended',
   SourceNotReady: 'SourceNotReady',
   InvalidSpec: 'InvalidSpec',
+  InvalidCELExpression: 'InvalidCELExpression',
 } as const;
 /** One of {@link REASONS}. */
 export type Reason = (typeof REASONS)[keyof typeof REASONS];

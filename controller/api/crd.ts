@@ -5,11 +5,14 @@
 import { API_VERSION, ARGUMENTS_KINDS, GROUP, KIND, PLURAL, SHORT_NAME, SOURCE_KINDS, VERSION } from './group.js';
 import { MAX_MESSAGE_LENGTH } from './conditions.js';
 import { NAME_RULES, type NameRuleName } from './names.js';
+import { DELETION_POLICIES, HISTORY_MAX_SIZE } from './types.js';
 import type {
   ArgumentsReference,
   CommonMetadata,
   DependencyReference,
+  HealthCheckExpressions,
   HealthCheckReference,
+  HistorySnapshot,
   InventoryEntry,
   KCLRunConfig,
   KCLRunSpec,
@@ -32,7 +35,9 @@ export interface Schema {
   minLength?: number;
   maxLength?: number;
   minimum?: number;
+  maxItems?: number;
   additionalProperties?: Schema;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-list-type'?: string;
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-validations'?: Array<{ rule: string; message: string }>;
@@ -78,7 +83,25 @@ const config = object<KCLRunConfig>('kcl run options.', {
   sortKeys: bool('Sort keys in the output.'),
   showHidden: bool('Show hidden attributes.'),
   disableNone: bool('Drop None values from the output.'),
+  debug: bool('Debug mode (kcl --debug).'),
+  strictRangeCheck: bool('Strict range checks (kcl --strict_range_check).'),
 });
+
+/** A CEL expression: the schema bounds its size, the controller parses it (bad expression: Stalled). */
+const cel = (description: string): Schema => str(description, { minLength: 1, maxLength: 4096 });
+
+const healthCheckExprs: Schema = {
+  type: 'array',
+  description: 'CEL health expressions for custom resources, per apiVersion and kind (evaluated when wait or healthChecks apply).',
+  maxItems: 100,
+  items: object<HealthCheckExpressions>('Expressions over the object (status, metadata, spec...): inProgress, then failed, then current; none true: InProgress.', {
+    apiVersion: str('API version of the custom resource.', rule('apiVersion')),
+    kind: str('Kind of the custom resource.', rule('kind')),
+    current: cel('True when the object is healthy.'),
+    inProgress: cel('True while the object is progressing.'),
+    failed: cel('True when the object has failed.'),
+  }, ['apiVersion', 'kind', 'current']),
+};
 
 const spec = object<KCLRunSpec>(
   'KCLRunSpec: what to render and how to apply it. Only sourceRef is required.',
@@ -110,7 +133,9 @@ const spec = object<KCLRunSpec>(
     },
     suspend: bool('Suspend reconciliation.'),
     force: bool('Re-create objects whose immutable fields changed.'),
-    targetNamespace: str('Namespace for namespaced objects that set none.', rule('namespace')),
+    targetNamespace: str('Namespace of every namespaced object (replaces the rendered namespace, as in a Kustomization).', rule('namespace')),
+    deletionPolicy: str('On deletion: MirrorPrune (delete objects iff prune, the default), Delete, WaitForTermination (delete and wait until gone, within timeout) or Orphan.', { enum: [...DELETION_POLICIES] }),
+    healthCheckExprs,
     serviceAccountName: str('ServiceAccount (in this namespace) to impersonate when applying.', rule('objectName')),
     kubeConfig: {
       ...object<KubeConfigReference>('A remote cluster to apply to: exactly one of secretRef and configMapRef.', {
@@ -134,6 +159,11 @@ const spec = object<KCLRunSpec>(
       annotations: strMap('Annotations.'),
     }),
     config,
+    params: {
+      type: 'object',
+      description: 'Parameters passed to the KCL program as option("params"), as in the KRM function.',
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
     argumentsReferences: {
       type: 'array',
       description: 'ConfigMaps and Secrets whose data become top-level arguments (kcl -D key=value).',
@@ -180,6 +210,20 @@ const status = object<KCLRunStatus>('KCLRunStatus: what the controller last did.
         }, ['id', 'v']),
       },
     },
+  },
+  history: {
+    type: 'array',
+    description: `The last ${HISTORY_MAX_SIZE} reconciliations, most recent first, deduplicated by digest and status.`,
+    maxItems: HISTORY_MAX_SIZE,
+    items: object<HistorySnapshot>('One reconciliation outcome for one set of objects.', {
+      digest: str('sha256 of the objects applied.'),
+      firstReconciled: str('When this digest and status were first seen.', { format: 'date-time' }),
+      lastReconciled: str('When they were last seen.', { format: 'date-time' }),
+      lastReconciledDuration: str('How long that reconciliation took.'),
+      lastReconciledStatus: str('The Ready reason of that reconciliation.'),
+      totalReconciliations: { type: 'integer', description: 'How many reconciliations had this digest and status.' },
+      metadata: strMap('revision (and originRevision) of the source.'),
+    }, ['digest', 'firstReconciled', 'lastReconciled', 'lastReconciledDuration', 'lastReconciledStatus', 'totalReconciliations']),
   },
 });
 

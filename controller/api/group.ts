@@ -57,3 +57,9 @@ export type SourceKind = (typeof SOURCE_KINDS)[number];
 export const ARGUMENTS_KINDS = ['ConfigMap', 'Secret'] as const;
 /** One of {@link ARGUMENTS_KINDS}. */
 export type ArgumentsKind = (typeof ARGUMENTS_KINDS)[number];
+/** The versions kclrun reads each source kind at, preferred first (OCIRepository is v1beta2 only before Flux 2.6). */
+export const SOURCE_VERSIONS: Readonly<Record<SourceKind, readonly [string, ...string[]]>> = {
+  GitRepository: ['v1'],
+  OCIRepository: ['v1', 'v1beta2'],
+  Bucket: ['v1'],
+};

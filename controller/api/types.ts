@@ -4,6 +4,7 @@
  * beside the types.
  */
 import type { KclConfigSpec } from '../../fn/api.js';
+import type { JsonObject } from '../../krm/index.js';
 import type { Condition } from './conditions.js';
 import type { ArgumentsKind, SourceKind } from './group.js';
 
@@ -56,8 +57,40 @@ export interface ArgumentsReference {
 /** The `kcl run` options of a KCLRun: the function's config minus the local-only fields. */
 export type KCLRunConfig = Pick<
   KclConfigSpec,
-  'arguments' | 'settings' | 'overrides' | 'pathSelectors' | 'vendor' | 'sortKeys' | 'showHidden' | 'disableNone'
+  'arguments' | 'settings' | 'overrides' | 'pathSelectors' | 'vendor' | 'sortKeys' | 'showHidden' | 'disableNone' | 'debug' | 'strictRangeCheck'
 >;
+
+/** What happens to the applied objects when the KCLRun is deleted (kustomize-controller's values). */
+export const DELETION_POLICIES = ['MirrorPrune', 'Delete', 'WaitForTermination', 'Orphan'] as const;
+/** One of {@link DELETION_POLICIES}. */
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
+
+/** CEL expressions that compute the health of one apiVersion/kind (Flux's `CustomHealthCheck`). */
+export interface HealthCheckExpressions {
+  apiVersion: string;
+  kind: string;
+  /** True when the object is healthy (required). */
+  current: string;
+  /** True while the object is progressing (evaluated first). */
+  inProgress?: string;
+  /** True when the object has failed (evaluated second). */
+  failed?: string;
+}
+
+/** One `status.history` entry (Flux's `meta.Snapshot`). */
+export interface HistorySnapshot {
+  /** `sha256:<hex>` of the objects applied. */
+  digest: string;
+  firstReconciled: string;
+  lastReconciled: string;
+  /** A Go duration, e.g. `2.81s`. */
+  lastReconciledDuration: string;
+  /** The Ready reason of that reconciliation. */
+  lastReconciledStatus: string;
+  totalReconciliations: number;
+  /** `revision` (and `originRevision` when the source has one). */
+  metadata?: Record<string, string>;
+}
 
 /** `spec` of a KCLRun. Only `sourceRef` is required. */
 export interface KCLRunSpec {
@@ -79,13 +112,19 @@ export interface KCLRunSpec {
   suspend?: boolean;
   /** Re-create objects whose immutable fields changed. */
   force?: boolean;
-  /** Namespace for namespaced objects that set none. */
+  /** Namespace of every namespaced object (overrides the rendered one, as kustomize's `namespace`). */
   targetNamespace?: string;
+  /** What deleting the KCLRun does to its objects (default MirrorPrune: delete them iff prune). */
+  deletionPolicy?: DeletionPolicy;
+  /** CEL health expressions for custom resources kstatus does not understand. */
+  healthCheckExprs?: HealthCheckExpressions[];
   /** Impersonate this ServiceAccount of the KCLRun's namespace. */
   serviceAccountName?: string;
   kubeConfig?: KubeConfigReference;
   commonMetadata?: CommonMetadata;
   config?: KCLRunConfig;
+  /** `option("params")` of the KCL program, as in the KRM function and krm-kcl. */
+  params?: JsonObject;
   argumentsReferences?: ArgumentsReference[];
 }
 
@@ -103,7 +142,12 @@ export interface KCLRunStatus {
   lastAttemptedRevision?: string;
   lastHandledReconcileAt?: string;
   inventory?: { entries: InventoryEntry[] };
+  /** The last reconciliations, most recent first (at most {@link HISTORY_MAX_SIZE}). */
+  history?: HistorySnapshot[];
 }
+
+/** How many `status.history` entries are kept (Flux's HistoryMaxSize). */
+export const HISTORY_MAX_SIZE = 5;
 
 /** A KCLRun object. */
 export interface KCLRun {
@@ -166,6 +210,25 @@ export function getTimeout(k: KCLRun): number {
 /** Whether pruning is on (default true). */
 export function getPrune(k: KCLRun): boolean {
   return k.spec.prune ?? DEFAULTS.prune;
+}
+
+/** The deletion policy (default MirrorPrune). */
+export function getDeletionPolicy(k: KCLRun): DeletionPolicy {
+  return k.spec.deletionPolicy ?? 'MirrorPrune';
+}
+
+/** Whether deleting the KCLRun deletes its objects: never when suspended; MirrorPrune follows `prune`. */
+export function deletesOnFinalize(k: KCLRun): boolean {
+  if (k.spec.suspend) return false;
+  switch (getDeletionPolicy(k)) {
+    case 'MirrorPrune':
+      return getPrune(k);
+    case 'Delete':
+    case 'WaitForTermination':
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** The source's namespace (defaults to the KCLRun's). */

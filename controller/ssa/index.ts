@@ -11,7 +11,9 @@ export { changeSetEntry, inventoryId, parseInventoryId, subjectOf } from './inve
 export { isClassKind, isClusterDefinition, sortObjects, stageObjects } from './stages.js';
 export type { Stages } from './stages.js';
 export { computeStatus } from './status.js';
-export { objectStatus, waitForReady, waitForTermination } from './wait.js';
+export { compileHealthExprs, InvalidHealthExpressionError } from './cel-health.js';
+export type { CustomHealth } from './cel-health.js';
+export { objectStatus, waitForReady, waitForSetTermination, waitForTermination } from './wait.js';
 export type { NotReady, WaitOptions } from './wait.js';
 export type {
   Action,

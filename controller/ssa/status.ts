@@ -5,15 +5,18 @@
 import { splitApiVersion } from '../kube/types.js';
 import { asObject } from './meta.js';
 import { RULES, conditions, field } from './status-rules.js';
+import type { CustomHealth } from './cel-health.js';
 import type { HealthResult, JsonObject } from './types.js';
 
 /** Kinds that are Current as soon as they exist. */
 const ALWAYS_CURRENT = new Set(['ConfigMap', 'Secret', 'ServiceAccount']);
 
-/** The health of `obj` as the API server returned it. */
-export function computeStatus(obj: JsonObject): HealthResult {
+/** The health of `obj` as the API server returned it; `custom` (CEL expressions) replaces kstatus for its kinds. */
+export function computeStatus(obj: JsonObject, custom?: CustomHealth): HealthResult {
   const kind = String(obj['kind'] ?? '');
   const { group } = splitApiVersion(String(obj['apiVersion'] ?? ''));
+  const own = custom?.get(group === '' ? kind : `${group}/${kind}`);
+  if (own) return own(obj);
   const md = asObject(obj['metadata']);
   if (md?.['deletionTimestamp']) return { status: 'InProgress', message: 'Resource scheduled for deletion' };
   const generation = field(obj, 'metadata.generation');

@@ -1,7 +1,9 @@
 /**
  * Prepares rendered objects for apply: a check that their apiVersion, name and namespace can address them (a KCL
- * program is hostile: `metadata.name: ../../x` must fail the build, not reach a request), namespace defaulting (`targetNamespace`, else the KCLRun's namespace, for
- * namespaced objects that set none), `commonMetadata`, and the owner labels that make pruning safe. Pure apart
+ * program is hostile: `metadata.name: ../../x` must fail the build, not reach a request), the namespace of
+ * namespaced objects (`targetNamespace` replaces whatever was rendered, as kustomize's `namespace` does in a
+ * Kustomization; without it, objects that set none get the KCLRun's namespace), `commonMetadata`, and the owner
+ * labels that make pruning safe. Pure apart
  * from the `isNamespaced` lookup the caller provides (discovery).
  */
 import type { JsonObject } from '../../krm/index.js';
@@ -20,6 +22,12 @@ export function ownerLabels(k: KCLRun): Record<string, string> {
 
 function record(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** The namespace a namespaced object is applied in, given the one it was rendered with. */
+export function targetNamespaceOf(k: KCLRun, rendered: unknown): string {
+  if (k.spec.targetNamespace) return k.spec.targetNamespace;
+  return typeof rendered === 'string' && rendered ? rendered : k.metadata.namespace;
 }
 
 /** Returns prepared copies of `objects`, or the first object that cannot be applied and why. */
@@ -41,7 +49,7 @@ export async function prepareObjects(
     const invalid = addressProblem(apiVersion, meta.name, meta.namespace);
     if (invalid) return { ok: false, message: `rendered object ${i} (${kind} ${JSON.stringify(meta.name.slice(0, 80))}): ${invalid}` };
     const namespaced = await isNamespaced(apiVersion, kind);
-    if (namespaced === true && !meta.namespace) meta.namespace = k.spec.targetNamespace ?? k.metadata.namespace;
+    if (namespaced === true) meta.namespace = targetNamespaceOf(k, meta.namespace);
     if (namespaced === false) delete meta.namespace;
     meta.labels = { ...record(meta.labels), ...(common.labels ?? {}), ...ownerLabels(k) };
     if (common.annotations) meta.annotations = { ...record(meta.annotations), ...common.annotations };

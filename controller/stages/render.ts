@@ -26,9 +26,11 @@ export interface BuildContext {
   /** The KCLRun's own deadline; it lowers the pool's `--render-timeout`. `timeoutSetBy` names it. */
   timeoutMs?: number;
   timeoutSetBy?: string;
+  /** `option("params")` of the program (`{}` when unset, as the KRM function passes it). */
+  params?: JsonObject;
 }
 
-/** Renders `path` (relative to the artifact root `dir`) with `config` and the referenced arguments. */
+/** Renders `path` (relative to the artifact root `dir`) with `config`, the referenced arguments and `ctx.params`. */
 export async function buildObjects(
   dir: string,
   path: string | undefined,
@@ -44,7 +46,7 @@ export async function buildObjects(
   const confined = new PackageRoot(root, 'the artifact');
   let out;
   try {
-    const request = { source: { kind: 'local' as const, paths: [target] }, baseDir: target, config, options: args, root: confined };
+    const request = { source: { kind: 'local' as const, paths: [target] }, baseDir: target, config, options: [...args, { name: 'params', value: JSON.stringify(ctx.params ?? {}) }], root: confined };
     out = await ctx.engine.render(request, root, { signal: ctx.signal, timeoutMs: ctx.timeoutMs, timeoutSetBy: ctx.timeoutSetBy });
   } catch (err) {
     // The controller's engine failed, not the program: still a failed build (nothing applied), retried later.

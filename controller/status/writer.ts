@@ -11,6 +11,7 @@ import { applyStatus, recordEvent } from '../store.js';
 import { throwIfCancelled } from '../cancel.js';
 import { jsonEqual, type JsonValue } from '../../krm/index.js';
 import { deleteCondition, getCondition, setCondition } from './conditions.js';
+import { upsertHistory } from './history.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { eventMetadata, type EventNotifier } from '../notify.js';
@@ -25,6 +26,9 @@ export class StatusWriter {
   readonly #notifier: EventNotifier | undefined;
   readonly #previousReady: { reason?: string; message?: string; status?: string };
   #status: KCLRunStatus;
+  readonly #started = Date.now();
+  /** The objects' digest and metadata of this reconcile, once built: recorded in `history` with the outcome. */
+  #history?: { digest: string; metadata: Record<string, string> };
 
   /**
    * `signal` is the reconcile's: once it is aborted nothing more is written (writes throw ReconcileCancelled).
@@ -101,6 +105,20 @@ export class StatusWriter {
     await this.#write(signal);
   }
 
+  /**
+   * Notes the digest of the objects this reconcile applies; the final outcome (`succeed`/`fail`) is then recorded
+   * in `status.history`. A reconcile that fails before (fetch, build) leaves the history alone, as in Flux.
+   */
+  recordHistory(digest: string, metadata: Record<string, string>): void {
+    this.#history = { digest, metadata };
+  }
+
+  #upsertHistory(status: string): void {
+    if (!this.#history) return;
+    const now = new Date();
+    this.#status.history = upsertHistory(this.#status.history, { ...this.#history, status, at: now, durationMs: now.getTime() - this.#started });
+  }
+
   /** Sets Healthy (written with the next patch). */
   healthy(ok: boolean, message: string): void {
     this.#set('Healthy', ok ? 'True' : 'False', ok ? REASONS.Succeeded : REASONS.HealthCheckFailed, message);
@@ -134,6 +152,7 @@ export class StatusWriter {
       this.#set('Reconciling', 'True', REASONS.ProgressingWithRetry, message);
     }
     this.#handled();
+    this.#upsertHistory(reason);
     await this.#write();
     this.#log.error('reconciliation failed', { reason, error: message, revision: this.#status.lastAttemptedRevision });
     const prev = this.#previousReady;
@@ -152,6 +171,7 @@ export class StatusWriter {
     this.#status.lastAttemptedRevision = revision;
     this.#status.observedGeneration = this.#k.metadata.generation;
     if (requestedAt) this.#status.lastHandledReconcileAt = requestedAt;
+    this.#upsertHistory(REASONS.ReconciliationSucceeded);
     await this.#write();
     this.#log.info(message, { revision });
     if (!wasReady) await this.event('Normal', REASONS.ReconciliationSucceeded, message, revision);

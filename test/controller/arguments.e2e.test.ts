@@ -70,6 +70,24 @@ test('ConfigMap and Secret values reach KCL through option(), newlines kept, and
   assertNoSecret(t, await visible(cp, ns, 'app'));
 });
 
+test('spec.params reaches KCL as option("params") and config.strictRangeCheck / config.debug reach the engine', async (t) => {
+  const { cp } = suite();
+  const ns = await newNamespace(cp, 'params');
+  const art = await gitSource(cp, ns, 'repo', kclPackage(`p = option("params")
+big = p.base + 1
+items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = p.name, data = {replicas = str(p.replicas), tier = p.labels.tier, big = str(big)}}]
+`), 'main@sha1:6666666666666666666666666666666666666666');
+  const params = { name: 'from-params', replicas: 3, labels: { tier: 'web' }, base: 2147483647 };
+  await createKCLRun(cp, ns, 'app', { sourceRef: gitRef('repo'), params, config: { debug: true } });
+  await waitKCLRun(cp, ns, 'app', readyAt(art.revision));
+  t.deepEqual((await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/from-params`))?.data, { replicas: '3', tier: 'web', big: '2147483648' });
+  // The same program with strict range checks overflows a 32-bit integer: the build fails, nothing else is applied.
+  await createKCLRun(cp, ns, 'strict', { sourceRef: gitRef('repo'), params: { ...params, name: 'strict' }, config: { strictRangeCheck: true } });
+  const k = await waitKCLRun(cp, ns, 'strict', failedWith('BuildFailed'));
+  t.regex(condition(k, 'Ready')!.message, /main\.k:2:1: EvaluationError: 2147483648: A 32 bit integer overflow/);
+  t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/strict`), undefined);
+});
+
 test('a missing reference fails the build by name; an optional one is skipped', async (t) => {
   const { cp } = suite();
   const ns = await newNamespace(cp, 'argsmissing');

@@ -66,8 +66,11 @@ test('a KCLRun using every field of the types round-trips unchanged (the schema 
     commonMetadata: { labels: { team: 'a' }, annotations: { note: 'x' } },
     config: {
       arguments: ['env=prod'], settings: ['kcl.yaml'], overrides: ['app.replicas=2'], pathSelectors: ['app'],
-      vendor: true, sortKeys: true, showHidden: true, disableNone: true,
+      vendor: true, sortKeys: true, showHidden: true, disableNone: true, debug: true, strictRangeCheck: true,
     },
+    params: { replicas: 2, labels: { tier: 'web' }, ports: [80, 443], enabled: true },
+    deletionPolicy: 'WaitForTermination',
+    healthCheckExprs: [{ apiVersion: 'example.com/v1', kind: 'Widget', current: "status.phase == 'Ready'", inProgress: "status.phase == 'Pending'", failed: "status.phase == 'Failed'" }],
     argumentsReferences: [{ kind: 'ConfigMap', name: 'args', optional: true }, { kind: 'Secret', name: 'creds' }],
   };
   const res = await create(ns, 'full', spec);
@@ -81,6 +84,11 @@ test('a KCLRun using every field of the types round-trips unchanged (the schema 
     lastAttemptedRevision: 'main@sha1:1',
     lastHandledReconcileAt: '2030-01-01T00:00:00Z',
     inventory: { entries: [{ id: `${ns}_a__ConfigMap`, v: 'v1' }] },
+    history: [{
+      digest: 'sha256:43ad78c94b2655429d84f21488f29d7cca9cd45b7f54d2b27e16bbec8eff9228',
+      firstReconciled: '2030-01-01T00:00:00Z', lastReconciled: '2030-01-01T01:00:00Z', lastReconciledDuration: '2.818583s',
+      lastReconciledStatus: 'ReconciliationSucceeded', totalReconciliations: 2, metadata: { revision: 'main@sha1:1' },
+    }],
   };
   const patched = await cp().request<KCLRun>('PATCH', `${base(ns)}/full/status`, { body: { status }, contentType: 'application/merge-patch+json' });
   t.true(patched.ok, patched.text);
@@ -96,6 +104,9 @@ const invalid: Array<[string, unknown, RegExp]> = [
   ['a sourceRef without name', { sourceRef: { kind: 'GitRepository' } }, /spec\.sourceRef\.name: Required value/],
   ['an empty sourceRef.name', { sourceRef: { kind: 'GitRepository', name: '' } }, /spec\.sourceRef\.name: Invalid value: "": spec\.sourceRef\.name in body should be at least 1 chars long/],
   ['a bad argumentsReferences kind', { sourceRef: { kind: 'GitRepository', name: 'x' }, argumentsReferences: [{ kind: 'Pod', name: 'p' }] }, /spec\.argumentsReferences\[0\]\.kind: Unsupported value: "Pod"/],
+  ['an unknown deletionPolicy', { sourceRef: { kind: 'GitRepository', name: 'x' }, deletionPolicy: 'Keep' }, /spec\.deletionPolicy: Unsupported value: "Keep"/],
+  ['a healthCheckExprs entry without current', { sourceRef: { kind: 'GitRepository', name: 'x' }, healthCheckExprs: [{ apiVersion: 'a/v1', kind: 'K' }] }, /spec\.healthCheckExprs\[0\]\.current: Required value/],
+  ['params that are not an object', { sourceRef: { kind: 'GitRepository', name: 'x' }, params: 'x' }, /spec\.params: Invalid value: "string"/],
   ['prune as a string', { sourceRef: { kind: 'GitRepository', name: 'x' }, prune: 'yes' }, /spec\.prune: Invalid value: "string": spec\.prune in body must be of type boolean/],
 ];
 for (const [what, spec, message] of invalid) {

@@ -94,6 +94,16 @@ test('the install creates the CRD, namespace, ServiceAccount, RBAC and Deploymen
   t.regex(again.stdout, /deployment\.apps\/kclrun-controller serverside-applied/);
 });
 
+test('kclrun install --shard: the API server accepts the main and one Deployment per shard (server-side dry run)', async (t) => {
+  const out = await exec('sh', ['-c', `"${process.execPath}" "${BIN}" install --shard shard1 --shard shard2 | ${KUBECTL} --kubeconfig "${cp().kubeconfigPath}" apply --server-side --dry-run=server -f -`]);
+  for (const name of ['kclrun-controller', 'kclrun-controller-shard1', 'kclrun-controller-shard2']) {
+    t.regex(out.stdout, new RegExp(`deployment\\.apps/${name} serverside-applied \\(server dry run\\)`));
+  }
+  const bad = await exec(process.execPath, [BIN, 'install', '--shard', 'Not A Name']).then(() => undefined, (e: { code?: number; stderr?: string }) => e);
+  t.is(bad?.code, 1);
+  t.regex(bad?.stderr ?? '', /--shard: invalid name "Not A Name"/);
+});
+
 const allowed: Array<[string, string[]]> = [
   ['get kclruns', ['get', 'kclruns.krm.kcl.dev.fluxcd', '-A']],
   ['list kclruns', ['list', 'kclruns.krm.kcl.dev.fluxcd', '-A']],

@@ -326,6 +326,8 @@ const badFlags: Array<[string[], RegExp]> = [
   [['--watch-all-namespaces=false'], /RUNTIME_NAMESPACE, which is not set/],
   [['--render-memory-limit', 'lots'], /--render-memory-limit: invalid size "lots" \(e\.g\. 512Mi/],
   [['--render-timeout', '0s'], /--render-timeout: must be longer than 0s/],
+  [['--watch-label-selector', 'sharding.fluxcd.io/key in (shard1'], /--watch-label-selector: invalid label selector "sharding\.fluxcd\.io\/key in \(shard1"/],
+  [['--watch-label-selector', 'sharding.fluxcd.io/key=has space'], /--watch-label-selector: invalid label selector/],
 ];
 for (const [args, message] of badFlags) {
   test(`bad flags exit 1 with a clear message: ${args.join(' ')}`, async (t) => {

@@ -1,6 +1,7 @@
 /**
- * Namespaces and common metadata: `targetNamespace` places namespaced objects that set no namespace (cluster-scoped
- * objects are left alone); without it they land in the KCLRun's namespace; `commonMetadata` labels and annotations
+ * Namespaces and common metadata: `targetNamespace` sets the namespace of every namespaced object, also of those
+ * that were rendered with another one (kustomize-controller's meaning), and leaves cluster-scoped objects alone;
+ * without it, objects without a namespace land in the KCLRun's namespace and the others stay where they were; `commonMetadata` labels and annotations
  * reach every applied object.
  */
 import test from 'ava';
@@ -9,19 +10,21 @@ import { createKCLRun, getObject, gitRef, gitSource, kclPackage, readyAt, useCon
 
 const suite = useController(test);
 
-const mixed = (clusterRole: string) => kclPackage(`items = [
+const mixed = (clusterRole: string, elsewhere: string) => kclPackage(`items = [
     {apiVersion = "v1", kind = "ConfigMap", metadata.name = "plain", data.v = "1"}
+    {apiVersion = "v1", kind = "ConfigMap", metadata = {name = "pinned", namespace = "${elsewhere}"}, data.v = "2"}
     {apiVersion = "v1", kind = "Secret", metadata.name = "creds", stringData.k = "v"}
     {apiVersion = "rbac.authorization.k8s.io/v1", kind = "ClusterRole", metadata.name = "${clusterRole}", rules = []}
 ]
 `);
 
-test('targetNamespace places namespaced objects without a namespace, leaves cluster-scoped ones alone; commonMetadata on every object', async (t) => {
+test('targetNamespace places every namespaced object (also one rendered with another namespace), leaves cluster-scoped ones alone; commonMetadata on every object', async (t) => {
   const { cp } = suite();
   const ns = await newNamespace(cp, 'tns');
   const target = await newNamespace(cp, 'tns-target');
+  const elsewhere = await newNamespace(cp, 'tns-elsewhere');
   const role = `${ns}-reader`;
-  const art = await gitSource(cp, ns, 'repo', mixed(role), 'main@sha1:1111111111111111111111111111111111111111');
+  const art = await gitSource(cp, ns, 'repo', mixed(role, elsewhere), 'main@sha1:1111111111111111111111111111111111111111');
   await createKCLRun(cp, ns, 'app', {
     sourceRef: gitRef('repo'),
     targetNamespace: target,
@@ -30,9 +33,11 @@ test('targetNamespace places namespaced objects without a namespace, leaves clus
   const k = await waitKCLRun(cp, ns, 'app', readyAt(art.revision));
   t.deepEqual(
     k.status?.inventory?.entries.map((e) => e.id).sort(),
-    [`${target}_creds__Secret`, `${target}_plain__ConfigMap`, `_${role}_rbac.authorization.k8s.io_ClusterRole`].sort(),
+    [`${target}_creds__Secret`, `${target}_pinned__ConfigMap`, `${target}_plain__ConfigMap`, `_${role}_rbac.authorization.k8s.io_ClusterRole`].sort(),
   );
   t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/plain`), undefined);
+  t.is(await getObject(cp, `/api/v1/namespaces/${elsewhere}/configmaps/pinned`), undefined);
+  t.deepEqual((await getObject(cp, `/api/v1/namespaces/${target}/configmaps/pinned`))?.data, { v: '2' });
   const objects = [
     await getObject(cp, `/api/v1/namespaces/${target}/configmaps/plain`),
     await getObject(cp, `/api/v1/namespaces/${target}/secrets/creds`),

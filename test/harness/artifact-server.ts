@@ -117,11 +117,14 @@ export async function closeArtifactServer(): Promise<void> {
 
 /**
  * Sets `status.artifact`, `status.observedGeneration` and a `Ready=True` condition on a source
- * object by server-side apply to its status subresource, as field manager `source-controller`.
+ * object (at `apiVersion`, default v1) by server-side apply to its status subresource, as field manager
+ * `source-controller`.
  * Returns the updated object.
  */
-export async function patchSourceArtifact(cp: ControlPlane, kind: SourceKind, namespace: string, name: string, artifact: Artifact): Promise<unknown> {
-  const path = `/apis/${SOURCE_API_VERSION}/namespaces/${namespace}/${SOURCE_PLURALS[kind]}/${name}`;
+export async function patchSourceArtifact(
+  cp: ControlPlane, kind: SourceKind, namespace: string, name: string, artifact: Artifact, apiVersion: string = SOURCE_API_VERSION,
+): Promise<unknown> {
+  const path = `/apis/${apiVersion}/namespaces/${namespace}/${SOURCE_PLURALS[kind]}/${name}`;
   const current = await cp.request<{ metadata?: { generation?: number } }>("GET", path);
   if (!current.ok) throw new Error(`patchSourceArtifact: GET ${path}: HTTP ${current.status}: ${current.text}`);
   const generation = current.body.metadata?.generation ?? 1;
@@ -133,7 +136,7 @@ export async function patchSourceArtifact(cp: ControlPlane, kind: SourceKind, na
       lastTransitionTime: artifact.lastUpdateTime, message: `stored artifact for revision '${artifact.revision}'`,
     }],
   };
-  return serverSideApply(cp.admin, path, { apiVersion: SOURCE_API_VERSION, kind, metadata: { name, namespace }, status }, {
+  return serverSideApply(cp.admin, path, { apiVersion, kind, metadata: { name, namespace }, status }, {
     fieldManager: "source-controller", subresource: "status",
   });
 }
