@@ -9,7 +9,8 @@
  * applied (so it is pruned later) and the queue runs it again at once.
  */
 import type { KubeClient } from './kube/client.js';
-import { applyAllStaged, compileHealthExprs, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
+import { applyAllStaged, changeSetEntry, compileHealthExprs, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
+import { refOf } from './kube/index.js';
 import { APPLY_FIELD_MANAGER, FINALIZER, KIND, REQUESTED_AT_ANNOTATION } from './api/group.js';
 import { REASONS, type Reason } from './api/conditions.js';
 import { deletesOnFinalize, getDeletionPolicy, getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
@@ -255,6 +256,10 @@ export class Reconciler {
     if (!prepared.ok) return { reason: REASONS.BuildFailed, message: prepared.message };
     status.recordHistory(objectsDigest(prepared.objects), { revision });
 
+    const previous = k.status?.inventory?.entries ?? [];
+    // Record what is about to be applied before applying it (with the progressing patch): a controller killed
+    // mid-apply leaves no object outside the inventory, so a later revision that drops it still prunes it.
+    status.inventory(withSurvivors(previous, intendedEntries(prepared.objects)));
     await status.progressing(`Detecting drift for revision ${revision} with a timeout of ${timeoutS}s`);
     const owner = ownerLabels(k);
     const applied = await applyAllStaged(target, prepared.objects, {
@@ -266,7 +271,6 @@ export class Reconciler {
       overrideManagers: this.opts.overrideManagers,
       concurrency: this.opts.concurrentSsa,
     });
-    const previous = k.status?.inventory?.entries ?? [];
     const current = sortEntries(
       applied.changes.filter((c) => c.action !== 'skipped').map((c): InventoryEntry => ({ id: c.id, v: c.version })),
     );
@@ -393,3 +397,7 @@ export class Reconciler {
   }
 }
 
+/** The inventory entries of the objects about to be applied. */
+function intendedEntries(objects: readonly JsonObject[]): InventoryEntry[] {
+  return objects.map((o) => changeSetEntry(refOf(o), 'unchanged')).map((c) => ({ id: c.id, v: c.version }));
+}

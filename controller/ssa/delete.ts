@@ -1,6 +1,8 @@
 /**
  * Pruning (fluxcd/pkg/ssa `DeleteAll`): delete, with background propagation, only objects that still carry the
- * owner labels and are not excluded by annotation. A 404 (or a kind no longer served) counts as deleted.
+ * owner labels and are not excluded by annotation. A 404 (or a kind no longer served) counts as deleted; an object
+ * that is still there after the delete (a finalizer holds it) counts as failed, so it stays in the inventory and the
+ * next reconcile looks at it again.
  */
 import { DISABLED, PRUNE_ANNOTATION, RECONCILE_ANNOTATION, SSA_ANNOTATION, SSA_IGNORE } from '../api/group.js';
 import type { KubeClient } from '../kube/client.js';
@@ -35,6 +37,14 @@ export function pruneExclusion(live: JsonObject, ownerLabels: Record<string, str
   return undefined;
 }
 
+/** Why a deleted object is still there, if a finalizer holds it. */
+function terminating(obj: unknown): string | undefined {
+  const meta = (obj as { metadata?: { deletionTimestamp?: unknown; finalizers?: unknown } } | undefined)?.metadata;
+  if (!meta?.deletionTimestamp) return undefined;
+  const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers.filter((f) => typeof f === 'string') : [];
+  return `is terminating, waiting for finalizers [${finalizers.join(', ')}]`;
+}
+
 async function deleteOne(client: KubeClient, ref: ObjectRef, opts: DeleteOptions): Promise<One> {
   const live = await client.get(ref, { signal: opts.signal });
   if (!live.ok) {
@@ -44,6 +54,8 @@ async function deleteOne(client: KubeClient, ref: ObjectRef, opts: DeleteOptions
   if (pruneExclusion(live.body, opts.ownerLabels) !== undefined) return { kind: 'skipped', entry: changeSetEntry(ref, 'skipped') };
   const res = await client.delete(ref, { propagationPolicy: 'Background', signal: opts.signal });
   if (!res.ok && res.status !== 404) return { kind: 'failed', ref, message: `${subjectOf(ref)} delete failed: ${res.message}` };
+  const held = res.ok ? terminating(res.body) : undefined;
+  if (held) return { kind: 'failed', ref, message: `${subjectOf(ref)} ${held}` };
   return { kind: 'deleted', entry: changeSetEntry(ref, 'deleted') };
 }
 

@@ -41,7 +41,7 @@ export interface ControlPlane {
   readonly dir: string;
   /** Admin endpoint for {@link kubeRequest}. */
   readonly admin: KubeEndpoint;
-  /** Process ids (= process group ids) of etcd and kube-apiserver. */
+  /** Process ids (= process group ids) of etcd and kube-apiserver (the current ones, after a restart). */
   readonly pids: { readonly etcd: number; readonly apiserver: number };
   /** Milliseconds from start until `/readyz` answered ok. */
   readonly startupMs: number;
@@ -53,12 +53,27 @@ export interface ControlPlane {
   userEndpoint(user: string, groups?: readonly string[]): Promise<KubeEndpoint>;
   /** Sends a request as admin. */
   request<T = unknown>(method: string, path: string, cfg?: KubeRequestCfg): Promise<KubeResponse<T>>;
+  /**
+   * Stops one component (`signal` SIGTERM for a clean stop, SIGKILL for a crash). Its port and data stay; start it
+   * again with {@link ControlPlane.startComponent}.
+   */
+  stopComponent(which: Component, signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Starts a stopped component again on the same port with the same data; resolves when it is healthy/ready. */
+  startComponent(which: Component): Promise<void>;
   /** Stops both processes (process groups) and removes a temp working dir. Idempotent. */
   stop(): Promise<void>;
 }
 
-async function startEtcd(dir: string, cfg: ControlPlaneCfg): Promise<{ proc: GroupProcess; url: string }> {
-  const [client, peer] = [await freePort(), await freePort()];
+/** A restartable part of the control plane. */
+export type Component = "etcd" | "apiserver";
+
+interface EtcdPorts {
+  readonly client: number;
+  readonly peer: number;
+}
+
+async function startEtcd(dir: string, cfg: ControlPlaneCfg, ports: EtcdPorts): Promise<{ proc: GroupProcess; url: string }> {
+  const { client, peer } = ports;
   const url = `http://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
   const proc = startProcess(toolPath("etcd"), [
@@ -98,9 +113,9 @@ export async function startControlPlane(cfg: ControlPlaneCfg = {}): Promise<Cont
   const ownDir = !cfg.dir;
   const dir = cfg.dir ?? mkdtempSync(join(tmpdir(), "kclrun-cp-"));
   mkdirSync(join(dir, "pki"), { recursive: true });
-  const procs: GroupProcess[] = [];
+  const procs: Partial<Record<Component, GroupProcess>> = {};
   const cleanup = async () => {
-    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all(Object.values(procs).map((p) => p.stop()));
     if (ownDir) rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -108,18 +123,22 @@ export async function startControlPlane(cfg: ControlPlaneCfg = {}): Promise<Cont
     const adminToken = randomBytes(24).toString("hex");
     const tokenFile = join(dir, "pki", "tokens.csv");
     writeFileSync(tokenFile, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
-    const etcd = await startEtcd(dir, cfg);
-    procs.push(etcd.proc);
+    const etcdPorts: EtcdPorts = { client: await freePort(), peer: await freePort() };
+    const etcd = await startEtcd(dir, cfg, etcdPorts);
+    procs.etcd = etcd.proc;
     const port = await freePort();
     const server = `https://127.0.0.1:${port}`;
     const args = [...apiServerArgs(pki, etcd.url, port, tokenFile, dir), ...(cfg.apiServerArgs ?? [])];
-    const apiserver = startProcess(toolPath("kube-apiserver"), args, join(dir, "kube-apiserver.log"), { keepAlive: cfg.keepAlive });
-    procs.push(apiserver);
     const ca = readFileSync(pki.caCert, "utf8");
     const admin: KubeEndpoint = { server, ca, token: adminToken };
-    await waitFor(async () => (await kubeRequest(admin, "GET", "/readyz", { timeoutMs: 2000 })).ok, {
-      what: "kube-apiserver /readyz", proc: apiserver, timeoutMs: cfg.startTimeoutMs ?? 90_000, intervalMs: 200,
-    });
+    const startApiServer = async () => {
+      const apiserver = startProcess(toolPath("kube-apiserver"), args, join(dir, "kube-apiserver.log"), { keepAlive: cfg.keepAlive });
+      procs.apiserver = apiserver;
+      await waitFor(async () => (await kubeRequest(admin, "GET", "/readyz", { timeoutMs: 2000 })).ok, {
+        what: "kube-apiserver /readyz", proc: apiserver, timeoutMs: cfg.startTimeoutMs ?? 90_000, intervalMs: 200,
+      });
+    };
+    await startApiServer();
     const kubeconfigPath = cfg.kubeconfigPath ?? join(dir, "kubeconfig");
     mkdirSync(dirname(kubeconfigPath), { recursive: true });
     await writeKubeconfig(kubeconfigPath, { server, ca, user: "admin", credentials: { kind: "token", token: adminToken } });
@@ -130,7 +149,9 @@ export async function startControlPlane(cfg: ControlPlaneCfg = {}): Promise<Cont
     };
     return {
       server, kubeconfigPath, dir, admin,
-      pids: { etcd: etcd.proc.pid, apiserver: apiserver.pid },
+      get pids() {
+        return { etcd: procs.etcd?.pid ?? 0, apiserver: procs.apiserver?.pid ?? 0 };
+      },
       startupMs: Date.now() - t0,
       kubeConfig() {
         const kc = new KubeConfig();
@@ -144,6 +165,17 @@ export async function startControlPlane(cfg: ControlPlaneCfg = {}): Promise<Cont
       },
       userEndpoint,
       request: (method, path, reqCfg) => kubeRequest(admin, method, path, reqCfg),
+      async stopComponent(which, signal = "SIGTERM") {
+        const proc = procs[which];
+        if (!proc) throw new Error(`kclrun harness: ${which} is not running`);
+        delete procs[which];
+        await proc.stop(signal === "SIGKILL" ? 0 : 5000);
+      },
+      async startComponent(which) {
+        if (procs[which]) throw new Error(`kclrun harness: ${which} is already running`);
+        if (which === "apiserver") await startApiServer();
+        else procs.etcd = (await startEtcd(dir, cfg, etcdPorts)).proc;
+      },
       stop: () => (stopped ??= cleanup()),
     };
   } catch (err) {

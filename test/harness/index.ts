@@ -8,7 +8,9 @@ export type { Artifact, ArtifactContent, ServeArtifactCfg } from "./artifact-ser
 export { newNamespace, useControlPlane } from "./ava.js";
 export type { ControlPlaneHandle, UseControlPlaneCfg } from "./ava.js";
 export { startControlPlane } from "./control-plane.js";
-export type { ControlPlane, ControlPlaneCfg } from "./control-plane.js";
+export type { Component, ControlPlane, ControlPlaneCfg } from "./control-plane.js";
+export { startSlowProxy } from "./slow-proxy.js";
+export type { SlowProxy } from "./slow-proxy.js";
 export { installFluxNotificationCRDs, installFluxSourceCRDs, SOURCE_API_VERSION, SOURCE_PLURALS } from "./flux-crds.js";
 export type { InstallCrdsCfg, InstallNotificationCrdsCfg, SourceKind } from "./flux-crds.js";
 export { startGitServer } from "./git-server.js";

@@ -45,7 +45,7 @@ export interface GroupProcess {
   readonly child: ChildProcess;
   /** Last lines of the log, for error messages. */
   logTail(lines?: number): string;
-  /** SIGTERM the group, SIGKILL it after `graceMs` (default 5000); resolves when it exited. */
+  /** SIGTERM the group, SIGKILL it after `graceMs` (default 5000; 0 SIGKILLs at once); resolves when it exited. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -105,7 +105,7 @@ export function startProcess(cmd: string, args: string[], logPath: string, cfg: 
     child,
     logTail: (lines = 30) => tailFile(logPath, lines),
     async stop(graceMs = 5000) {
-      killGroup(pid, "SIGTERM");
+      killGroup(pid, graceMs > 0 ? "SIGTERM" : "SIGKILL");
       const timer = setTimeout(() => killGroup(pid, "SIGKILL"), graceMs);
       await exited;
       clearTimeout(timer);
