@@ -72,7 +72,7 @@ test('a render worker SIGKILLed mid-render: that KCLRun retries and succeeds, th
   t.log(`slow KCLRun Ready ${Date.now() - killedAt} ms after its worker was killed`);
   t.truthy(condition(k, 'Ready'));
   const events = await listEvents(cp(), ns, 'slow');
-  t.true(events.some((e) => e.type === 'Warning' && /the KCL engine crashed \(SIGKILL\)/.test(e.message)), `the crash was reported: ${JSON.stringify(events.map((e) => e.message))}`);
+  t.true(events.some((e) => e.type === 'Warning' && /the KCL engine was killed \(SIGKILL\)/.test(e.message)), `the crash was reported: ${JSON.stringify(events.map((e) => e.message))}`);
   for (let i = 0; i < 3; i++) {
     await waitKCLRun(cp(), ns, `other-${i}`, readyAt(others[i]!), 60_000);
     t.deepEqual((await listEvents(cp(), ns, `other-${i}`)).filter((e) => e.type === 'Warning'), [], `other-${i} never failed`);
