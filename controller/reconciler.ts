@@ -367,7 +367,7 @@ export class Reconciler {
       } else {
         try {
           const refs = k.status.inventory.entries.map((e) => parseInventoryId(e.id, e.v));
-          const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k), signal });
+          const pruned = await deleteAll(target.client, refs, { ownerLabels: ownerLabels(k), terminating: 'deleted', signal });
           throwIfCancelled(signal);
           if (pruned.failed.length) {
             log.error('prune on deletion failed', { failed: pruned.failed.map((f) => `${f.ref.kind}/${f.ref.name}: ${f.message}`) });

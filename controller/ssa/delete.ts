@@ -16,6 +16,12 @@ export interface DeleteOptions {
   ownerLabels: Record<string, string>;
   /** Deletes in flight at once; default 4. */
   concurrency?: number;
+  /**
+   * What an object a finalizer still holds after its delete counts as: `failed` (default: a prune keeps it in the
+   * inventory and looks again next time) or `deleted` (a KCLRun's own deletion: the delete was issued, as Flux
+   * counts it; `WaitForTermination` then waits for it to go).
+   */
+  terminating?: 'failed' | 'deleted';
   signal?: AbortSignal;
 }
 
@@ -55,7 +61,7 @@ async function deleteOne(client: KubeClient, ref: ObjectRef, opts: DeleteOptions
   const res = await client.delete(ref, { propagationPolicy: 'Background', signal: opts.signal });
   if (!res.ok && res.status !== 404) return { kind: 'failed', ref, message: `${subjectOf(ref)} delete failed: ${res.message}` };
   const held = res.ok ? terminating(res.body) : undefined;
-  if (held) return { kind: 'failed', ref, message: `${subjectOf(ref)} ${held}` };
+  if (held && opts.terminating !== 'deleted') return { kind: 'failed', ref, message: `${subjectOf(ref)} ${held}` };
   return { kind: 'deleted', entry: changeSetEntry(ref, 'deleted') };
 }
 
