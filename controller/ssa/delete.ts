@@ -43,12 +43,15 @@ export function pruneExclusion(live: JsonObject, ownerLabels: Record<string, str
   return undefined;
 }
 
-/** Why a deleted object is still there, if a finalizer holds it. */
+/**
+ * Why a deleted object is still there, if a finalizer of its metadata holds it. An object that is only being
+ * removed by the API server itself (a Namespace emptying out, whose finalizer is in `spec`) counts as deleted.
+ */
 function terminating(obj: unknown): string | undefined {
   const meta = (obj as { metadata?: { deletionTimestamp?: unknown; finalizers?: unknown } } | undefined)?.metadata;
   if (!meta?.deletionTimestamp) return undefined;
   const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers.filter((f) => typeof f === 'string') : [];
-  return `is terminating, waiting for finalizers [${finalizers.join(', ')}]`;
+  return finalizers.length ? `is terminating, waiting for finalizers [${finalizers.join(', ')}]` : undefined;
 }
 
 async function deleteOne(client: KubeClient, ref: ObjectRef, opts: DeleteOptions): Promise<One> {
