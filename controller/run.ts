@@ -3,7 +3,9 @@
  * `kclrun controller` calls this; tests call it in-process.
  */
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube/client.js';
 import { CONTROLLER_NAME } from './api/group.js';
@@ -16,6 +18,8 @@ import { Reconciler } from './reconciler.js';
 import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
 import { EnginePool } from '../fn/worker/pool.js';
+import { workerSandboxPolicy } from '../fn/worker/sandbox.js';
+import { engineLibraryPath } from '../fn/engine/library.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_OUTPUT_LIMITS, DEFAULT_RENDER_TIMEOUT_MS } from '../fn/limits.js';
 
 /** Controller settings; the flags of `kclrun controller`. */
@@ -80,10 +84,15 @@ export interface ControllerOptions {
 
 /**
  * The controller's engine workers: an empty environment (a tenant's `file.read_env` sees nothing of the
- * controller's), no stderr (the controller's stderr is JSON logs only), every limit on.
+ * controller's), no stderr (the controller's stderr is JSON logs only), every limit on, and a file-system sandbox
+ * (fn/worker/sandbox.ts) that lets them read only the artifacts under `artifactsRoot` and what the runtime needs —
+ * never the controller's service-account token, `/proc`, or anything else the controller's user can read.
  */
-export function controllerEngine(opts: ControllerOptions): EnginePool {
+export function controllerEngine(opts: ControllerOptions, artifactsRoot: string): EnginePool {
+  const libraryPath = engineLibraryPath();
   return new EnginePool({
+    libraryPath,
+    sandbox: workerSandboxPolicy(libraryPath, { readOnly: [artifactsRoot], readWrite: [] }),
     workers: opts.renderWorkers,
     timeoutMs: opts.renderTimeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS,
     memoryLimitBytes: opts.renderMemoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
@@ -155,7 +164,13 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     health.server.close();
     throw err;
   });
-  const engine = controllerEngine(opts);
+  // Artifacts are unpacked here, and only here can the engine workers read.
+  const artifactsRoot = mkdtempSync(join(tmpdir(), 'kclrun-artifacts-'));
+  const engine = controllerEngine(opts, artifactsRoot);
+  void engine.sandbox.then((status) => {
+    if (status?.applied) log.info('engine workers sandboxed', { landlockAbi: status.abi, readable: artifactsRoot });
+    else if (status) log.error('engine workers run without a file-system sandbox', { reason: status.reason });
+  });
   const notifier = opts.eventsAddr ? new EventNotifier({ address: opts.eventsAddr, log }) : undefined;
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
@@ -166,7 +181,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
-    fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, timeoutMs: opts.httpTimeoutMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST },
+    fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, timeoutMs: opts.httpTimeoutMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST, tempRoot: artifactsRoot },
     insecureKubeconfigExec: opts.insecureKubeconfigExec,
     insecureKubeconfigTls: opts.insecureKubeconfigTls,
   });
@@ -190,6 +205,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       ready = false;
       await manager?.stop();
       await engine.close();
+      rmSync(artifactsRoot, { recursive: true, force: true });
       await notifier?.close();
       await elector?.release();
       health.server.close();
