@@ -3,7 +3,9 @@
  * `kclrun controller` calls this; tests call it in-process.
  */
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube/client.js';
 import { CONTROLLER_NAME } from './api/group.js';
@@ -76,13 +78,19 @@ export interface ControllerOptions {
   /** Output caps of one render (`--render-max-objects`, default 10000; `--render-max-bytes`, default 64Mi). */
   renderMaxObjects?: number;
   renderMaxBytes?: number;
+  /**
+   * The KCL package cache (`--kcl-pkg-cache`), created if missing and kept; each namespace's dependencies go to its
+   * own subdirectory. Default: a fresh temporary directory, removed by `stop()`.
+   */
+  kclPkgCache?: string;
 }
 
 /**
- * The controller's engine workers: an empty environment (a tenant's `file.read_env` sees nothing of the
- * controller's), no stderr (the controller's stderr is JSON logs only), every limit on.
+ * The controller's engine workers: an environment holding only `KCL_PKG_PATH` (the package cache, whose top level
+ * holds only namespace directories: nothing a program can import by name), so a tenant's `file.read_env` sees
+ * nothing of the controller's; no stderr (the controller's stderr is JSON logs only); every limit on.
  */
-export function controllerEngine(opts: ControllerOptions): EnginePool {
+export function controllerEngine(opts: ControllerOptions, packageCache?: string): EnginePool {
   return new EnginePool({
     workers: opts.renderWorkers,
     timeoutMs: opts.renderTimeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS,
@@ -91,7 +99,7 @@ export function controllerEngine(opts: ControllerOptions): EnginePool {
       maxObjects: opts.renderMaxObjects ?? DEFAULT_OUTPUT_LIMITS.maxObjects,
       maxBytes: opts.renderMaxBytes ?? DEFAULT_OUTPUT_LIMITS.maxBytes,
     },
-    env: {},
+    env: packageCache === undefined ? {} : { KCL_PKG_PATH: packageCache },
     stderr: 'ignore',
   });
 }
@@ -155,7 +163,9 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     health.server.close();
     throw err;
   });
-  const engine = controllerEngine(opts);
+  const packageCache = opts.kclPkgCache ?? mkdtempSync(join(tmpdir(), 'kclrun-pkg-cache-'));
+  mkdirSync(packageCache, { recursive: true, mode: 0o700 });
+  const engine = controllerEngine(opts, packageCache);
   const notifier = opts.eventsAddr ? new EventNotifier({ address: opts.eventsAddr, log }) : undefined;
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
@@ -169,6 +179,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, timeoutMs: opts.httpTimeoutMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST },
     insecureKubeconfigExec: opts.insecureKubeconfigExec,
     insecureKubeconfigTls: opts.insecureKubeconfigTls,
+    packageCache,
   });
   const namespace = opts.watchAllNamespaces === false ? opts.runtimeNamespace ?? 'default' : undefined;
   const startManager = async () => {
@@ -197,6 +208,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       health.server.closeAllConnections?.();
       metricsServer.server.closeAllConnections?.();
       client.close();
+      if (opts.kclPkgCache === undefined) rmSync(packageCache, { recursive: true, force: true });
       log.info('controller stopped');
     })());
   let fail!: (err: Error) => void;
