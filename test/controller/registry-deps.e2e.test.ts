@@ -1,6 +1,6 @@
 /**
  * kcl.mod registry dependencies in the controller, on a real API server with real distribution registries (one open,
- * one behind htpasswd): a KCLRun whose program imports a package from the registry is applied; the package is cached
+ * one behind htpasswd), and for the registry behind auth a real source-controller and Git server: a KCLRun whose program imports a package from the registry is applied; the package is cached
  * under `--kcl-pkg-cache` in the KCLRun's namespace's own directory. A dependency that cannot be had (unknown tag,
  * 401, a sum that does not match kcl.mod.lock) fails the build naming the dependency and the registry's answer, and
  * applies and prunes nothing. `spec.registrySecretRef` names a `kubernetes.io/dockerconfigjson` Secret of the
@@ -12,7 +12,9 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { newNamespace } from '../harness/ava.js';
+import { startGitServer } from '../harness/git-server.js';
 import { startRegistry, type Registry } from '../harness/registry.js';
+import { startSourceController } from '../harness/source-controller.js';
 import { RegistryClient } from '../../fn/package/oci/client.js';
 import { pushPackage } from '../../fn/package/oci/package.js';
 import type { KCLRun } from '../../controller/api/types.js';
@@ -107,10 +109,23 @@ test.serial('a dependency from the registry is fetched into the namespace cache 
   await deleteKCLRuns(cp, ns, ['app']);
 });
 
-test.serial('a registry behind auth: 401 without registrySecretRef; a missing or non-dockerconfigjson Secret is BuildFailed; the Secret given → applied', async (t) => {
+test.serial('a registry behind auth (source: a real GitRepository): 401 without registrySecretRef; a missing or non-dockerconfigjson Secret is BuildFailed; the Secret given → applied', async (t) => {
   const { cp } = suite();
   const ns = await newNamespace(cp, 'auth');
-  const src = await gitSource(cp, ns, 'app', app(locked.host, '0.1.0'), rev('4'));
+  // The KCL package is committed to a Git server and source-controller makes the artifact.
+  const [git, sc] = await Promise.all([startGitServer(), startSourceController(cp)]);
+  t.teardown(async () => {
+    await sc.stop();
+    await git.close();
+  });
+  const commit = await git.createRepo(`${ns}-app`, app(locked.host, '0.1.0'));
+  await createObject(cp, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories`, {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    metadata: { name: 'app' },
+    spec: { url: git.repoUrl(`${ns}-app`), interval: '10m', ref: { branch: 'main' } },
+  });
+  const src = { revision: `main@sha1:${commit}` };
 
   await createKCLRun(cp, ns, 'anon', { sourceRef: gitRef('app'), retryInterval: '1s' });
   const anon = await waitKCLRun(cp, ns, 'anon', failedWith('BuildFailed'));
@@ -139,8 +154,7 @@ test.serial('a registry behind auth: 401 without registrySecretRef; a missing or
 
   // Another namespace without credentials does not get the package this namespace fetched with them.
   const other = await newNamespace(cp, 'nocreds');
-  await gitSource(cp, other, 'app', app(locked.host, '0.1.0'), rev('5'));
-  await createKCLRun(cp, other, 'app', { sourceRef: gitRef('app') });
+  await createKCLRun(cp, other, 'app', { sourceRef: gitRef('app', ns) });
   const elsewhere = await waitKCLRun(cp, other, 'app', failedWith('BuildFailed'));
   t.regex(readyMessage(elsewhere), /dependency "labels": .*401/);
   t.is(await getObject(cp, `/api/v1/namespaces/${other}/configmaps/from-dep`), undefined);
