@@ -208,7 +208,11 @@ export class EnginePool {
     );
     void w.ready.then(() => {
       clearTimeout(timer);
-      if (!settled && timeout) timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+      if (!settled && timeout) {
+        // A render reports its files just before the engine runs them: none yet means its dependencies were still downloading.
+        const beforeProgram = () => job.method === 'render' && job.files.length === 0;
+        timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy, beforeProgram())), timeout.ms);
+      }
     });
     const limit = this.#opts.memoryLimitBytes;
     const overLimit = () => {

@@ -7,14 +7,13 @@
  */
 import test from 'ava';
 import { newNamespace } from '../harness/ava.js';
-import { waitFor } from '../harness/processes.js';
-import type { ControlPlane } from '../harness/control-plane.js';
 import { render } from '../../fn/render.js';
 import type { KCLRun } from '../../controller/api/types.js';
 import {
   condition,
   configMapsPackage,
   createKCLRun,
+  deleteKCLRuns,
   failedWith,
   getKCLRun,
   getObject,
@@ -36,14 +35,6 @@ const RECURSION = 'f = lambda x: int -> int { f(x + 1) }\na = f(1)\n';
 const SLOW = 'fib = lambda n: int -> int { 1 if n < 2 else fib(n - 1) + fib(n - 2) }\nitems = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "slow", data.n = str(fib(40))}]\n';
 const HUNGRY = 'items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "hungry", data.n = str(len("x" * 900000000))}]\n';
 const rev = (c: string) => `main@sha1:${c.repeat(40)}`;
-
-async function deleteKCLRuns(cp: ControlPlane, ns: string, names: string[]): Promise<void> {
-  for (const name of names) await cp.request('DELETE', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns/${name}`);
-  await waitFor(async () => {
-    const gone = await Promise.all(names.map(async (n) => (await getKCLRun(cp, ns, n)) === undefined));
-    return gone.every(Boolean);
-  }, { timeoutMs: 30_000, what: `KCLRuns ${names.join(', ')} deleted` });
-}
 
 const readyMessage = (k: KCLRun | undefined) => condition(k, 'Ready')?.message ?? '';
 
