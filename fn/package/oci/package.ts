@@ -140,7 +140,12 @@ export async function pullPackage(
     }
     verify?.(unpacked, manifest.annotations ?? {});
     // Another process may have put the same package there meanwhile: theirs stays, ours is discarded.
-    if (!existsSync(dest)) renameSync(unpacked, dest);
+    try {
+      renameSync(unpacked, dest);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!(code === 'ENOTEMPTY' || code === 'EEXIST') || !existsSync(dest)) throw err;
+    }
     return { digest, annotations: manifest.annotations ?? {} };
   } finally {
     rmSync(work, { recursive: true, force: true });
