@@ -22,6 +22,8 @@ const EMPTY_CONFIG: Descriptor = {
   mediaType: 'application/vnd.oci.empty.v1+json',
   digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
   size: 2,
+  // oras-go's DescriptorEmptyJSON (kpm packs with it) embeds the two bytes `{}`.
+  data: 'e30=',
 };
 
 /** Caps on a pulled package. */
