@@ -185,12 +185,12 @@ test('two concurrent fetches of one package download it once and both see it', a
 test('two kclrun render processes at once fetch a dependency once (the cache lock) and both render', async (t) => {
   await push('kcl-lang/concurrent', '1.0.0', pkgFiles('concurrent', '1.0.0', 'name = "concurrent"\n'));
   const cache = tempDir();
-  const mk = () => writeTree(tempDir(), { 'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nconcurrent = "1.0.0"\n', 'main.k': 'import concurrent\nn = concurrent.name\n' });
+  const mk = () => writeTree(tempDir(), { 'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nconcurrent = "1.0.0"\n', 'main.k': 'import concurrent\nfrom_registry = concurrent.name\n' });
   const blobGets = () => registry.requests().filter((r) => r.method === 'GET' && r.path.startsWith('/v2/kcl-lang/concurrent/blobs/') && r.status === 200);
   t.is(blobGets().length, 0);
   const [a, b] = await Promise.all([kclrunAsync(['render', mk()], { env: envFor(cache) }), kclrunAsync(['render', mk()], { env: envFor(cache) })]);
-  t.deepEqual([a.code, a.stdout, a.stderr], [0, 'n: concurrent\n', '']);
-  t.deepEqual([b.code, b.stdout, b.stderr], [0, 'n: concurrent\n', '']);
+  t.deepEqual([a.code, a.stdout, a.stderr], [0, 'from_registry: concurrent\n', '']);
+  t.deepEqual([b.code, b.stdout, b.stderr], [0, 'from_registry: concurrent\n', '']);
   t.is(blobGets().length, 1, 'the layer was downloaded once');
   t.deepEqual(readdirSync(join(cache, '.lock')), [], 'the lock is released');
   t.true(existsSync(join(cache, 'concurrent_1.0.0', 'kcl.mod')));
