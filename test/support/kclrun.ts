@@ -3,7 +3,7 @@
  * user would (a child process), and running the function in-process on YAML text.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,15 @@ export function kclrunAsync(args: string[], opts: { cwd?: string; env?: NodeJS.P
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+// The machine's kpt: /usr/bin/kpt links to the Cloud SDK's; either path will do.
+const KPT = ['/usr/bin/kpt', '/usr/lib/google-cloud-sdk/bin/kpt'].find((p) => existsSync(p)) ?? '/usr/bin/kpt';
+
+/** Runs the real kpt in `cwd` (exec functions inherit `env`); fails, never skips, when kpt is missing. */
+export function kpt(args: string[], cwd: string, env?: NodeJS.ProcessEnv): Ran {
+  if (!existsSync(KPT)) throw new Error(`kpt not found at ${KPT}: the kpt integration tests need the real kpt`);
+  return run(KPT, args, { cwd, env });
 }
 
 /** Runs a command and collects its output. */
