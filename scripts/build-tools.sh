@@ -37,10 +37,12 @@ T0=$(now)
 build_tool() {
   local tool=$1 dir=$2 pkg=$3 ldflags=${4:-}
   local version; version=$(version_of "$tool")
-  # A tool built from our own main.go (test/tools/<tool>/main.go) is named by that file's hash too, so editing it
-  # rebuilds (test/harness/tools.ts names it the same way).
+  # A tool built from our own main.go (test/tools/<tool>/main.go) is also named by the hash of its main.go, go.mod and
+  # go.sum, so editing them rebuilds it (test/harness/tools.ts names it the same way).
   local id=$version
-  if [[ -f "$TOOLS_DIR/$tool/main.go" ]]; then id+="-$(sha256sum "$TOOLS_DIR/$tool/main.go" | cut -c1-12)"; fi
+  if [[ -f "$TOOLS_DIR/$tool/main.go" ]]; then
+    id+="-$(cd "$TOOLS_DIR/$tool" && cat main.go go.mod go.sum | sha256sum | cut -c1-12)"
+  fi
   local out="$BIN/$tool-$id"
   if [[ -x "$out" ]]; then
     echo "build-tools: $tool $id cached ($out)"

@@ -47,9 +47,15 @@ export function cacheDir(): string {
  */
 export function toolPath(name: ToolName): string {
   const version = toolVersions()[name];
-  // A tool built from our own main.go (test/tools/<tool>/main.go) also carries that file's hash (build-tools.sh).
-  const main = join(repoRoot(), "test/tools", name, "main.go");
-  const id = existsSync(main) ? `${version}-${createHash("sha256").update(readFileSync(main)).digest("hex").slice(0, 12)}` : version;
+  // A tool built from our own main.go (test/tools/<tool>/main.go) also carries the hash of its main.go, go.mod and
+  // go.sum (build-tools.sh names it the same way).
+  const dir = join(repoRoot(), "test/tools", name);
+  let id = version;
+  if (existsSync(join(dir, "main.go"))) {
+    const hash = createHash("sha256");
+    for (const f of ["main.go", "go.mod", "go.sum"]) hash.update(readFileSync(join(dir, f)));
+    id += `-${hash.digest("hex").slice(0, 12)}`;
+  }
   const path = join(cacheDir(), "bin", `${name}-${id}`);
   if (!existsSync(path)) {
     throw new Error(
