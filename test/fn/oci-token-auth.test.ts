@@ -13,7 +13,7 @@ import { lookupCredentials } from '../../fn/package/oci/credentials.js';
 import { pullPackage } from '../../fn/package/oci/package.js';
 import { orasPushPackage } from '../harness/oras.js';
 import { startRegistry, type Registry } from '../harness/registry.js';
-import { kclrun, tempDir, writeTree } from '../support/kclrun.js';
+import { kclrunAsync, tempDir, writeTree } from '../support/kclrun.js';
 
 const USER = 'kcl';
 const PASSWORD = 'tok3n-s3cret';
@@ -52,14 +52,17 @@ test.serial('an anonymous pull of a public package: 401 → anonymous token → 
   t.deepEqual(manifest.slice(-2).map((r) => r.status), [401, 200]);
 });
 
-test.serial('kclrun render resolves a public dependency from a token-auth registry anonymously', (t) => {
+test.serial('kclrun render resolves a public dependency from a token-auth registry anonymously', async (t) => {
   const app = writeTree(tempDir(), {
     'kcl.mod': `[package]\nname = "app"\n\n[dependencies]\nk8s = { oci = "oci://${registry.host}/public/k8s", tag = "1.28" }\n`,
     'main.k': 'import k8s\nlabels = k8s.Labels {}\n',
   });
-  const r = kclrun(['render', app], { env: { ...process.env, KCL_PKG_PATH: tempDir(), HOME: tempDir(), DOCKER_CONFIG: tempDir() } });
+  const before = registry.tokenServer!.requests.length;
+  // Not kclrun (spawnSync): the token service runs in this process and must keep answering.
+  const r = await kclrunAsync(['render', app], { env: { ...process.env, KCL_PKG_PATH: tempDir(), DOCKER_CONFIG: tempDir() } });
   t.is(r.stderr, '');
   t.is(r.stdout, 'labels:\n  team: public-k8s\n');
+  t.true(registry.tokenServer!.requests.slice(before).some((q) => q.user === undefined && q.granted.includes('repository:public/k8s:pull')), 'an anonymous token');
 });
 
 test.serial('a private package: anonymous is refused; config.json credentials get a token; a wrong password names registry and status only', async (t) => {
