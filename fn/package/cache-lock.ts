@@ -94,7 +94,7 @@ export async function withPackageLock<T>(root: string, key: string, fn: () => Pr
       continue;
     }
     if (Date.now() - start > waitMs) throw new PackageLockTimeoutError(file, holder?.text ?? '', Date.now() - start);
-    if (holder) await delay(POLL_MS, undefined, { signal: opts.signal });
+    if (holder) await delay(POLL_MS, undefined, { signal: opts.signal }).catch(() => opts.signal?.throwIfAborted());
   }
   const refresh = setInterval(() => {
     try {

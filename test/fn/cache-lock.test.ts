@@ -56,3 +56,12 @@ test('waiting has a bound: PackageLockTimeoutError names the lock and its holder
   t.is(err!.holder, holder);
   t.true(existsSync(file), "the live holder's lock is left alone");
 });
+
+test('waiting follows the AbortSignal: it rejects with the reason', async (t) => {
+  const root = tempDir();
+  holdAs(root, 'k8s_1.28', `${process.pid} ${hostname()} someone`);
+  const controller = new AbortController();
+  const reason = new Error('render deadline');
+  setTimeout(() => controller.abort(reason), 100);
+  await t.throwsAsync(withPackageLock(root, 'k8s_1.28', async () => t.fail('fn must not run'), { signal: controller.signal }), { is: reason });
+});
