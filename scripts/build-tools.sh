@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the test tools (kube-apiserver, etcd, source-controller, notification-controller, kustomize,
-# the OCI registry)
+# the OCI registry, oras)
 # from the Go tools modules under test/tools/<module>/ into
 #   ${KCLRUN_CACHE:-$HOME/.cache/kclrun}/bin/<tool>-<version>
 # and refreshes the links in .cluster/bin/.
@@ -10,7 +10,7 @@
 # seconds. Builds run one after another (CI machines have 2 cores); the Go module
 # and build caches (go env GOMODCACHE / GOCACHE) are kept between runs.
 #
-# Usage: scripts/build-tools.sh [tool...]   (default: all five)
+# Usage: scripts/build-tools.sh [tool...]   (default: all of them)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,11 +37,17 @@ T0=$(now)
 build_tool() {
   local tool=$1 dir=$2 pkg=$3 ldflags=${4:-}
   local version; version=$(version_of "$tool")
-  local out="$BIN/$tool-$version"
+  # A tool built from our own main.go (test/tools/<tool>/main.go) is also named by the hash of its main.go, go.mod and
+  # go.sum, so editing them rebuilds it (test/harness/tools.ts names it the same way).
+  local id=$version
+  if [[ -f "$TOOLS_DIR/$tool/main.go" ]]; then
+    id+="-$(cd "$TOOLS_DIR/$tool" && cat main.go go.mod go.sum | sha256sum | cut -c1-12)"
+  fi
+  local out="$BIN/$tool-$id"
   if [[ -x "$out" ]]; then
-    echo "build-tools: $tool $version cached ($out)"
+    echo "build-tools: $tool $id cached ($out)"
   else
-    echo "build-tools: building $tool $version from $pkg ..."
+    echo "build-tools: building $tool $id from $pkg ..."
     local s; s=$(now)
     (
       cd "$TOOLS_DIR/$dir"
@@ -49,7 +55,7 @@ build_tool() {
       go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$" "$pkg"
     )
     mv -f "$out.tmp.$$" "$out"
-    echo "build-tools: built $tool $version in $(( $(now) - s ))s"
+    echo "build-tools: built $tool $id in $(( $(now) - s ))s"
   fi
   ln -sfn "$out" "$LINKS/$tool"
 }
@@ -68,7 +74,7 @@ kube_ldflags() {
 }
 
 want=("$@")
-[[ ${#want[@]} -gt 0 ]] || want=(kube-apiserver etcd source-controller notification-controller kustomize registry)
+[[ ${#want[@]} -gt 0 ]] || want=(kube-apiserver etcd source-controller notification-controller kustomize registry oras)
 for t in "${want[@]}"; do
   case "$t" in
     kube-apiserver) build_tool kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)" ;;
@@ -77,6 +83,7 @@ for t in "${want[@]}"; do
     notification-controller) build_tool notification-controller notification github.com/fluxcd/notification-controller ;;
     kustomize) build_tool kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 ;;
     registry) build_tool registry registry . ;;
+    oras) build_tool oras oras oras.land/oras/cmd/oras ;;
     *) echo "build-tools: unknown tool '$t'" >&2; exit 2 ;;
   esac
 done

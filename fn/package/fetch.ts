@@ -12,6 +12,7 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { PackageLockTimeoutError, withPackageLock } from './cache-lock.js';
 import { hashDir } from './dir-hash.js';
 import { KclModError, readKclMod, type Dependency, type KclMod } from './kcl-mod.js';
 import { readLock, type KclModLock, type LockedDependency } from './lock.js';
@@ -77,8 +78,11 @@ export interface FetchedDependencies {
   lock: KclModLock;
 }
 
-/** Pulls in flight in this process, by destination: concurrent renders share one download. */
-const inFlight = new Map<string, Promise<{ annotations: Record<string, string> }>>();
+/**
+ * Pulls in flight in this process, by destination: concurrent renders share one download (undefined: another process
+ * put it in place while we waited for its lock).
+ */
+const inFlight = new Map<string, Promise<{ annotations: Record<string, string> } | undefined>>();
 
 /** kpm's cache directory for `repository:tag`: `<root>/<basename(repository)>_<tag>`. */
 export function cacheDir(settings: PackageSettings, repository: string, tag: string): string {
@@ -87,7 +91,8 @@ export function cacheDir(settings: PackageSettings, repository: string, tag: str
 
 /**
  * Makes sure `repository:tag` is in the cache, pulling it if its directory has no kcl.mod (a present one is used as
- * it is, as kpm does). `verify` sees a fresh download before it is moved into place and throws to refuse it.
+ * it is, as kpm does). `verify` sees a fresh download before it is moved into place and throws to refuse it. Other
+ * processes fetching the same package wait for the cache lock and then find it in place (cache-lock.ts).
  */
 async function ensureCached(
   client: RegistryClient,
@@ -102,10 +107,19 @@ async function ensureCached(
   mkdirSync(settings.root, { recursive: true });
   let pull = inFlight.get(dest);
   if (!pull) {
-    pull = pullPackage(client, repository, tag, dest, {}, signal, (dir, annotations) => verify(dir, annotations[ANNOTATION_SUM])).finally(() => inFlight.delete(dest));
+    pull = withPackageLock(
+      settings.root,
+      basename(dest),
+      async () => {
+        if (existsSync(join(dest, 'kcl.mod'))) return undefined;
+        return pullPackage(client, repository, tag, dest, {}, signal, (dir, annotations) => verify(dir, annotations[ANNOTATION_SUM]));
+      },
+      { signal },
+    ).finally(() => inFlight.delete(dest));
     inFlight.set(dest, pull);
   }
-  return { dest, pulled: true, annotationSum: (await pull).annotations[ANNOTATION_SUM] };
+  const pulled = await pull;
+  return pulled ? { dest, pulled: true, annotationSum: pulled.annotations[ANNOTATION_SUM] } : { dest, pulled: false };
 }
 
 function ociRefOf(mod: KclMod, dep: Dependency, settings: PackageSettings): OciRef | undefined {
@@ -220,7 +234,7 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
       return dest;
     } catch (err) {
       if (err instanceof KclModError) throw err;
-      if (err instanceof RegistryError || err instanceof VersionError || err instanceof CredentialsFileError) {
+      if (err instanceof RegistryError || err instanceof VersionError || err instanceof CredentialsFileError || err instanceof PackageLockTimeoutError) {
         throw new DependencyFetchError(m.file, dep.name, `${where()}${tag ? `:${tag}` : ''}: ${err.message}`, { cause: err });
       }
       throw err;
@@ -320,7 +334,15 @@ export async function fetchOciSource(source: string, opts: FetchForPathsOptions 
     return (await ensureCached(client, ref.repository, tag, settings, verify, opts.signal)).dest;
   } catch (err) {
     if (err instanceof SourceFetchError) throw err;
-    if (err instanceof RegistryError || err instanceof VersionError || err instanceof OciRefError || err instanceof CredentialsFileError) throw new SourceFetchError(source, err.message, { cause: err });
+    if (
+      err instanceof RegistryError ||
+      err instanceof VersionError ||
+      err instanceof OciRefError ||
+      err instanceof CredentialsFileError ||
+      err instanceof PackageLockTimeoutError
+    ) {
+      throw new SourceFetchError(source, err.message, { cause: err });
+    }
     throw err;
   }
 }

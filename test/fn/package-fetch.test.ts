@@ -5,7 +5,7 @@
  * expected and found); offline mode uses only the cache; concurrent fetches of one package share the download.
  */
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashDir } from '../../fn/package/dir-hash.js';
 import { fetchForPaths, PackageSumError, DependencyFetchError } from '../../fn/package/fetch.js';
@@ -13,7 +13,7 @@ import { RegistryClient } from '../../fn/package/oci/client.js';
 import { pushPackage } from '../../fn/package/oci/package.js';
 import { render } from '../../fn/render.js';
 import { startRegistry, type Registry } from '../harness/registry.js';
-import { kclrun, tempDir, writeTree } from '../support/kclrun.js';
+import { kclrun, kclrunAsync, tempDir, writeTree } from '../support/kclrun.js';
 
 let registry: Registry;
 const sources = new Map<string, string>();
@@ -182,6 +182,20 @@ test('two concurrent fetches of one package download it once and both see it', a
   }
 });
 
+test('two kclrun render processes at once fetch a dependency once (the cache lock) and both render', async (t) => {
+  await push('kcl-lang/concurrent', '1.0.0', pkgFiles('concurrent', '1.0.0', 'name = "concurrent"\n'));
+  const cache = tempDir();
+  const mk = () => writeTree(tempDir(), { 'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nconcurrent = "1.0.0"\n', 'main.k': 'import concurrent\nfrom_registry = concurrent.name\n' });
+  const blobGets = () => registry.requests().filter((r) => r.method === 'GET' && r.path.startsWith('/v2/kcl-lang/concurrent/blobs/') && r.status === 200);
+  t.is(blobGets().length, 0);
+  const [a, b] = await Promise.all([kclrunAsync(['render', mk()], { env: envFor(cache) }), kclrunAsync(['render', mk()], { env: envFor(cache) })]);
+  t.deepEqual([a.code, a.stdout, a.stderr], [0, 'from_registry: concurrent\n', '']);
+  t.deepEqual([b.code, b.stdout, b.stderr], [0, 'from_registry: concurrent\n', '']);
+  t.is(blobGets().length, 1, 'the layer was downloaded once');
+  t.deepEqual(readdirSync(join(cache, '.lock')), [], 'the lock is released');
+  t.true(existsSync(join(cache, 'concurrent_1.0.0', 'kcl.mod')));
+});
+
 const RESOURCE_LIST = (source: string) =>
   'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: data\n' +
   `functionConfig:\n  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  metadata:\n    name: remote\n  spec:\n    source: ${source}\n`;
@@ -215,7 +229,6 @@ test('hostile names and tags (kcl.mod or kcl.mod.lock) never leave the package c
     });
     await t.throwsAsync(fetchForPaths([dir], { env }), { instanceOf: DependencyFetchError, message }, deps);
   }
-  const { readdirSync } = await import('node:fs');
   t.deepEqual(readdirSync(cache), [], 'nothing was written to the cache');
   // Positive control: the same lock with a real tag fetches.
   const ok = writeTree(tempDir(), { 'kcl.mod': `[package]\nname = "app"\n\n[dependencies]\nbase = { oci = "oci://${registry.host}/kcl-lang/base" }\n`, 'main.k': 'a = 1\n' });

@@ -1,17 +1,18 @@
 /**
  * Locates the Go-built test tools (kube-apiserver, etcd, source-controller, notification-controller,
- * kustomize, the OCI registry)
+ * kustomize, the OCI registry, oras)
  * that `npm run tools:build` (scripts/build-tools.sh) caches under
  * `${KCLRUN_CACHE:-~/.cache/kclrun}/bin/<tool>-<version>`.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Names of the tools built by `npm run tools:build`. */
-export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "notification-controller" | "kustomize" | "registry";
+export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "notification-controller" | "kustomize" | "registry" | "oras";
 
 /** Pinned tool versions, as written in `test/tools/versions.json`. */
 export type ToolVersions = Readonly<Record<ToolName, string>>;
@@ -46,11 +47,20 @@ export function cacheDir(): string {
  */
 export function toolPath(name: ToolName): string {
   const version = toolVersions()[name];
-  const path = join(cacheDir(), "bin", `${name}-${version}`);
+  // A tool built from our own main.go (test/tools/<tool>/main.go) also carries the hash of its main.go, go.mod and
+  // go.sum (build-tools.sh names it the same way).
+  const dir = join(repoRoot(), "test/tools", name);
+  let id = version;
+  if (existsSync(join(dir, "main.go"))) {
+    const hash = createHash("sha256");
+    for (const f of ["main.go", "go.mod", "go.sum"]) hash.update(readFileSync(join(dir, f)));
+    id += `-${hash.digest("hex").slice(0, 12)}`;
+  }
+  const path = join(cacheDir(), "bin", `${name}-${id}`);
   if (!existsSync(path)) {
     throw new Error(
       `kclrun harness: ${name} ${version} is not built (expected ${path}). ` +
-        "Run `npm run tools:build` (builds kube-apiserver, etcd, source-controller, notification-controller and kustomize from Go modules).",
+        "Run `npm run tools:build` (builds kube-apiserver, etcd, source-controller, notification-controller, kustomize, the registry and oras from Go modules).",
     );
   }
   return path;

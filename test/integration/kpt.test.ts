@@ -10,15 +10,7 @@ import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { parseInput } from '../../krm/index.js';
 import { fixturePath } from '../krm/fixtures.js';
-import { EXAMPLES, KCLRUN_FN, run, tempDir, writeTree, type Ran } from '../support/kclrun.js';
-
-// The machine's kpt: /usr/bin/kpt links to the Cloud SDK's; either path will do.
-const KPT = ['/usr/bin/kpt', '/usr/lib/google-cloud-sdk/bin/kpt'].find((p) => existsSync(p)) ?? '/usr/bin/kpt';
-
-function kpt(args: string[], cwd: string): Ran {
-  if (!existsSync(KPT)) throw new Error(`kpt not found at ${KPT}: the kpt integration tests need the real kpt`);
-  return run(KPT, args, { cwd });
-}
+import { EXAMPLES, KCLRUN_FN, kpt, tempDir, writeTree } from '../support/kclrun.js';
 
 const DEPLOY = `# the web deployment
 apiVersion: apps/v1

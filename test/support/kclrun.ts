@@ -2,8 +2,8 @@
  * Shared helpers for the fn, cli and integration tests: repository paths, temp dirs, running `bin/kclrun` as a
  * user would (a child process), and running the function in-process on YAML text.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,28 @@ export interface Ran {
 /** Runs `bin/kclrun ARGS` (stdin from `input`), as a user would. */
 export function kclrun(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Ran {
   return run(process.execPath, [KCLRUN, ...args], opts);
+}
+
+/** Runs `bin/kclrun ARGS` without blocking, so several can run at once (two renders sharing a cache). */
+export function kclrunAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KCLRUN, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+// The machine's kpt: /usr/bin/kpt links to the Cloud SDK's; either path will do.
+const KPT = ['/usr/bin/kpt', '/usr/lib/google-cloud-sdk/bin/kpt'].find((p) => existsSync(p)) ?? '/usr/bin/kpt';
+
+/** Runs the real kpt in `cwd` (exec functions inherit `env`); fails, never skips, when kpt is missing. */
+export function kpt(args: string[], cwd: string, env?: NodeJS.ProcessEnv): Ran {
+  if (!existsSync(KPT)) throw new Error(`kpt not found at ${KPT}: the kpt integration tests need the real kpt`);
+  return run(KPT, args, { cwd, env });
 }
 
 /** Runs a command and collects its output. */

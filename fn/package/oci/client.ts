@@ -19,6 +19,8 @@ export interface Descriptor {
   digest: string;
   size: number;
   annotations?: Record<string, string>;
+  /** The content itself, base64 (embedded small content, e.g. the empty config). */
+  data?: string;
 }
 
 /** An OCI image manifest (the parts KCL packages use). */

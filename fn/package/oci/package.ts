@@ -22,6 +22,8 @@ const EMPTY_CONFIG: Descriptor = {
   mediaType: 'application/vnd.oci.empty.v1+json',
   digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
   size: 2,
+  // oras-go's DescriptorEmptyJSON (kpm packs with it) embeds the two bytes `{}`.
+  data: 'e30=',
 };
 
 /** Caps on a pulled package. */
@@ -140,7 +142,12 @@ export async function pullPackage(
     }
     verify?.(unpacked, manifest.annotations ?? {});
     // Another process may have put the same package there meanwhile: theirs stays, ours is discarded.
-    if (!existsSync(dest)) renameSync(unpacked, dest);
+    try {
+      renameSync(unpacked, dest);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!(code === 'ENOTEMPTY' || code === 'EEXIST') || !existsSync(dest)) throw err;
+    }
     return { digest, annotations: manifest.annotations ?? {} };
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// The distribution registry with only what the tests use: filesystem and in-memory storage, htpasswd auth.
+// The distribution registry with only what the tests use: filesystem and in-memory storage, htpasswd and token auth.
 // (Upstream's cmd/registry also links the Azure, GCS and S3 drivers, which triple the build.)
 // `registry htpasswd <user> <password>` prints an htpasswd line (bcrypt, the only hash the registry accepts), so the
 // tests need no htpasswd tool.
@@ -10,6 +10,7 @@ import (
 
 	"github.com/distribution/distribution/v3/registry"
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"golang.org/x/crypto/bcrypt"
