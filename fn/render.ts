@@ -12,7 +12,10 @@ import { resolveProgram } from './package/resolve.js';
 import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
 import type { KclConfigSpec } from './api.js';
-import { describeSource, type Source } from './source.js';
+import type { Source } from './source.js';
+import { fetchInlineDependencies } from './package/inline-dependencies.js';
+import { fetchRemoteSource, RemoteSourceError, type FetchedSource } from './package/remote-source.js';
+import type { SourceCredentials } from './package/source-credentials.js';
 import { checkOutputLimits, type OutputLimits } from './limits.js';
 import type { JsonObject } from '../krm/index.js';
 
@@ -34,6 +37,15 @@ export interface RenderRequest {
   root?: PackageRoot;
   /** Cancels dependency downloads. */
   signal?: AbortSignal;
+  /**
+   * `spec.dependencies`: the body of a kcl.mod `[dependencies]` table, fetched and added to the program's
+   * dependencies (they win on a clash of names).
+   */
+  dependencies?: string;
+  /** `spec.credentials`: each for the registry or git host its `url` names. */
+  credentials?: readonly SourceCredentials[];
+  /** The `krm.kcl.dev/allow-insecure-source` annotation: plain-HTTP sources and registries. */
+  allowInsecure?: boolean;
 }
 
 /** How to render: output caps, and who to tell which files are about to run. */
@@ -79,10 +91,16 @@ export function parseArguments(args: readonly string[], field = 'arguments'): { 
   return out;
 }
 
-type Base = { exec: ExecProgramArgs; root: PackageRoot };
+type Base = { exec: ExecProgramArgs; root: PackageRoot; cleanup?: () => void };
+
+/** The environment package fetching sees: with allowInsecure, registries over plain HTTP (as krm-kcl sets it). */
+function fetchEnv(req: RenderRequest): NodeJS.ProcessEnv {
+  return req.allowInsecure ? { ...process.env, OCI_REG_PLAIN_HTTP: 'on' } : process.env;
+}
 
 async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<typeof fail> }> {
   const src = req.source;
+  const env = fetchEnv(req);
   switch (src.kind) {
     case 'inline': {
       const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code] };
@@ -93,7 +111,7 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
     case 'oci': {
       let dir: string;
       try {
-        dir = await fetchOciSource(src.ref, { signal: req.signal });
+        dir = await fetchOciSource(src.ref, { signal: req.signal, env, credentials: req.credentials });
       } catch (err) {
         if (err instanceof SourceFetchError) return { error: fail(err.message) };
         throw err;
@@ -101,20 +119,35 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
       return localArgs(req, [dir], new PackageRoot(dir, `the package ${src.ref}`));
     }
     case 'git':
-    case 'https':
-      return {
-        error: fail(`${src.kind} sources are not supported yet (${describeSource(src)}): vendor the KCL package and use a local path`),
-      };
+    case 'https': {
+      let fetched: FetchedSource;
+      try {
+        fetched = await fetchRemoteSource(src.url, { credentials: req.credentials, allowInsecure: req.allowInsecure, signal: req.signal });
+      } catch (err) {
+        if (err instanceof RemoteSourceError) return { error: fail(err.message) };
+        return manifestFailure(err);
+      }
+      const based = await localArgs(req, [fetched.path], fetched.root);
+      if ('error' in based) fetched.cleanup();
+      else based.cleanup = fetched.cleanup;
+      return based;
+    }
   }
 }
 
 /** Engine inputs for a local package or files inside `root`: registry dependencies fetched, then resolved. */
 async function localArgs(req: RenderRequest, paths: readonly string[], root: PackageRoot | undefined): Promise<Base | { error: ReturnType<typeof fail> }> {
   const vendor = req.config?.vendor !== false;
+  const env = fetchEnv(req);
   try {
-    const fetched = await fetchForPaths(paths, { vendor, root, signal: req.signal });
-    const p = resolveProgram(paths, { vendor, root, fetched: fetched?.dirs });
-    return { exec: { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs }, root: p.root };
+    const inline = req.dependencies?.trim()
+      ? await fetchInlineDependencies(req.dependencies, req.baseDir, { env, signal: req.signal, credentials: req.credentials })
+      : new Map<string, string>();
+    const fetched = await fetchForPaths(paths, { vendor, root, signal: req.signal, env, credentials: req.credentials });
+    const p = resolveProgram(paths, { vendor, root, fetched: new Map([...(fetched?.dirs ?? []), ...inline]) });
+    const names = new Set(p.externalPkgs.map((e) => e.name));
+    const extra = [...inline].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path })).filter((e) => !names.has(e.name));
+    return { exec: { workDir: p.workDir, files: p.files, externalPkgs: [...p.externalPkgs, ...extra] }, root: p.root };
   } catch (err) {
     return manifestFailure(err);
   }
@@ -124,6 +157,14 @@ async function localArgs(req: RenderRequest, paths: readonly string[], root: Pac
 export async function render(req: RenderRequest, opts: RenderOptions = {}): Promise<RenderOutcome> {
   const based = await baseArgs(req);
   if ('error' in based) return based.error;
+  try {
+    return await renderBase(req, based, opts);
+  } finally {
+    based.cleanup?.();
+  }
+}
+
+async function renderBase(req: RenderRequest, based: Base, opts: RenderOptions): Promise<RenderOutcome> {
   const { exec: base, root } = based;
   const cfg = req.config ?? {};
   const args: ExecProgramArgs = { ...base, args: [], overrides: [], pathSelectors: [] };

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hashDir } from './dir-hash.js';
-import { KclModError, readKclMod, type Dependency, type KclMod } from './kcl-mod.js';
+import { KclModError, readKclMod, type Dependency, type DependencySource, type KclMod } from './kcl-mod.js';
 import { readLock, type KclModLock, type LockedDependency } from './lock.js';
 import { RegistryClient, RegistryError } from './oci/client.js';
 import { lookupCredentials, type RegistryCredentials } from './oci/credentials.js';
@@ -21,6 +21,11 @@ import { ANNOTATION_SUM, pullPackage } from './oci/package.js';
 import { isTag, OciRefError, parseOciRef, type OciRef } from './oci/reference.js';
 import { highestVersion, VersionError } from './oci/version.js';
 import { findKclMod } from './resolve.js';
+import { GitError, redactUrl, type GitRef } from './git.js';
+import { ensureGitCached, findPackageDir, gitCacheDir } from './git-dependency.js';
+import { credentialsFor, type SourceCredentials } from './source-credentials.js';
+
+type GitSource = Extract<DependencySource, { kind: 'git' }>;
 import { defaultPackageRoot, PackageRoot } from './root.js';
 import { readPackageSettings, type PackageSettings } from './settings.js';
 
@@ -69,6 +74,10 @@ export interface FetchOptions {
   root?: PackageRoot;
   /** `kclrun mod update`: ignore the lock's pinned tags; its sums still bind packages whose version is unchanged. */
   update?: boolean;
+  /** Credentials for a git dependency's URL (spec.credentials); default none (git's own config is not read). */
+  gitCredentials?: (url: string) => SourceCredentials | undefined;
+  /** Clone git dependencies over plain http:// (default true, as kpm). */
+  allowHttpGit?: boolean;
 }
 
 /** The outcome: where each dependency is (by kcl.mod key), and the lock that records it. */
@@ -128,10 +137,9 @@ function ociRefOf(mod: KclMod, dep: Dependency, settings: PackageSettings): OciR
   }
 }
 
-function vendored(mod: KclMod, dep: Dependency, ref: OciRef | undefined, opts: FetchOptions): string | undefined {
+function vendored(mod: KclMod, dep: Dependency, tag: string | undefined, opts: FetchOptions): string | undefined {
   if (opts.vendor === false) return undefined;
   const vendor = join(dirname(mod.file), 'vendor');
-  const tag = ref?.tag;
   for (const n of tag ? [`${dep.name}_${tag}`, dep.name] : [dep.name]) if (existsSync(join(vendor, n, 'kcl.mod'))) return join(vendor, n);
   return undefined;
 }
@@ -170,10 +178,11 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
       if (pkg?.version) lock.set(dep.name, { name: dep.name, full_name: `${pkg.name ?? dep.name}_${pkg.version}`, version: pkg.version });
       return dir;
     }
+    if (dep.source.kind === 'git') return vendored(m, dep, dep.source.ref, opts) ?? fetchGit(m, dep, dep.source);
     const ref = ociRefOf(m, dep, opts.settings);
-    const local = vendored(m, dep, ref, opts);
+    const local = vendored(m, dep, ref?.tag, opts);
     if (local) return local;
-    if (!ref) return undefined; // git: vendored or cached copies only (resolution reports it if missing)
+    if (!ref) return undefined;
     const locked = opts.lock.get(dep.name);
     const pinned = !opts.update && locked?.oci_tag && (locked.reg ?? opts.settings.defaultRegistry) === ref.registry && locked.repo === ref.repository;
     const where = () => `oci://${ref.registry}/${ref.repository}`;
@@ -227,8 +236,69 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
     }
   };
 
+  /** A git dependency: cloned into kpm's layout (see git-dependency.ts); no ref → the locked commit, else HEAD. */
+  const fetchGit = async (m: KclMod, dep: Dependency, src: GitSource): Promise<string> => {
+    const shown = redactUrl(src.git);
+    const locked = opts.lock.get(dep.name);
+    const sameSource = locked?.url === src.git;
+    const ref: GitRef | undefined =
+      src.refKind && src.ref ? { kind: src.refKind, value: src.ref } : !opts.update && sameSource && locked?.commit ? { kind: 'commit', value: locked.commit } : undefined;
+    const lockedSum = sameSource ? locked?.sum : undefined;
+    if (opts.settings.offline) {
+      const dir = ref && gitCacheDir(opts.settings.root, src.git, ref.value);
+      if (!dir) throw new DependencyFetchError(m.file, dep.name, `${shown} has no tag, branch or commit and no locked commit, and kclrun is offline`);
+      if (!existsSync(join(dir, 'kcl.mod'))) throw new DependencyFetchError(m.file, dep.name, `${shown} is not in the package cache (${dir}) and kclrun is offline`);
+    }
+    const at = ref ? ` ${ref.kind} ${ref.value}` : '';
+    const checkSum = (dir: string, version: string | undefined) => {
+      const expected = opts.update && locked?.version !== version ? undefined : lockedSum;
+      const found = expected ? hashDir(dir) : undefined;
+      if (expected && found !== expected) throw new PackageSumError(m.file, dep.name, expected, found!, `kcl.mod.lock vs the content of ${shown}${at}`);
+    };
+    let cached: Awaited<ReturnType<typeof ensureGitCached>>;
+    try {
+      cached = await ensureGitCached(src.git, ref, opts.settings.root, {
+        credentials: opts.gitCredentials?.(src.git),
+        allowHttp: opts.allowHttpGit,
+        timeoutMs: opts.timeoutMs,
+        signal: opts.signal,
+        verify: (dir) => checkSum(packageIn(dir), readVersion(packageIn(dir))),
+      });
+    } catch (err) {
+      if (err instanceof GitError) throw new DependencyFetchError(m.file, dep.name, `${shown}${at}: ${err.message.replace(`${err.url}: `, '')}`, { cause: err });
+      throw err;
+    }
+    function packageIn(dir: string): string {
+      if (src.package === undefined && src.version === undefined) return dir;
+      const found = findPackageDir(dir, src.package ?? dep.name, src.version);
+      if (!found) throw new DependencyFetchError(m.file, dep.name, `${shown}${at} holds no kcl.mod with name "${src.package ?? dep.name}"${src.version ? ` and version "${src.version}"` : ''}`);
+      return found;
+    }
+    const dir = packageIn(cached.dest);
+    const version = readVersion(dir);
+    if (!cached.cloned) checkSum(dir, version);
+    const pkg = existsSync(join(dir, 'kcl.mod')) ? readKclMod(join(dir, 'kcl.mod')) : undefined;
+    // kpm records git deps without a sum; a sum already locked for the same version stays.
+    const sum = lockedSum && locked?.version === version ? lockedSum : undefined;
+    const refField = ref ? { [ref.kind === 'tag' ? 'git_tag' : ref.kind]: ref.value } : { commit: cached.commit };
+    lock.set(dep.name, {
+      name: dep.name,
+      full_name: `${pkg?.name ?? dep.name}_${version ?? ''}`,
+      ...(version && { version }),
+      ...(sum && { sum }),
+      url: src.git,
+      ...refField,
+      ...(src.package && { package: src.package }),
+    });
+    return dir;
+  };
+
   await visit(mod);
   return { dirs, lock };
+}
+
+function readVersion(dir: string): string | undefined {
+  return existsSync(join(dir, 'kcl.mod')) ? readKclMod(join(dir, 'kcl.mod')).version : undefined;
 }
 
 /** Options for {@link fetchForPaths}. */
@@ -240,6 +310,16 @@ export interface FetchForPathsOptions {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** spec.credentials: for the registries and git hosts they name (before config.json for registries). */
+  credentials?: readonly SourceCredentials[];
+}
+
+/** fetchDependencies' credential lookups for `list`: a registry falls back to kpm's and Docker's config.json. */
+export function credentialOptions(list: readonly SourceCredentials[] | undefined, settings: PackageSettings, env: NodeJS.ProcessEnv): Pick<FetchOptions, 'credentials' | 'gitCredentials'> {
+  return {
+    credentials: (registry) => credentialsFor(list, registry) ?? lookupCredentials(registry, settings.root, env),
+    gitCredentials: (url) => credentialsFor(list, url),
+  };
 }
 
 /**
@@ -258,7 +338,18 @@ export async function fetchForPaths(paths: readonly string[], opts: FetchForPath
   const lockFile = join(dirname(modFile), 'kcl.mod.lock');
   if (existsSync(lockFile)) root.check(lockFile, 'kcl.mod.lock');
   const lock = readLock(lockFile);
-  const fetched = await fetchDependencies(mod, { settings: readPackageSettings(env), lock, vendor: opts.vendor, env, signal: opts.signal, timeoutMs: opts.timeoutMs, update: opts.update, root });
+  const settings = readPackageSettings(env);
+  const fetched = await fetchDependencies(mod, {
+    settings,
+    lock,
+    vendor: opts.vendor,
+    env,
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs,
+    update: opts.update,
+    root,
+    ...credentialOptions(opts.credentials, settings, env),
+  });
   return { ...fetched, mod };
 }
 
@@ -284,7 +375,7 @@ export async function fetchOciSource(source: string, opts: FetchForPathsOptions 
   try {
     const ref = parseOciRef(source);
     const client = new RegistryClient(ref.registry, {
-      credentials: lookupCredentials(ref.registry, settings.root, env),
+      credentials: credentialsFor(opts.credentials, ref.registry) ?? lookupCredentials(ref.registry, settings.root, env),
       plainHttp: settings.plainHttp || undefined,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
