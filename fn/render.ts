@@ -98,12 +98,25 @@ function fetchEnv(req: RenderRequest): NodeJS.ProcessEnv {
   return req.allowInsecure ? { ...process.env, OCI_REG_PLAIN_HTTP: 'on' } : process.env;
 }
 
+/** `spec.dependencies`, fetched: where each is (flat, transitive), by kcl.mod key; empty without any. */
+async function inlineDependencies(req: RenderRequest, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
+  if (!req.dependencies?.trim()) return new Map();
+  return fetchInlineDependencies(req.dependencies, req.baseDir, { env, signal: req.signal, credentials: req.credentials });
+}
+
 async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<typeof fail> }> {
   const src = req.source;
   const env = fetchEnv(req);
   switch (src.kind) {
     case 'inline': {
-      const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code] };
+      let inline: Map<string, string>;
+      try {
+        inline = await inlineDependencies(req, env);
+      } catch (err) {
+        return manifestFailure(err);
+      }
+      const externalPkgs = [...inline].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path }));
+      const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code], externalPkgs };
       return { exec, root: req.root ?? new PackageRoot(defaultPackageRoot(req.baseDir)) };
     }
     case 'local':
@@ -140,9 +153,7 @@ async function localArgs(req: RenderRequest, paths: readonly string[], root: Pac
   const vendor = req.config?.vendor !== false;
   const env = fetchEnv(req);
   try {
-    const inline = req.dependencies?.trim()
-      ? await fetchInlineDependencies(req.dependencies, req.baseDir, { env, signal: req.signal, credentials: req.credentials })
-      : new Map<string, string>();
+    const inline = await inlineDependencies(req, env);
     const fetched = await fetchForPaths(paths, { vendor, root, signal: req.signal, env, credentials: req.credentials });
     const p = resolveProgram(paths, { vendor, root, fetched: new Map([...(fetched?.dirs ?? []), ...inline]) });
     const names = new Set(p.externalPkgs.map((e) => e.name));

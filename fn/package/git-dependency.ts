@@ -23,7 +23,7 @@ export function gitCacheDir(root: string, url: string, ref: string): string {
   return join(root, `${gitRepoName(url)}_${ref}`);
 }
 
-/** Clones in flight in this process, by URL and ref: concurrent renders share one clone. */
+/** Clones in flight in this process, by cache, URL and ref: concurrent renders share one clone. */
 const inFlight = new Map<string, Promise<{ dest: string; commit: string }>>();
 
 /**
@@ -44,7 +44,7 @@ export async function ensureGitCached(
     const dest = gitCacheDir(root, url, ref.value);
     if (existsSync(join(dest, 'kcl.mod'))) return { dest, cloned: false };
   }
-  const key = `${url}\0${ref?.kind ?? ''}\0${ref?.value ?? ''}`;
+  const key = `${root}\0${url}\0${ref?.kind ?? ''}\0${ref?.value ?? ''}`;
   let clone = inFlight.get(key);
   if (!clone) {
     clone = (async () => {

@@ -2,7 +2,7 @@
  * Shared helpers for the fn, cli and integration tests: repository paths, temp dirs, running `bin/kclrun` as a
  * user would (a child process), and running the function in-process on YAML text.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -52,6 +52,23 @@ export interface Ran {
 /** Runs `bin/kclrun ARGS` (stdin from `input`), as a user would. */
 export function kclrun(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Ran {
   return run(process.execPath, [KCLRUN, ...args], opts);
+}
+
+/**
+ * `bin/kclrun ARGS` without blocking this process's event loop, for tests whose servers run in this process (the
+ * git server): the same as {@link kclrun} otherwise.
+ */
+export function kclrunAsync(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [KCLRUN, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, signal: AbortSignal.timeout(60_000) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
 }
 
 /** Runs a command and collects its output. */
