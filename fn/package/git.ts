@@ -22,6 +22,11 @@ export class GitError extends Error {
   }
 }
 
+/** The git server asked for credentials (none were given for it) or refused the ones given. */
+export class GitAuthError extends GitError {
+  override name = 'GitAuthError';
+}
+
 /** What to check out: a tag, a branch, a commit (full or abbreviated SHA), or (none) the default branch's HEAD. */
 export interface GitRef {
   kind: 'tag' | 'branch' | 'commit';
@@ -149,10 +154,24 @@ function runGit(url: string, args: readonly string[], cwd: string | undefined, o
         else if (e.name === 'AbortError' || opts.signal?.aborted) why = 'aborted';
         else if (e.killed) why = `git ${args[0]} timed out after ${timeoutMs / 1000}s`;
         else why = tidy(String(stderr), opts.credentials) || `git ${args[0]} failed`;
+        if (/could not read (Username|Password)|Authentication failed|\b401\b/.test(String(stderr))) {
+          const host = hostOf(url);
+          const given = opts.credentials && credentialScope(opts.credentials, url);
+          const what = given ? `the git server ${host} refused the credentials given for it` : `the git server ${host} requires authentication: give credentials for it (spec.credentials)`;
+          return reject(new GitAuthError(redactUrl(url), `${what} (${why})`, { cause: err }));
+        }
         reject(new GitError(redactUrl(url), why, { cause: err }));
       },
     );
   });
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return redactUrl(url);
+  }
 }
 
 /** git's stderr for a message: a few lines, URLs without user info, and never the password. */

@@ -10,6 +10,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashDir } from '../../fn/package/dir-hash.js';
 import { DependencyFetchError, fetchForPaths, PackageSumError } from '../../fn/package/fetch.js';
+import { gitRepoName } from '../../fn/package/git-dependency.js';
+import { parseGitSource } from '../../fn/package/remote-source.js';
+import { credentialsMatch } from '../../fn/package/source-credentials.js';
 import { startGitServer, type GitServer } from '../harness/git-server.js';
 import { kclrunAsync, tempDir, writeTree } from '../support/kclrun.js';
 
@@ -227,10 +230,10 @@ test('spec.credentials reach a git server requiring Basic auth; without them the
   const creds = (password: string) => `\ncredentials:\n  url: ${priv.url}\n  username: ${USER}\n  password: ${password}`;
   const without = await kclrunAsync(['fn'], { env, input: resourceList(source) });
   t.is(without.code, 1);
-  t.true(without.stdout.includes(host), without.stdout);
+  t.true(without.stdout.includes(`the git server ${host} requires authentication: give credentials for it (spec.credentials)`), without.stdout);
   const wrong = await kclrunAsync(['fn'], { env, input: resourceList(source + creds('not-the-password')) });
   t.is(wrong.code, 1);
-  t.true(wrong.stdout.includes(host), wrong.stdout);
+  t.true(wrong.stdout.includes(`the git server ${host} refused the credentials given for it`), wrong.stdout);
   // (The ResourceList's functionConfig is echoed back as given; the results and stderr never carry the password.)
   const shown = (r: { stdout: string; stderr: string }) => r.stdout.slice(r.stdout.indexOf('\nresults:')) + r.stderr;
   t.true(wrong.stdout.includes('\nresults:'));
@@ -246,4 +249,20 @@ test('spec.credentials reach a git server requiring Basic auth; without them the
   });
   t.is(dep.code, 0, dep.stdout + dep.stderr);
   t.regex(dep.stdout, /name: private-dep/);
+});
+
+test('git sources parse as go-getter reads them; cache names and credential scopes follow kpm and the credentials url', (t) => {
+  t.deepEqual(parseGitSource('git::https://host/org/repo.git//sub/dir?ref=v1'), { url: 'https://host/org/repo.git', subdir: 'sub/dir', ref: 'v1' });
+  t.deepEqual(parseGitSource('https://host:8443/repo.git?ref=main'), { url: 'https://host:8443/repo.git', ref: 'main' });
+  t.deepEqual(parseGitSource('github.com/kcl-lang/krm-kcl/examples/abc?ref=v0.1'), { url: 'https://github.com/kcl-lang/krm-kcl.git', subdir: 'examples/abc', ref: 'v0.1' });
+  t.throws(() => parseGitSource('git::https://host/r.git?sshkey=abc'), { message: /the query parameter "sshkey" is not supported/ });
+  t.is(gitRepoName('https://github.com/kcl-lang/flask-demo-kcl-manifests.git'), 'flask-demo-kcl-manifests');
+  t.is(gitRepoName('git@github.com:org/konfig.git'), 'konfig');
+  t.is(gitRepoName('https://host/org/konfig'), 'konfig');
+  const c = { url: 'https://git.example.com/team', username: 'u', password: 'p' };
+  t.true(credentialsMatch(c, 'https://git.example.com/team/repo.git'));
+  t.false(credentialsMatch(c, 'https://git.example.com/other/repo.git'), 'another path on the host');
+  t.false(credentialsMatch(c, 'https://evil.example.com/team/repo.git'), 'another host');
+  t.false(credentialsMatch({ ...c, url: 'git.example.com' }, 'https://git.example.com:8443/x.git'), 'another port');
+  t.true(credentialsMatch({ ...c, url: 'oci://reg.local:5000' }, 'reg.local:5000'));
 });
