@@ -2,10 +2,11 @@
  * Fetches a package's registry dependencies into the package cache, transitively, as one flat set keyed by
  * dependency name — the step `kcl run` (kpm) takes before running. Registry (`k8s = "1.28"`), `repo` and `oci`
  * dependencies are pulled into kpm's layout, `<root>/<basename(repo)>_<tag>`; a directory there holding a kcl.mod is
- * used as it is, as kpm does. `path` dependencies are walked for their own dependencies; vendored copies win;
- * git dependencies must be vendored or cached.
+ * used as it is, as kpm does. git dependencies are cloned into `<root>/<repo>_<ref>` (git-dependency.ts). `path`
+ * dependencies are walked for their own dependencies; vendored copies win.
  *
- * kcl.mod.lock is honoured: a dependency without a tag takes the locked `oci_tag` (else the highest version among
+ * kcl.mod.lock is honoured: a dependency without a tag takes the locked `oci_tag` (a ref-less git dependency the
+ * locked `commit`) (else the highest version among
  * the registry's tags), and a locked `sum` must equal both the registry's `org.kcllang.package.sum` annotation and
  * kpm's hash of the unpacked package — a mismatch is a {@link PackageSumError} naming the package, expected and
  * found. The lock this resolution implies is returned; only `kclrun mod update` writes it.
