@@ -7,13 +7,18 @@
  */
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { create as createTar } from 'tar';
 import { hashDir } from '../../fn/package/dir-hash.js';
 import { DependencyFetchError, fetchForPaths, PackageSumError } from '../../fn/package/fetch.js';
 import { gitRepoName } from '../../fn/package/git-dependency.js';
 import { parseGitSource } from '../../fn/package/remote-source.js';
 import { credentialsMatch } from '../../fn/package/source-credentials.js';
+import { RegistryClient } from '../../fn/package/oci/client.js';
+import { pushPackage } from '../../fn/package/oci/package.js';
 import { startGitServer, type GitServer } from '../harness/git-server.js';
+import { startRegistry } from '../harness/registry.js';
 import { kclrunAsync, tempDir, writeTree } from '../support/kclrun.js';
 
 let git: GitServer;
@@ -265,4 +270,52 @@ test('git sources parse as go-getter reads them; cache names and credential scop
   t.false(credentialsMatch(c, 'https://evil.example.com/team/repo.git'), 'another host');
   t.false(credentialsMatch({ ...c, url: 'git.example.com' }, 'https://git.example.com:8443/x.git'), 'another port');
   t.true(credentialsMatch({ ...c, url: 'oci://reg.local:5000' }, 'reg.local:5000'));
+});
+
+test('spec.credentials log in to an oci:// source\'s registry (Basic auth); without them the error names the registry, not the password', async (t) => {
+  const registry = await startRegistry({ user: USER, password: PASSWORD });
+  t.teardown(() => registry.close());
+  const src = writeTree(tempDir(), { 'kcl.mod': '[package]\nname = "locked"\nversion = "0.1.0"\n', 'main.k': 'items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "from-oci"}]\n' });
+  await pushPackage(new RegistryClient(registry.host, { credentials: { username: USER, password: PASSWORD } }), 'private/locked', '0.1.0', src);
+  const env = envFor(tempDir(), { DOCKER_CONFIG: tempDir() });
+  const source = `source: oci://${registry.host}/private/locked:0.1.0`;
+  const without = await kclrunAsync(['fn'], { env, input: resourceList(source, false) });
+  t.is(without.code, 1);
+  t.regex(without.stdout.slice(without.stdout.indexOf('\nresults:')), new RegExp(`oci://${registry.host}/private/locked:0\\.1\\.0: .*credentials`), without.stdout);
+  const given = await kclrunAsync(['fn'], { env, input: resourceList(`${source}\ncredentials:\n  url: oci://${registry.host}\n  username: ${USER}\n  password: ${PASSWORD}`, false) });
+  t.is(given.code, 0, given.stdout + given.stderr);
+  t.regex(given.stdout, /name: from-oci/);
+  t.false(given.stderr.includes(PASSWORD) || without.stderr.includes(PASSWORD));
+});
+
+test('an http(s) source: a .k file is run, a .tar.gz unpacked (//subdir inside it); plain http needs the annotation', async (t) => {
+  const pkg = writeTree(tempDir(), { 'app/main.k': 'items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "from-tarball"}]\n' });
+  const tarball = join(tempDir(), 'pkg.tar.gz');
+  await createTar({ gzip: true, file: tarball, cwd: pkg }, ['app']);
+  const files: Record<string, Buffer> = {
+    '/fns/main.k': Buffer.from('items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "from-file"}]\n'),
+    '/pkg.tar.gz': readFileSync(tarball),
+  };
+  const server = createServer((req, res) => {
+    const body = files[req.url ?? ''];
+    if (body) res.writeHead(200).end(body);
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const addr = server.address();
+  const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const env = envFor(tempDir());
+  const file = await kclrunAsync(['fn'], { env, input: resourceList(`source: ${base}/fns/main.k`) });
+  t.is(file.code, 0, file.stdout + file.stderr);
+  t.regex(file.stdout, /name: from-file/);
+  const archive = await kclrunAsync(['fn'], { env, input: resourceList(`source: ${base}/pkg.tar.gz//app`) });
+  t.is(archive.code, 0, archive.stdout + archive.stderr);
+  t.regex(archive.stdout, /name: from-tarball/);
+  const missing = await kclrunAsync(['fn'], { env, input: resourceList(`source: ${base}/fns/nope.k`) });
+  t.is(missing.code, 1);
+  t.regex(missing.stdout, /http:\/\/127\.0\.0\.1:\d+\/fns\/nope\.k: HTTP 404/);
+  const refused = await kclrunAsync(['fn'], { env, input: resourceList(`source: ${base}/fns/main.k`, false) });
+  t.is(refused.code, 1);
+  t.regex(refused.stdout, /plain http:\/\/ sources are refused/);
 });
