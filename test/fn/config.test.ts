@@ -167,6 +167,50 @@ test('malformed spec fields are each reported with their path', async (t) => {
   );
 });
 
+test('spec.dependencies, spec.credentials and the allow-insecure-source annotation are read; malformed ones are reported, never quoting a password', async (t) => {
+  const good = configOf(`  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: deps
+    annotations:
+      krm.kcl.dev/allow-insecure-source: "Yes"
+  spec:
+    source: a = 1
+    dependencies: |
+      k8s = "1.28"
+    credentials:
+      url: ghcr.io
+      username: me
+      password: pw
+`);
+  t.true(good.ok);
+  if (good.ok) {
+    t.true(good.config.allowInsecure);
+    t.is(good.config.spec.dependencies, 'k8s = "1.28"\n');
+    t.deepEqual(good.config.spec.credentials, { url: 'ghcr.io', username: 'me', password: 'pw' });
+  }
+  const off = configOf('  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  metadata:\n    name: x\n    annotations:\n      krm.kcl.dev/allow-insecure-source: "no"\n  spec:\n    source: a = 1\n');
+  t.true(off.ok && !off.config.allowInsecure);
+  const out = await fn(
+    resourceList(`  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: bad
+  spec:
+    source: a = 1
+    dependencies: [k8s]
+    credentials:
+      username: me
+      password: [hunter2]
+`),
+  );
+  t.is(out.code, 1);
+  t.deepEqual(
+    out.results.map((r) => r.message),
+    ['KCLRun/bad: spec.dependencies must be a string: the lines of a kcl.mod [dependencies] table', 'KCLRun/bad: spec.credentials.password must be a string'],
+  );
+});
+
 for (const source of ['git::http://example.invalid/x.git//examples/set-annotations?ref=main', 'http://example.invalid/org/x.git', 'http://example.invalid/main.k']) {
   test(`a remote source over plain http (${source.slice(0, 30)}…) is refused without the allow-insecure-source annotation, saying so`, async (t) => {
     const out = await fn(
