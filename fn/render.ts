@@ -14,7 +14,7 @@ import { unwrapOutput } from './output.js';
 import type { KclConfigSpec } from './api.js';
 import type { Source } from './source.js';
 import { fetchInlineDependencies } from './package/inline-dependencies.js';
-import { fetchRemoteSource, RemoteSourceError, type FetchedSource } from './package/remote-source.js';
+import { fetchRemoteSource, type FetchedSource } from './package/remote-source.js';
 import type { SourceCredentials } from './package/source-credentials.js';
 import { checkOutputLimits, type OutputLimits } from './limits.js';
 import type { JsonObject } from '../krm/index.js';
@@ -137,7 +137,7 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
       try {
         fetched = await fetchRemoteSource(src.url, { credentials: req.credentials, allowInsecure: req.allowInsecure, signal: req.signal });
       } catch (err) {
-        if (err instanceof RemoteSourceError) return { error: fail(err.message) };
+        if (err instanceof SourceFetchError) return { error: fail(err.message) };
         return manifestFailure(err);
       }
       const based = await localArgs(req, [fetched.path], fetched.root);

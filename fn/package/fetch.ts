@@ -354,7 +354,7 @@ export async function fetchForPaths(paths: readonly string[], opts: FetchForPath
   return { ...fetched, mod };
 }
 
-/** An `oci://` program source that could not be fetched: names the source and the registry's answer. */
+/** A program source (`oci://`, git, http) that could not be fetched or used: names the source (no user info) and why. */
 export class SourceFetchError extends Error {
   override name = 'SourceFetchError';
   constructor(

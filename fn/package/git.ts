@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { credentialsMatch, type SourceCredentials } from './source-credentials.js';
+import { basicAuthorization, credentialsMatch, type SourceCredentials } from './source-credentials.js';
 
 /** A git URL refused before git runs, or a git command that failed; names the URL, never a password. */
 export class GitError extends Error {
@@ -111,8 +111,7 @@ function gitEnv(url: string, opts: GitOptions): NodeJS.ProcessEnv {
   ];
   const scope = opts.credentials && credentialScope(opts.credentials, url);
   if (scope) {
-    const basic = Buffer.from(`${opts.credentials!.username}:${opts.credentials!.password}`).toString('base64');
-    config.push([`http.${scope}.extraHeader`, `Authorization: Basic ${basic}`]);
+    config.push([`http.${scope}.extraHeader`, `Authorization: ${basicAuthorization(opts.credentials!)}`]);
   }
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

@@ -11,21 +11,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { ArchiveError, unpackArchive } from '../archive/untar.js';
+import { SourceFetchError } from './fetch.js';
 import { cloneRepo, GitError, redactUrl, type GitRef } from './git.js';
 import { PackageRoot } from './root.js';
-import { credentialsFor, type SourceCredentials } from './source-credentials.js';
-
-/** A remote source that could not be fetched or used: names the source (no user info) and why. */
-export class RemoteSourceError extends Error {
-  override name = 'RemoteSourceError';
-  constructor(
-    readonly source: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${source}: ${message}`, options);
-  }
-}
+import { basicAuthorization, credentialsFor, type SourceCredentials } from './source-credentials.js';
 
 /** Options for {@link fetchRemoteSource}. */
 export interface RemoteSourceOptions {
@@ -76,20 +65,20 @@ export function isGitSource(source: string): boolean {
   return s.startsWith('git::') || VCS_HOSTS.some((h) => s.startsWith(h)) || /^https?:\/\/[^?]*\.git(\/\/|\/|$|\?)/.test(s);
 }
 
-/** Parses a git source. @throws RemoteSourceError */
+/** Parses a git source. @throws SourceFetchError */
 export function parseGitSource(source: string): GitSourceRef {
   const s = source.trim();
   const shown = redactUrl(s.replace(/^git::/, ''));
   const { base, subdir, query } = splitSubdirAndQuery(s.replace(/^git::/, ''));
   for (const k of query.keys()) {
-    if (k !== 'ref' && k !== 'depth') throw new RemoteSourceError(shown, `the query parameter "${k}" is not supported (ref and depth are)`);
+    if (k !== 'ref' && k !== 'depth') throw new SourceFetchError(shown, `the query parameter "${k}" is not supported (ref and depth are)`);
   }
   const ref = query.get('ref') ?? undefined;
-  if (ref === '') throw new RemoteSourceError(shown, '?ref= must not be empty');
+  if (ref === '') throw new SourceFetchError(shown, '?ref= must not be empty');
   const host = VCS_HOSTS.find((h) => base.startsWith(h));
   if (host) {
     const parts = base.split('/');
-    if (parts.length < 3 || !parts[1] || !parts[2]) throw new RemoteSourceError(shown, `expected ${host}<owner>/<repository>`);
+    if (parts.length < 3 || !parts[1] || !parts[2]) throw new SourceFetchError(shown, `expected ${host}<owner>/<repository>`);
     const repo = parts[2].endsWith('.git') ? parts[2] : `${parts[2]}.git`;
     const inner = parts.slice(3).join('/');
     const dir = [inner, subdir].filter(Boolean).join('/');
@@ -108,8 +97,8 @@ function isPlainHttp(url: string): boolean {
   return /^http:\/\//i.test(url);
 }
 
-function insecureRefused(shown: string): RemoteSourceError {
-  return new RemoteSourceError(shown, 'plain http:// sources are refused; use https://, or set the annotation krm.kcl.dev/allow-insecure-source: "true" on the KCLRun');
+function insecureRefused(shown: string): SourceFetchError {
+  return new SourceFetchError(shown, 'plain http:// sources are refused; use https://, or set the annotation krm.kcl.dev/allow-insecure-source: "true" on the KCLRun');
 }
 
 /** `subdir` inside `dir`, or an OutsideRootError (a KclModError) naming the path. */
@@ -126,7 +115,7 @@ function tempDir(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Clones a git source into a temp dir. @throws RemoteSourceError, OutsideRootError */
+/** Clones a git source into a temp dir. @throws SourceFetchError, OutsideRootError */
 async function fetchGitSource(source: string, opts: RemoteSourceOptions): Promise<FetchedSource> {
   const parsed = parseGitSource(source);
   const shown = redactUrl(parsed.url);
@@ -144,14 +133,14 @@ async function fetchGitSource(source: string, opts: RemoteSourceOptions): Promis
     return { path, root, cleanup: tmp.cleanup };
   } catch (err) {
     tmp.cleanup();
-    if (err instanceof GitError) throw new RemoteSourceError(shown, err.message.replace(`${err.url}: `, ''), { cause: err });
+    if (err instanceof GitError) throw new SourceFetchError(shown, err.message.replace(`${err.url}: `, ''), { cause: err });
     throw err;
   }
 }
 
 const ARCHIVE = /\.(tar|tar\.gz|tgz)$/i;
 
-/** Downloads an http(s) file or tarball into a temp dir. @throws RemoteSourceError, OutsideRootError */
+/** Downloads an http(s) file or tarball into a temp dir. @throws SourceFetchError, OutsideRootError */
 async function fetchHttpSource(source: string, opts: RemoteSourceOptions): Promise<FetchedSource> {
   const { base, subdir, query } = splitSubdirAndQuery(source.trim());
   const url = query.size ? `${base}?${query}` : base;
@@ -159,39 +148,39 @@ async function fetchHttpSource(source: string, opts: RemoteSourceOptions): Promi
   try {
     u = new URL(url);
   } catch {
-    throw new RemoteSourceError(redactUrl(base), 'not a valid URL');
+    throw new SourceFetchError(redactUrl(base), 'not a valid URL');
   }
   const shown = `${u.protocol}//${u.host}${u.pathname}`;
-  if (u.username || u.password) throw new RemoteSourceError(shown, 'put credentials in spec.credentials, not in the URL');
+  if (u.username || u.password) throw new SourceFetchError(shown, 'put credentials in spec.credentials, not in the URL');
   if (u.protocol === 'http:' && !opts.allowInsecure) throw insecureRefused(shown);
   const name = posix.basename(u.pathname);
-  if (/\.zip$/i.test(name)) throw new RemoteSourceError(shown, 'zip archives are not supported; use a .tar.gz');
+  if (/\.zip$/i.test(name)) throw new SourceFetchError(shown, 'zip archives are not supported; use a .tar.gz');
   const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const creds = credentialsFor(opts.credentials, u.href);
-  const headers: Record<string, string> = creds ? { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } : {};
+  const headers: Record<string, string> = creds ? { authorization: basicAuthorization(creds) } : {};
   let res: Response;
   let body: Buffer;
   try {
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(opts.signal ? [opts.signal] : [])]);
     res = await fetch(u, { headers, signal, redirect: 'manual' });
-    if (res.status >= 300 && res.status < 400) throw new RemoteSourceError(shown, `redirected (HTTP ${res.status}); give the final URL`);
-    if (!res.ok) throw new RemoteSourceError(shown, `HTTP ${res.status} ${res.statusText}`.trim());
+    if (res.status >= 300 && res.status < 400) throw new SourceFetchError(shown, `redirected (HTTP ${res.status}); give the final URL`);
+    if (!res.ok) throw new SourceFetchError(shown, `HTTP ${res.status} ${res.statusText}`.trim());
     const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > maxBytes) throw new RemoteSourceError(shown, `is ${length} bytes, over the ${maxBytes}-byte cap`);
+    if (length > maxBytes) throw new SourceFetchError(shown, `is ${length} bytes, over the ${maxBytes}-byte cap`);
     const chunks: Buffer[] = [];
     let total = 0;
     for await (const chunk of res.body ?? []) {
       total += (chunk as Uint8Array).byteLength;
-      if (total > maxBytes) throw new RemoteSourceError(shown, `is over the ${maxBytes}-byte cap`);
+      if (total > maxBytes) throw new SourceFetchError(shown, `is over the ${maxBytes}-byte cap`);
       chunks.push(Buffer.from(chunk as Uint8Array));
     }
     body = Buffer.concat(chunks);
   } catch (err) {
-    if (err instanceof RemoteSourceError) throw err;
+    if (err instanceof SourceFetchError) throw err;
     const e = err as Error;
     const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.name === 'AbortError' ? 'aborted' : (e.cause as Error | undefined)?.message ?? e.message;
-    throw new RemoteSourceError(shown, why, { cause: err });
+    throw new SourceFetchError(shown, why, { cause: err });
   }
   const tmp = tempDir();
   try {
@@ -203,11 +192,11 @@ async function fetchHttpSource(source: string, opts: RemoteSourceOptions): Promi
       try {
         await unpackArchive(file, into, { maxBytes, maxEntries: 20_000, gzip: !/\.tar$/i.test(name), refuseLinks: true, what: shown }, opts.signal);
       } catch (err) {
-        if (err instanceof ArchiveError) throw new RemoteSourceError(shown, err.message, { cause: err });
+        if (err instanceof ArchiveError) throw new SourceFetchError(shown, err.message, { cause: err });
         throw err;
       }
     } else {
-      if (subdir) throw new RemoteSourceError(shown, 'a //subdir needs an archive (.tar, .tar.gz, .tgz)');
+      if (subdir) throw new SourceFetchError(shown, 'a //subdir needs an archive (.tar, .tar.gz, .tgz)');
       writeFileSync(join(into, name && name !== '.' && name !== '..' ? name : 'main.k'), body);
     }
     const { path, root } = within(into, subdir, `the source ${shown}`);
@@ -218,7 +207,7 @@ async function fetchHttpSource(source: string, opts: RemoteSourceOptions): Promi
   }
 }
 
-/** Fetches a git or http(s) source into a temp dir (call `cleanup` when done). @throws RemoteSourceError, OutsideRootError */
+/** Fetches a git or http(s) source into a temp dir (call `cleanup` when done). @throws SourceFetchError, OutsideRootError */
 export function fetchRemoteSource(source: string, opts: RemoteSourceOptions = {}): Promise<FetchedSource> {
   return isGitSource(source) ? fetchGitSource(source, opts) : fetchHttpSource(source, opts);
 }

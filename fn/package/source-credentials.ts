@@ -36,3 +36,8 @@ export function credentialsMatch(credentials: SourceCredentials, target: string)
 export function credentialsFor(list: readonly SourceCredentials[] | undefined, target: string): SourceCredentials | undefined {
   return list?.find((c) => c.url !== '' && credentialsMatch(c, target));
 }
+
+/** The `Authorization` header value for Basic auth with `c`. */
+export function basicAuthorization(c: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
