@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { cloneRepo, GitError, type GitOptions, type GitRef } from './git.js';
+import { cloneRepo, GitError, remoteHead, type GitOptions, type GitRef } from './git.js';
 import { readKclMod } from './kcl-mod.js';
 import { isPlainSegment } from './resolve.js';
 
@@ -43,6 +43,11 @@ export async function ensureGitCached(
   if (ref) {
     const dest = gitCacheDir(root, url, ref.value);
     if (existsSync(join(dest, 'kcl.mod'))) return { dest, cloned: false };
+  } else {
+    // No ref: the default branch's HEAD; a copy of that commit already cached is used without cloning.
+    const commit = (await remoteHead(url, opts)).slice(0, 7);
+    const dest = gitCacheDir(root, url, commit);
+    if (existsSync(join(dest, 'kcl.mod'))) return { dest, cloned: false, commit };
   }
   const key = `${root}\0${url}\0${ref?.kind ?? ''}\0${ref?.value ?? ''}`;
   let clone = inFlight.get(key);

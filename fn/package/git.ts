@@ -210,3 +210,12 @@ export async function cloneRepo(url: string, ref: GitRef | undefined, dest: stri
     throw err;
   }
 }
+
+/** The commit the remote's default branch (HEAD) points at, without cloning. @throws GitError */
+export async function remoteHead(url: string, opts: GitOptions = {}): Promise<string> {
+  checkGitUrl(url, opts);
+  const out = await runGit(url, ['ls-remote', '--', url, 'HEAD'], undefined, opts);
+  const sha = /^([0-9a-f]{40,64})\tHEAD$/m.exec(out)?.[1];
+  if (!sha) throw new GitError(redactUrl(url), 'the repository has no HEAD (is it empty?)');
+  return sha;
+}
