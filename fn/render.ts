@@ -98,10 +98,13 @@ function fetchEnv(req: RenderRequest): NodeJS.ProcessEnv {
   return req.allowInsecure ? { ...process.env, OCI_REG_PLAIN_HTTP: 'on' } : process.env;
 }
 
-/** `spec.dependencies`, fetched: where each is (flat, transitive), by kcl.mod key; empty without any. */
+/**
+ * `spec.dependencies`, fetched: where each is (flat, transitive), by kcl.mod key; empty without any. Their `path`
+ * entries stay inside `req.root` when the caller set one (the controller: the artifact), else the package's root.
+ */
 async function inlineDependencies(req: RenderRequest, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
   if (!req.dependencies?.trim()) return new Map();
-  return fetchInlineDependencies(req.dependencies, req.baseDir, { env, signal: req.signal, credentials: req.credentials });
+  return fetchInlineDependencies(req.dependencies, req.baseDir, { env, signal: req.signal, credentials: req.credentials, root: req.root });
 }
 
 async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<typeof fail> }> {

@@ -144,6 +144,18 @@ test('a git dependency\'s locked sum (older kpm wrote one) is checked: a tampere
   t.deepEqual(readdirSync(fresh), [], 'the refused clone was not kept');
 });
 
+test('offline: git dependencies come only from the cache; a missing one, or one without a ref or locked commit, is an error naming it', async (t) => {
+  const cache = tempDir();
+  const base = git.repoUrl('base');
+  const dir = writeTree(tempDir(), { 'kcl.mod': `[package]\nname = "app"\n\n[dependencies]\nbase = { git = "${base}", tag = "v0.1.0" }\n`, 'main.k': 'a = 1\n' });
+  const offline = envFor(cache, { KCLRUN_OFFLINE: '1' });
+  await t.throwsAsync(fetchForPaths([dir], { env: offline }), { instanceOf: DependencyFetchError, message: new RegExp(`dependency "base": ${base} is not in the package cache \\(${join(cache, 'base_v0.1.0')}\\) and kclrun is offline`) });
+  await fetchForPaths([dir], { env: envFor(cache) });
+  t.is((await fetchForPaths([dir], { env: offline }))!.dirs.get('base'), join(cache, 'base_v0.1.0'), 'once cached, offline works');
+  const refless = writeTree(tempDir(), { 'kcl.mod': `[package]\nname = "app"\n\n[dependencies]\nbase = { git = "${base}" }\n`, 'main.k': 'a = 1\n' });
+  await t.throwsAsync(fetchForPaths([refless], { env: offline }), { instanceOf: DependencyFetchError, message: /has no tag, branch or commit and no locked commit, and kclrun is offline/ });
+});
+
 test('hostile git URLs and refs are refused before git runs, naming them; nothing lands in the cache', async (t) => {
   const cache = tempDir();
   const env = envFor(cache);
