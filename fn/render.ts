@@ -107,6 +107,11 @@ async function inlineDependencies(req: RenderRequest, env: NodeJS.ProcessEnv): P
   return fetchInlineDependencies(req.dependencies, req.baseDir, { env, signal: req.signal, credentials: req.credentials, root: req.root });
 }
 
+/** Dependencies by kcl.mod key → the engine's external packages (import name: the key with `-` as `_`). */
+function externalPkgsOf(dirs: ReadonlyMap<string, string>): { name: string; path: string }[] {
+  return [...dirs].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path }));
+}
+
 async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<typeof fail> }> {
   const src = req.source;
   const env = fetchEnv(req);
@@ -118,8 +123,7 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
       } catch (err) {
         return manifestFailure(err);
       }
-      const externalPkgs = [...inline].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path }));
-      const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code], externalPkgs };
+      const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code], externalPkgs: externalPkgsOf(inline) };
       return { exec, root: req.root ?? new PackageRoot(defaultPackageRoot(req.baseDir)) };
     }
     case 'local':
@@ -143,7 +147,13 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
         if (err instanceof SourceFetchError) return { error: fail(err.message) };
         return manifestFailure(err);
       }
-      const based = await localArgs(req, [fetched.path], fetched.root);
+      let based: Awaited<ReturnType<typeof localArgs>>;
+      try {
+        based = await localArgs(req, [fetched.path], fetched.root);
+      } catch (err) {
+        fetched.cleanup();
+        throw err;
+      }
       if ('error' in based) fetched.cleanup();
       else based.cleanup = fetched.cleanup;
       return based;
@@ -160,7 +170,7 @@ async function localArgs(req: RenderRequest, paths: readonly string[], root: Pac
     const fetched = await fetchForPaths(paths, { vendor, root, signal: req.signal, env, credentials: req.credentials });
     const p = resolveProgram(paths, { vendor, root, fetched: new Map([...(fetched?.dirs ?? []), ...inline]) });
     const names = new Set(p.externalPkgs.map((e) => e.name));
-    const extra = [...inline].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path })).filter((e) => !names.has(e.name));
+    const extra = externalPkgsOf(inline).filter((e) => !names.has(e.name));
     return { exec: { workDir: p.workDir, files: p.files, externalPkgs: [...p.externalPkgs, ...extra] }, root: p.root };
   } catch (err) {
     return manifestFailure(err);
