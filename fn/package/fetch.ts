@@ -258,8 +258,10 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
     };
     let cached: Awaited<ReturnType<typeof ensureGitCached>>;
     try {
-      cached = await ensureGitCached(src.git, ref, opts.settings.root, {
-        credentials: opts.gitCredentials?.(src.git),
+      // kpm clones a git:// URL over https (Git.GetCanonicalizedUrl); the lock keeps the URL as written.
+      const cloneUrl = src.git.replace(/^git:\/\//i, 'https://');
+      cached = await ensureGitCached(cloneUrl, ref, opts.settings.root, {
+        credentials: opts.gitCredentials?.(cloneUrl),
         allowHttp: opts.allowHttpGit,
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
