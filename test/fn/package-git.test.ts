@@ -8,10 +8,12 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { create as createTar } from 'tar';
 import { hashDir } from '../../fn/package/dir-hash.js';
 import { DependencyFetchError, fetchForPaths, PackageSumError } from '../../fn/package/fetch.js';
+import { cloneRepo, GitError } from '../../fn/package/git.js';
 import { gitRepoName } from '../../fn/package/git-dependency.js';
 import { parseGitSource } from '../../fn/package/remote-source.js';
 import { credentialsMatch } from '../../fn/package/source-credentials.js';
@@ -330,4 +332,24 @@ test('an http(s) source: a .k file is run, a .tar.gz unpacked (//subdir inside i
   const refused = await kclrunAsync(['fn'], { env, input: resourceList(`source: ${base}/fns/main.k`, false) });
   t.is(refused.code, 1);
   t.regex(refused.stdout, /plain http:\/\/ sources are refused/);
+});
+
+test('a git server that never answers: the clone ends at its timeout, or when the signal aborts, naming the URL', async (t) => {
+  const sockets: Socket[] = [];
+  const server = createTcpServer((s) => void sockets.push(s)); // accepts, never answers
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    sockets.forEach((s) => s.destroy());
+    server.close();
+  });
+  const addr = server.address();
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/stuck.git`;
+  const timedOut = await t.throwsAsync(cloneRepo(url, { kind: 'tag', value: 'v1' }, join(tempDir(), 'a'), { timeoutMs: 1500 }), { instanceOf: GitError });
+  t.is(timedOut!.message, `${url}: git clone timed out after 1.5s`);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 300);
+  const aborted = await t.throwsAsync(cloneRepo(url, undefined, join(tempDir(), 'b'), { signal: controller.signal }), { instanceOf: GitError });
+  t.is(aborted!.message, `${url}: aborted`);
+  // Positive control: the same call against a real server clones.
+  t.regex(await cloneRepo(git.repoUrl('base'), { kind: 'tag', value: 'v0.1.0' }, join(tempDir(), 'c')), /^[0-9a-f]{40}$/);
 });
