@@ -41,10 +41,28 @@ export interface ResourceRule {
   kinds?: string[];
 }
 
+/** `spec.credentials` (krm-kcl's CredSpec). The password is never logged or shown. */
+export interface CredentialsSpec {
+  url?: string;
+  username: string;
+  password: string;
+}
+
+/** Annotation allowing plain-HTTP sources and registries ("true", "yes", "on", "1", "ok"). */
+export const ANNOTATION_ALLOW_INSECURE_SOURCE = 'krm.kcl.dev/allow-insecure-source';
+
 /** `spec` of the KCLRun functionConfig. */
 export interface KCLRunFunctionSpec {
-  /** Inline KCL code, a local `.k` file, a local KCL package directory or `oci://host[:port]/repo[:tag]` (git and https: not supported yet). */
+  /**
+   * Inline KCL code, a local `.k` file, a local KCL package directory, `oci://host[:port]/repo[:tag]`, a git source
+   * (`git::https://host/repo.git//subdir?ref=v1`, `https://host/repo.git?ref=…`, `github.com/org/repo`) or an
+   * http(s) `.k` file or tarball.
+   */
   source: string;
+  /** The body of a kcl.mod `[dependencies]` table (`k8s = "1.28"` lines), added to the program's dependencies. */
+  dependencies?: string;
+  /** Credentials for the registry or git host `url` names (empty url: the source's host). */
+  credentials?: CredentialsSpec;
   /** `option("params")`. */
   params?: JsonObject;
   /** Which items KCL sees; the others pass through unchanged. */

@@ -4,7 +4,7 @@
  * (so `kpt fn eval --exec kclrun -- source="$(cat main.k)" replicas=3` works).
  */
 import { ANNOTATION_INTERNAL_PATH, ANNOTATION_PACKAGE_PATH, ANNOTATION_PATH, type Item, type JsonObject, type JsonValue } from '../krm/index.js';
-import { FN_API_VERSION, FN_DEFAULT_NAME, FN_KIND, type KCLRunFunctionSpec, type KclConfigSpec, type ResourceRule } from './api.js';
+import { ANNOTATION_ALLOW_INSECURE_SOURCE, FN_API_VERSION, FN_DEFAULT_NAME, FN_KIND, type CredentialsSpec, type KCLRunFunctionSpec, type KclConfigSpec, type ResourceRule } from './api.js';
 
 /** A validated function configuration. */
 export interface FunctionConfig {
@@ -14,6 +14,8 @@ export interface FunctionConfig {
   origin: string;
   /** kpt's package path for a Kptfile pipeline step, used to resolve relative sources. */
   packagePath?: string;
+  /** The `krm.kcl.dev/allow-insecure-source` annotation is set to a true value. */
+  allowInsecure: boolean;
 }
 
 /** A configuration problem, naming the field. */
@@ -94,14 +96,41 @@ function fromKCLRun(item: Item, obj: JsonObject): ConfigOutcome {
   }
   const config = readConfigSpec(spec.config, problems);
   const rules = readRules(spec.matchConstraints, problems);
+  let dependencies: string | undefined;
+  if (spec.dependencies !== undefined && spec.dependencies !== null) {
+    if (typeof spec.dependencies === 'string') dependencies = spec.dependencies;
+    else problems.push({ field: 'spec.dependencies', message: 'must be a string: the lines of a kcl.mod [dependencies] table' });
+  }
+  const credentials = readCredentials(spec.credentials, problems);
   if (problems.length) return { ok: false, origin: origin(item), problems };
   return configured(item, {
     source: spec.source as string,
     params: params ?? {},
     matchConstraints: rules ? { resourceRules: rules } : undefined,
     config,
+    ...(dependencies !== undefined && { dependencies }),
+    ...(credentials && { credentials }),
   });
 }
+
+/** `spec.credentials {url, username, password}`; problems never quote the password. */
+function readCredentials(v: JsonValue | undefined, problems: ConfigProblem[]): CredentialsSpec | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) {
+    problems.push({ field: 'spec.credentials', message: 'must be a mapping with url, username and password' });
+    return undefined;
+  }
+  const out: Partial<CredentialsSpec> = {};
+  for (const f of ['url', 'username', 'password'] as const) {
+    const x = v[f];
+    if (x === undefined || x === null) continue;
+    if (typeof x !== 'string') problems.push({ field: `spec.credentials.${f}`, message: 'must be a string' });
+    else out[f] = x;
+  }
+  return { url: out.url ?? '', username: out.username ?? '', password: out.password ?? '' };
+}
+
+const TRUE_VALUES = ['true', 'yes', 'on', '1', 'ok'];
 
 /** A valid config read from `item`. */
 function configured(item: Item, spec: KCLRunFunctionSpec): ConfigOutcome {
@@ -111,6 +140,7 @@ function configured(item: Item, spec: KCLRunFunctionSpec): ConfigOutcome {
       name: item.name ?? FN_DEFAULT_NAME,
       origin: origin(item),
       packagePath: item.getAnnotation(ANNOTATION_PACKAGE_PATH),
+      allowInsecure: TRUE_VALUES.includes((item.getAnnotation(ANNOTATION_ALLOW_INSECURE_SOURCE) ?? '').trim().toLowerCase()),
       spec,
     },
   };

@@ -18,7 +18,9 @@ import {
 import { formatDiagnostic, type Diagnostic } from './engine/diagnostics.js';
 import { isKCLRun, matchesRules, readFunctionConfig, type FunctionConfig } from './config.js';
 import type { RenderOutcome, RenderRequest } from './render.js';
-import { parseSource } from './source.js';
+import { parseSource, type Source } from './source.js';
+import { parseGitSource } from './package/remote-source.js';
+import type { SourceCredentials } from './package/source-credentials.js';
 import { FN_API_VERSION, FN_KIND } from './api.js';
 
 /** Where the function runs. */
@@ -79,6 +81,28 @@ function packageDir(cfg: FunctionConfig, configItem: Item | undefined, items: re
   return (copy && pkg(copy)) || (kptfile && pkg(kptfile)) || cwd;
 }
 
+/**
+ * `spec.credentials`, overridden field by field by `KCL_SRC_URL`, `KCL_SRC_USERNAME` and `KCL_SRC_PASSWORD` (as in
+ * krm-kcl); with no url, they are for the host the source names. None without a username and password.
+ */
+function sourceCredentials(cfg: FunctionConfig, source: Source, env: NodeJS.ProcessEnv): SourceCredentials | undefined {
+  const spec = cfg.spec.credentials;
+  const username = env.KCL_SRC_USERNAME || spec?.username || '';
+  const password = env.KCL_SRC_PASSWORD || spec?.password || '';
+  if (!username || !password) return undefined;
+  const remote = source.kind === 'oci' ? source.ref : source.kind === 'git' ? gitSourceUrl(source.url) : source.kind === 'https' ? source.url : '';
+  const url = env.KCL_SRC_URL || spec?.url || remote;
+  return url ? { url, username, password } : undefined;
+}
+
+function gitSourceUrl(source: string): string {
+  try {
+    return parseGitSource(source).url;
+  } catch {
+    return ''; // the render reports the bad source
+  }
+}
+
 async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: Item[], input: ResourceListInput, ctx: FunctionContext) {
   const cwd = ctx.cwd ?? process.cwd();
   const baseDir = packageDir(cfg, configItem, input.items, cwd);
@@ -98,9 +122,13 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
     functionConfig: input.functionConfig?.toObject() ?? {},
   };
   const inline = resolve(baseDir, `${cfg.name}.k`);
+  const credentials = sourceCredentials(cfg, source, env);
   const outcome = await ctx.render({
     source,
     config: cfg.spec.config,
+    ...(cfg.spec.dependencies?.trim() && { dependencies: cfg.spec.dependencies }),
+    ...(credentials && { credentials: [credentials] }),
+    ...(cfg.allowInsecure && { allowInsecure: true }),
     baseDir: source.kind === 'local' ? dirname(source.paths[0]!) : baseDir,
     inlineName: inline,
     options: [

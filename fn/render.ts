@@ -13,7 +13,10 @@ import { resolveProgram } from './package/resolve.js';
 import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
 import type { KclConfigSpec } from './api.js';
-import { describeSource, type Source } from './source.js';
+import type { Source } from './source.js';
+import { fetchInlineDependencies } from './package/inline-dependencies.js';
+import { fetchRemoteSource, type FetchedSource } from './package/remote-source.js';
+import type { SourceCredentials } from './package/source-credentials.js';
 import { checkOutputLimits, type OutputLimits } from './limits.js';
 import type { JsonObject } from '../krm/index.js';
 
@@ -37,6 +40,15 @@ export interface RenderRequest {
   signal?: AbortSignal;
   /** Where this render's registry packages are cached and with which credentials (default: kpm's settings from the environment). */
   packages?: PackageAccess;
+  /**
+   * `spec.dependencies`: the body of a kcl.mod `[dependencies]` table, fetched and added to the program's
+   * dependencies (they win on a clash of names).
+   */
+  dependencies?: string;
+  /** `spec.credentials`: each for the registry or git host its `url` names. */
+  credentials?: readonly SourceCredentials[];
+  /** The `krm.kcl.dev/allow-insecure-source` annotation: plain-HTTP sources and registries. */
+  allowInsecure?: boolean;
 }
 
 /**
@@ -48,16 +60,6 @@ export interface PackageAccess {
   cache?: string;
   /** A Docker config JSON held in memory (a `kubernetes.io/dockerconfigjson` Secret's); `label` names it in errors. */
   dockerConfig?: { text: string; label: string };
-}
-
-/** The fetch options `access` implies (none when unset: the environment and config.json files decide). */
-function packageOptions(access: PackageAccess | undefined): Pick<FetchForPathsOptions, 'env' | 'credentials'> {
-  if (!access) return {};
-  const { cache, dockerConfig } = access;
-  return {
-    ...(cache !== undefined && { env: { ...process.env, KCL_PKG_PATH: cache } }),
-    credentials: dockerConfig ? inMemoryCredentials(dockerConfig.text, dockerConfig.label) : () => undefined,
-  };
 }
 
 /** How to render: output caps, and who to tell which files are about to run. */
@@ -103,13 +105,53 @@ export function parseArguments(args: readonly string[], field = 'arguments'): { 
   return out;
 }
 
-type Base = { exec: ExecProgramArgs; root: PackageRoot };
+type Base = { exec: ExecProgramArgs; root: PackageRoot; cleanup?: () => void };
+
+/**
+ * How this render fetches packages: the environment (with allowInsecure, registries over plain HTTP, as krm-kcl
+ * sets it; `packages.cache` as KCL_PKG_PATH), spec.credentials first, then `packages.dockerConfig` when the caller
+ * set package access (none: anonymous; no config.json file is read), else kpm's and Docker's config.json.
+ */
+function fetchOptions(req: RenderRequest): FetchForPathsOptions {
+  const access = req.packages;
+  const env = { ...process.env };
+  if (req.allowInsecure) env.OCI_REG_PLAIN_HTTP = 'on';
+  if (access?.cache !== undefined) env.KCL_PKG_PATH = access.cache;
+  const dockerConfig = access?.dockerConfig;
+  return {
+    env,
+    signal: req.signal,
+    sourceCredentials: req.credentials,
+    ...(access && { credentials: dockerConfig ? inMemoryCredentials(dockerConfig.text, dockerConfig.label) : () => undefined }),
+  };
+}
+
+/**
+ * `spec.dependencies`, fetched: where each is (flat, transitive), by kcl.mod key; empty without any. Their `path`
+ * entries stay inside `req.root` when the caller set one (the controller: the artifact), else the package's root.
+ */
+async function inlineDependencies(req: RenderRequest, opts: FetchForPathsOptions): Promise<Map<string, string>> {
+  if (!req.dependencies?.trim()) return new Map();
+  return fetchInlineDependencies(req.dependencies, req.baseDir, { ...opts, root: req.root });
+}
+
+/** Dependencies by kcl.mod key → the engine's external packages (import name: the key with `-` as `_`). */
+function externalPkgsOf(dirs: ReadonlyMap<string, string>): { name: string; path: string }[] {
+  return [...dirs].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path }));
+}
 
 async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<typeof fail> }> {
   const src = req.source;
+  const fetching = fetchOptions(req);
   switch (src.kind) {
     case 'inline': {
-      const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code] };
+      let inline: Map<string, string>;
+      try {
+        inline = await inlineDependencies(req, fetching);
+      } catch (err) {
+        return manifestFailure(err);
+      }
+      const exec = { workDir: req.baseDir, files: [resolve(req.baseDir, req.inlineName ?? 'main.k')], codes: [src.code], externalPkgs: externalPkgsOf(inline) };
       return { exec, root: req.root ?? new PackageRoot(defaultPackageRoot(req.baseDir)) };
     }
     case 'local':
@@ -117,7 +159,7 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
     case 'oci': {
       let dir: string;
       try {
-        dir = await fetchOciSource(src.ref, { ...packageOptions(req.packages), signal: req.signal });
+        dir = await fetchOciSource(src.ref, fetching);
       } catch (err) {
         if (err instanceof SourceFetchError) return { error: fail(err.message) };
         throw err;
@@ -125,21 +167,39 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
       return localArgs(req, [dir], new PackageRoot(dir, `the package ${src.ref}`));
     }
     case 'git':
-    case 'https':
-      return {
-        error: fail(`${src.kind} sources are not supported yet (${describeSource(src)}): vendor the KCL package and use a local path`),
-      };
+    case 'https': {
+      let fetched: FetchedSource;
+      try {
+        fetched = await fetchRemoteSource(src.url, { credentials: req.credentials, allowInsecure: req.allowInsecure, signal: req.signal });
+      } catch (err) {
+        if (err instanceof SourceFetchError) return { error: fail(err.message) };
+        return manifestFailure(err);
+      }
+      let based: Awaited<ReturnType<typeof localArgs>>;
+      try {
+        based = await localArgs(req, [fetched.path], fetched.root);
+      } catch (err) {
+        fetched.cleanup();
+        throw err;
+      }
+      if ('error' in based) fetched.cleanup();
+      else based.cleanup = fetched.cleanup;
+      return based;
+    }
   }
 }
 
 /** Engine inputs for a local package or files inside `root`: registry dependencies fetched, then resolved. */
 async function localArgs(req: RenderRequest, paths: readonly string[], root: PackageRoot | undefined): Promise<Base | { error: ReturnType<typeof fail> }> {
   const vendor = req.config?.vendor !== false;
+  const fetching = fetchOptions(req);
   try {
-    const access = packageOptions(req.packages);
-    const fetched = await fetchForPaths(paths, { ...access, vendor, root, signal: req.signal });
-    const p = resolveProgram(paths, { vendor, root, fetched: fetched?.dirs, env: access.env });
-    return { exec: { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs }, root: p.root };
+    const inline = await inlineDependencies(req, fetching);
+    const fetched = await fetchForPaths(paths, { ...fetching, vendor, root });
+    const p = resolveProgram(paths, { vendor, root, fetched: new Map([...(fetched?.dirs ?? []), ...inline]), env: fetching.env });
+    const names = new Set(p.externalPkgs.map((e) => e.name));
+    const extra = externalPkgsOf(inline).filter((e) => !names.has(e.name));
+    return { exec: { workDir: p.workDir, files: p.files, externalPkgs: [...p.externalPkgs, ...extra] }, root: p.root };
   } catch (err) {
     return manifestFailure(err);
   }
@@ -149,6 +209,14 @@ async function localArgs(req: RenderRequest, paths: readonly string[], root: Pac
 export async function render(req: RenderRequest, opts: RenderOptions = {}): Promise<RenderOutcome> {
   const based = await baseArgs(req);
   if ('error' in based) return based.error;
+  try {
+    return await renderBase(req, based, opts);
+  } finally {
+    based.cleanup?.();
+  }
+}
+
+async function renderBase(req: RenderRequest, based: Base, opts: RenderOptions): Promise<RenderOutcome> {
   const { exec: base, root } = based;
   const cfg = req.config ?? {};
   const args: ExecProgramArgs = { ...base, args: [], overrides: [], pathSelectors: [] };

@@ -8,6 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { redactUrl } from './package/git.js';
+import { isGitSource } from './package/remote-source.js';
 
 /** Where the KCL program comes from. */
 export type Source =
@@ -17,13 +19,11 @@ export type Source =
   | { kind: 'git'; url: string }
   | { kind: 'https'; url: string };
 
-const GIT_PREFIXES = ['git::', 'github.com/', 'gitlab.com/', 'bitbucket.org/'];
-
 /** Classifies `source`; `baseDir` anchors relative local paths. */
 export function parseSource(source: string, baseDir: string): Source {
   const s = source.trim();
   if (s.startsWith('oci://')) return { kind: 'oci', ref: s };
-  if (GIT_PREFIXES.some((p) => s.startsWith(p)) || /^(https?:\/\/).*\.git(\/|$|\?)/.test(s)) return { kind: 'git', url: s };
+  if (isGitSource(s)) return { kind: 'git', url: s };
   if (/^https?:\/\//.test(s)) return { kind: 'https', url: s };
   const oneLine = !s.includes('\n');
   if (oneLine && (isAbsolute(s) || s.startsWith('./') || s.startsWith('../') || s === '.' || s === '..')) {
@@ -44,6 +44,6 @@ export function describeSource(src: Source): string {
       return src.ref;
     case 'git':
     case 'https':
-      return src.url;
+      return redactUrl(src.url);
   }
 }

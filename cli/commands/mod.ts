@@ -10,10 +10,11 @@ import { UsageError, write } from '../io.js';
 /** Help text for `kclrun mod`. */
 export const MOD_HELP = `Usage: kclrun mod update [DIR]
 
-Fetches the dependencies of the KCL package in DIR (default .) — registry, repo and oci
+Fetches the dependencies of the KCL package in DIR (default .) — registry, repo, oci and git
 dependencies, transitively — into the package cache ($KCL_PKG_PATH, else ~/.kcl/kpm) and
-writes DIR/kcl.mod.lock as kpm (kcl mod update) writes it. Tags the lock pinned are
-re-resolved; a dependency without a tag takes the highest version the registry has.
+writes DIR/kcl.mod.lock as kpm (kcl mod update) writes it. Tags and commits the lock pinned
+are re-resolved; a dependency without a tag takes the highest version the registry has, a
+git dependency without a ref the default branch's HEAD.
 Rendering reads kcl.mod.lock but never writes it.
 
 Environment: KPM_REG, KPM_REPO (default registry ghcr.io/kcl-lang), OCI_REG_PLAIN_HTTP=on,

@@ -2,10 +2,11 @@
  * Fetches a package's registry dependencies into the package cache, transitively, as one flat set keyed by
  * dependency name — the step `kcl run` (kpm) takes before running. Registry (`k8s = "1.28"`), `repo` and `oci`
  * dependencies are pulled into kpm's layout, `<root>/<basename(repo)>_<tag>`; a directory there holding a kcl.mod is
- * used as it is, as kpm does. `path` dependencies are walked for their own dependencies; vendored copies win;
- * git dependencies must be vendored or cached.
+ * used as it is, as kpm does. git dependencies are cloned into `<root>/<repo>_<ref>` (git-dependency.ts). `path`
+ * dependencies are walked for their own dependencies; vendored copies win.
  *
- * kcl.mod.lock is honoured: a dependency without a tag takes the locked `oci_tag` (else the highest version among
+ * kcl.mod.lock is honoured: a dependency without a tag takes the locked `oci_tag` (a ref-less git dependency the
+ * locked `commit`) (else the highest version among
  * the registry's tags), and a locked `sum` must equal both the registry's `org.kcllang.package.sum` annotation and
  * kpm's hash of the unpacked package — a mismatch is a {@link PackageSumError} naming the package, expected and
  * found. The lock this resolution implies is returned; only `kclrun mod update` writes it.
@@ -14,7 +15,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PackageLockTimeoutError, withPackageLock } from './cache-lock.js';
 import { hashDir } from './dir-hash.js';
-import { KclModError, readKclMod, type Dependency, type KclMod } from './kcl-mod.js';
+import { KclModError, readKclMod, type Dependency, type DependencySource, type KclMod } from './kcl-mod.js';
 import { readLock, type KclModLock, type LockedDependency } from './lock.js';
 import { RegistryClient, RegistryError } from './oci/client.js';
 import { CredentialsFileError, lookupCredentials, type CredentialSource } from './oci/credentials.js';
@@ -22,6 +23,11 @@ import { ANNOTATION_SUM, pullPackage } from './oci/package.js';
 import { isTag, OciRefError, parseOciRef, type OciRef } from './oci/reference.js';
 import { highestVersion, VersionError } from './oci/version.js';
 import { findKclMod } from './resolve.js';
+import { GitError, redactUrl, type GitRef } from './git.js';
+import { ensureGitCached, findPackageDir, gitCacheDir } from './git-dependency.js';
+import { credentialsFor, type SourceCredentials } from './source-credentials.js';
+
+type GitSource = Extract<DependencySource, { kind: 'git' }>;
 import { defaultPackageRoot, PackageRoot } from './root.js';
 import { readPackageSettings, type PackageSettings } from './settings.js';
 
@@ -70,6 +76,10 @@ export interface FetchOptions {
   root?: PackageRoot;
   /** `kclrun mod update`: ignore the lock's pinned tags; its sums still bind packages whose version is unchanged. */
   update?: boolean;
+  /** Credentials for a git dependency's URL (spec.credentials); default none (git's own config is not read). */
+  gitCredentials?: (url: string) => SourceCredentials | undefined;
+  /** Clone git dependencies over plain http:// (default true, as kpm). */
+  allowHttpGit?: boolean;
 }
 
 /** The outcome: where each dependency is (by kcl.mod key), and the lock that records it. */
@@ -142,10 +152,9 @@ function ociRefOf(mod: KclMod, dep: Dependency, settings: PackageSettings): OciR
   }
 }
 
-function vendored(mod: KclMod, dep: Dependency, ref: OciRef | undefined, opts: FetchOptions): string | undefined {
+function vendored(mod: KclMod, dep: Dependency, tag: string | undefined, opts: FetchOptions): string | undefined {
   if (opts.vendor === false) return undefined;
   const vendor = join(dirname(mod.file), 'vendor');
-  const tag = ref?.tag;
   for (const n of tag ? [`${dep.name}_${tag}`, dep.name] : [dep.name]) if (existsSync(join(vendor, n, 'kcl.mod'))) return join(vendor, n);
   return undefined;
 }
@@ -184,10 +193,11 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
       if (pkg?.version) lock.set(dep.name, { name: dep.name, full_name: `${pkg.name ?? dep.name}_${pkg.version}`, version: pkg.version });
       return dir;
     }
+    if (dep.source.kind === 'git') return vendored(m, dep, dep.source.ref, opts) ?? fetchGit(m, dep, dep.source);
     const ref = ociRefOf(m, dep, opts.settings);
-    const local = vendored(m, dep, ref, opts);
+    const local = vendored(m, dep, ref?.tag, opts);
     if (local) return local;
-    if (!ref) return undefined; // git: vendored or cached copies only (resolution reports it if missing)
+    if (!ref) return undefined;
     const locked = opts.lock.get(dep.name);
     const pinned = !opts.update && locked?.oci_tag && (locked.reg ?? opts.settings.defaultRegistry) === ref.registry && locked.repo === ref.repository;
     const where = () => `oci://${ref.registry}/${ref.repository}`;
@@ -241,8 +251,71 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
     }
   };
 
+  /** A git dependency: cloned into kpm's layout (see git-dependency.ts); no ref → the locked commit, else HEAD. */
+  const fetchGit = async (m: KclMod, dep: Dependency, src: GitSource): Promise<string> => {
+    const shown = redactUrl(src.git);
+    const locked = opts.lock.get(dep.name);
+    const sameSource = locked?.url === src.git;
+    const ref: GitRef | undefined =
+      src.refKind && src.ref ? { kind: src.refKind, value: src.ref } : !opts.update && sameSource && locked?.commit ? { kind: 'commit', value: locked.commit } : undefined;
+    const lockedSum = sameSource ? locked?.sum : undefined;
+    if (opts.settings.offline) {
+      const dir = ref && gitCacheDir(opts.settings.root, src.git, ref.value);
+      if (!dir) throw new DependencyFetchError(m.file, dep.name, `${shown} has no tag, branch or commit and no locked commit, and kclrun is offline`);
+      if (!existsSync(join(dir, 'kcl.mod'))) throw new DependencyFetchError(m.file, dep.name, `${shown} is not in the package cache (${dir}) and kclrun is offline`);
+    }
+    const at = ref ? ` ${ref.kind} ${ref.value}` : '';
+    const checkSum = (dir: string, version: string | undefined) => {
+      const expected = opts.update && locked?.version !== version ? undefined : lockedSum;
+      const found = expected ? hashDir(dir) : undefined;
+      if (expected && found !== expected) throw new PackageSumError(m.file, dep.name, expected, found!, `kcl.mod.lock vs the content of ${shown}${at}`);
+    };
+    let cached: Awaited<ReturnType<typeof ensureGitCached>>;
+    try {
+      // kpm clones a git:// URL over https (Git.GetCanonicalizedUrl); the lock keeps the URL as written.
+      const cloneUrl = src.git.replace(/^git:\/\//i, 'https://');
+      cached = await ensureGitCached(cloneUrl, ref, opts.settings.root, {
+        credentials: opts.gitCredentials?.(cloneUrl),
+        allowHttp: opts.allowHttpGit,
+        timeoutMs: opts.timeoutMs,
+        signal: opts.signal,
+        verify: (dir) => checkSum(packageIn(dir), readVersion(packageIn(dir))),
+      });
+    } catch (err) {
+      if (err instanceof GitError) throw new DependencyFetchError(m.file, dep.name, `${shown}${at}: ${err.message.replace(`${err.url}: `, '')}`, { cause: err });
+      throw err;
+    }
+    function packageIn(dir: string): string {
+      if (src.package === undefined && src.version === undefined) return dir;
+      const found = findPackageDir(dir, src.package ?? dep.name, src.version);
+      if (!found) throw new DependencyFetchError(m.file, dep.name, `${shown}${at} holds no kcl.mod with name "${src.package ?? dep.name}"${src.version ? ` and version "${src.version}"` : ''}`);
+      return found;
+    }
+    const dir = packageIn(cached.dest);
+    const version = readVersion(dir);
+    if (!cached.cloned) checkSum(dir, version);
+    const pkg = existsSync(join(dir, 'kcl.mod')) ? readKclMod(join(dir, 'kcl.mod')) : undefined;
+    // kpm records git deps without a sum; a sum already locked for the same version stays.
+    const sum = lockedSum && locked?.version === version ? lockedSum : undefined;
+    const refField = ref ? { [ref.kind === 'tag' ? 'git_tag' : ref.kind]: ref.value } : { commit: cached.commit };
+    lock.set(dep.name, {
+      name: dep.name,
+      full_name: `${pkg?.name ?? dep.name}_${version ?? ''}`,
+      ...(version && { version }),
+      ...(sum && { sum }),
+      url: src.git,
+      ...refField,
+      ...(src.package && { package: src.package }),
+    });
+    return dir;
+  };
+
   await visit(mod);
   return { dirs, lock };
+}
+
+function readVersion(dir: string): string | undefined {
+  return existsSync(join(dir, 'kcl.mod')) ? readKclMod(join(dir, 'kcl.mod')).version : undefined;
 }
 
 /** Options for {@link fetchForPaths}. */
@@ -256,6 +329,21 @@ export interface FetchForPathsOptions {
   credentials?: CredentialSource;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** spec.credentials: for the registries and git hosts they name (before `credentials` for registries). */
+  sourceCredentials?: readonly SourceCredentials[];
+}
+
+/**
+ * fetchDependencies' credential lookups: `list` (spec.credentials) first; then, for a registry, `opts.credentials`
+ * when set, else kpm's and Docker's config.json.
+ */
+export function credentialOptions(opts: FetchForPathsOptions, settings: PackageSettings, env: NodeJS.ProcessEnv): Pick<FetchOptions, 'credentials' | 'gitCredentials'> {
+  const list = opts.sourceCredentials;
+  const fallback = opts.credentials ?? ((registry: string) => lookupCredentials(registry, settings.root, env));
+  return {
+    credentials: (registry) => credentialsFor(list, registry) ?? fallback(registry),
+    gitCredentials: (url) => credentialsFor(list, url),
+  };
 }
 
 /**
@@ -274,21 +362,22 @@ export async function fetchForPaths(paths: readonly string[], opts: FetchForPath
   const lockFile = join(dirname(modFile), 'kcl.mod.lock');
   if (existsSync(lockFile)) root.check(lockFile, 'kcl.mod.lock');
   const lock = readLock(lockFile);
+  const settings = readPackageSettings(env);
   const fetched = await fetchDependencies(mod, {
-    settings: readPackageSettings(env),
+    settings,
     lock,
     vendor: opts.vendor,
     env,
-    credentials: opts.credentials,
     signal: opts.signal,
     timeoutMs: opts.timeoutMs,
     update: opts.update,
     root,
+    ...credentialOptions(opts, settings, env),
   });
   return { ...fetched, mod };
 }
 
-/** An `oci://` program source that could not be fetched: names the source and the registry's answer. */
+/** A program source (`oci://`, git, http) that could not be fetched or used: names the source (no user info) and why. */
 export class SourceFetchError extends Error {
   override name = 'SourceFetchError';
   constructor(
@@ -310,7 +399,7 @@ export async function fetchOciSource(source: string, opts: FetchForPathsOptions 
   try {
     const ref = parseOciRef(source);
     const client = new RegistryClient(ref.registry, {
-      credentials: opts.credentials ? opts.credentials(ref.registry) : lookupCredentials(ref.registry, settings.root, env),
+      credentials: credentialOptions(opts, settings, env).credentials!(ref.registry),
       plainHttp: settings.plainHttp || undefined,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,

@@ -108,9 +108,20 @@ function str(v: unknown): string | undefined {
 
 /** Reads and parses `kcl.mod` at `file`. */
 export function readKclMod(file: string): KclMod {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KclModError(file, (err as Error).message);
+  }
+  return parseKclMod(text, file);
+}
+
+/** Parses kcl.mod `text`; `file` names it in errors and anchors `path` dependencies. */
+export function parseKclMod(text: string, file: string): KclMod {
   let doc: Table;
   try {
-    doc = parse(readFileSync(file, 'utf8')) as Table;
+    doc = parse(text) as Table;
   } catch (err) {
     if (err instanceof TomlError) throw new KclModError(file, err.message.split('\n')[0]!, err.line);
     throw new KclModError(file, (err as Error).message);

@@ -56,7 +56,7 @@ function pkgName(name: string): string {
 }
 
 /** True for a name or version that is one plain path segment (it is joined into vendor and cache paths). */
-function isPlainSegment(s: string): boolean {
+export function isPlainSegment(s: string): boolean {
   return s !== '' && s !== '.' && s !== '..' && !/[/\\\0]/.test(s);
 }
 
@@ -98,7 +98,7 @@ function dependencyDir(mod: KclMod, dep: Dependency, opts: ResolveOptions, root:
       const what = src.kind === 'registry' ? `version ${src.version} from the default registry` : src.kind === 'repo' ? src.repo : src.kind === 'oci' ? src.oci : src.git;
       throw new KclModError(
         mod.file,
-        `dependency "${dep.name}" (${what}) is not available locally: kclrun does not download git packages yet. ` +
+        `dependency "${dep.name}" (${what}) is not available locally. ` +
           `Vendor it (\`kcl mod vendor\`, or copy it to ${join(vendor, names[0]!)}) ` +
           `or declare it as a path dependency (${dep.name} = { path = "..." })`,
       );

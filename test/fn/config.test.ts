@@ -1,7 +1,7 @@
 /**
  * The function's configuration as a user writes it: a KCLRun (krm.kcl.dev/v1alpha1) or a ConfigMap functionConfig,
  * and what a user sees when it is wrong — missing source, wrong kind or apiVersion, malformed fields, remote sources
- * (git and https: not supported yet). Every problem is an error result naming the field, with exit code 1 and the items unchanged.
+ * (plain http without the allow-insecure-source annotation). Every problem is an error result naming the field, with exit code 1 and the items unchanged.
  */
 import test from 'ava';
 import { parse } from 'yaml';
@@ -48,6 +48,7 @@ test('a KCLRun functionConfig gives source, params, matchConstraints and config'
       name: 'set-it',
       origin: 'KCLRun/set-it',
       packagePath: undefined,
+      allowInsecure: false,
       spec: {
         source: './main.k',
         params: { replicas: 3 },
@@ -166,19 +167,59 @@ test('malformed spec fields are each reported with their path', async (t) => {
   );
 });
 
-for (const [kind, source] of [
-  ['git', 'github.com/kcl-lang/krm-kcl/examples/mutation/set-annotations'],
-  ['git', 'git::https://github.com/kcl-lang/krm-kcl.git//examples/mutation/set-annotations?ref=main'],
-  ['https', 'https://raw.githubusercontent.com/kcl-lang/krm-kcl/main/examples/mutation/set-annotations/main.k'],
-] as const) {
-  test(`a remote ${kind} source (${source.slice(0, 30)}…): not supported yet, saying so`, async (t) => {
+test('spec.dependencies, spec.credentials and the allow-insecure-source annotation are read; malformed ones are reported, never quoting a password', async (t) => {
+  const good = configOf(`  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: deps
+    annotations:
+      krm.kcl.dev/allow-insecure-source: "Yes"
+  spec:
+    source: a = 1
+    dependencies: |
+      k8s = "1.28"
+    credentials:
+      url: ghcr.io
+      username: me
+      password: pw
+`);
+  t.true(good.ok);
+  if (good.ok) {
+    t.true(good.config.allowInsecure);
+    t.is(good.config.spec.dependencies, 'k8s = "1.28"\n');
+    t.deepEqual(good.config.spec.credentials, { url: 'ghcr.io', username: 'me', password: 'pw' });
+  }
+  const off = configOf('  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  metadata:\n    name: x\n    annotations:\n      krm.kcl.dev/allow-insecure-source: "no"\n  spec:\n    source: a = 1\n');
+  t.true(off.ok && !off.config.allowInsecure);
+  const out = await fn(
+    resourceList(`  apiVersion: krm.kcl.dev/v1alpha1
+  kind: KCLRun
+  metadata:
+    name: bad
+  spec:
+    source: a = 1
+    dependencies: [k8s]
+    credentials:
+      username: me
+      password: [hunter2]
+`),
+  );
+  t.is(out.code, 1);
+  t.deepEqual(
+    out.results.map((r) => r.message),
+    ['KCLRun/bad: spec.dependencies must be a string: the lines of a kcl.mod [dependencies] table', 'KCLRun/bad: spec.credentials.password must be a string'],
+  );
+});
+
+for (const source of ['git::http://example.invalid/x.git//examples/set-annotations?ref=main', 'http://example.invalid/org/x.git', 'http://example.invalid/main.k']) {
+  test(`a remote source over plain http (${source.slice(0, 30)}…) is refused without the allow-insecure-source annotation, saying so`, async (t) => {
     const out = await fn(
       resourceList(`  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  metadata:\n    name: remote\n  spec:\n    source: ${source}\n`),
     );
     t.is(out.code, 1);
     t.is(out.results.length, 1);
     t.is(out.results[0]!.severity, 'error');
-    t.is(out.results[0]!.message, `${kind} sources are not supported yet (${source}): vendor the KCL package and use a local path`);
+    t.regex(out.results[0]!.message, /^http:\/\/example\.invalid\/\S+: plain http:\/\/ sources are refused; use https:\/\/, or set the annotation krm\.kcl\.dev\/allow-insecure-source: "true" on the KCLRun$/);
     t.true(out.stdout.includes('name: data # a comment'), 'items are written back unchanged');
   });
 }

@@ -79,7 +79,7 @@ test('a path dependency that does not exist is an error naming kcl.mod and the d
   }
 });
 
-test('a git dependency that is not vendored is a clear error naming it and suggesting vendoring', async (t) => {
+test('a git dependency that is neither vendored nor cached is a clear error naming it (resolution), and one whose host cannot be reached names it and the URL (render)', async (t) => {
   const app = writeTree(tempDir(), {
     'kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nk8s = { git = "https://example.invalid/k8s.git", tag = "1.31.2" }\n',
     'main.k': 'import k8s.api.core.v1 as core\n\nns = core.Namespace {metadata.name = "x"}\n',
@@ -91,11 +91,11 @@ test('a git dependency that is not vendored is a clear error naming it and sugge
   if (!out.ok) {
     const d = out.diagnostics[0]!;
     t.is(d.file, join(app, 'kcl.mod'));
-    t.regex(d.message, /"k8s"/);
-    t.regex(d.message, /kclrun does not download git packages yet/);
-    t.regex(d.message, /kcl mod vendor/);
-    t.true(d.message.includes(join(app, 'vendor', 'k8s_1.31.2')), d.message);
+    t.regex(d.message, /^dependency "k8s": https:\/\/example\.invalid\/k8s\.git tag 1\.31\.2: ./);
   }
+  const missing = t.throws(() => resolveProgram(app, { env }));
+  t.regex(missing.message, /kcl mod vendor/);
+  t.true(missing.message.includes(join(app, 'vendor', 'k8s_1.31.2')), missing.message);
 });
 
 test('a vendored dependency is found in vendor/<name>_<version>', async (t) => {

@@ -29,6 +29,8 @@ export interface GitServer {
   createRepo(name: string, content: string | GitFiles, branch?: string): Promise<string>;
   /** Writes/deletes `files` in repo `name`, commits and pushes to `branch`. Returns the commit SHA. */
   commit(name: string, files: GitFiles, message?: string, branch?: string): Promise<string>;
+  /** Tags the last commit made in repo `name` (lightweight tag) and pushes the tag. */
+  tag(name: string, tag: string): Promise<void>;
   /** Stops the server and removes its repositories. */
   close(): Promise<void>;
 }
@@ -80,14 +82,29 @@ function cgi(root: string, req: IncomingMessage, res: ServerResponse): void {
   child.on("error", () => res.writeHead(500).end());
 }
 
+/** Options for {@link startGitServer}. */
+export interface GitServerOptions {
+  /** Require HTTP Basic auth with these credentials on every request (401 with a Basic challenge otherwise). */
+  auth?: { username: string; password: string };
+}
+
 /** Starts a Git HTTP server on 127.0.0.1 with an empty repository root. */
-export async function startGitServer(): Promise<GitServer> {
+export async function startGitServer(opts: GitServerOptions = {}): Promise<GitServer> {
   const base = mkdtempSync(join(tmpdir(), "kclrun-git-"));
   const root = join(base, "repos");
   const work = join(base, "work");
   mkdirSync(root);
   mkdirSync(work);
-  const server = createServer((req, res) => cgi(root, req, res));
+  const authHeader = opts.auth && `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString("base64")}`;
+  const server = createServer((req, res) => {
+    if (authHeader && req.headers.authorization !== authHeader) {
+      req.resume();
+      return void res.writeHead(401, { "WWW-Authenticate": 'Basic realm="kclrun-test"' }).end("authentication required\n");
+    }
+    cgi(root, req, res);
+  });
+  // The helpers' own pushes authenticate like any client.
+  const authArgs = authHeader ? ["-c", `http.extraHeader=Authorization: ${authHeader}`] : [];
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -110,7 +127,7 @@ export async function startGitServer(): Promise<GitServer> {
   const commitAndPush = async (dir: string, message: string, branch: string) => {
     await git(dir, "add", "-A");
     await git(dir, "commit", "--allow-empty", "-q", "-m", message);
-    await git(dir, "push", "-q", "origin", `HEAD:refs/heads/${branch}`);
+    await git(dir, ...authArgs, "push", "-q", "origin", `HEAD:refs/heads/${branch}`);
     return git(dir, "rev-parse", "HEAD");
   };
 
@@ -133,6 +150,11 @@ export async function startGitServer(): Promise<GitServer> {
       const dir = join(work, name);
       await writeFiles(dir, files);
       return commitAndPush(dir, message, branch);
+    },
+    async tag(name, tag) {
+      const dir = join(work, name);
+      await git(dir, "tag", tag);
+      await git(dir, ...authArgs, "push", "-q", "origin", `refs/tags/${tag}`);
     },
     async close() {
       await new Promise<void>((r) => server.close(() => r()));

@@ -54,16 +54,21 @@ export function kclrun(args: string[], opts: { cwd?: string; input?: string; env
   return run(process.execPath, [KCLRUN, ...args], opts);
 }
 
-/** Runs `bin/kclrun ARGS` without blocking, so several can run at once (two renders sharing a cache). */
-export function kclrunAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KCLRUN, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+/**
+ * `bin/kclrun ARGS` without blocking this process's event loop: several can run at once (two renders sharing a
+ * cache), and servers running in this process (the git server, the token server) keep answering. The same as
+ * {@link kclrun} otherwise.
+ */
+export function kclrunAsync(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [KCLRUN, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, signal: AbortSignal.timeout(60_000) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
   });
 }
 
