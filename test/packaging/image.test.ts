@@ -187,7 +187,7 @@ spec:
     const r = await runImage(undefined, resourceList(RECURSION));
     t.is(r.code, 1, r.stderr);
     t.regex(r.stdout, /severity: error/);
-    t.regex(r.stdout, /main\.k: the KCL engine crashed \(SIGSEGV\) while running this program/);
+    t.regex(r.stdout, /KCLRun\/set-team \(spec\.source\): the KCL engine crashed \(SIGSEGV\) while running this program/);
     t.regex(r.stdout, /name: cfg # the config\n {2}data:/);
     t.regex(r.stderr, /the KCL engine crashed \(SIGSEGV\)/);
   });
