@@ -50,16 +50,20 @@ class GuardedEngine implements CliEngine {
   #input: Uint8Array = new Uint8Array();
 
   constructor(
-    readonly library: string,
-    readonly guard: string,
-    readonly argv: readonly string[],
+    private readonly library: string,
+    private readonly guard: string,
+    /** The CLI's arguments, for the crash reporter to run the same command. */
+    private readonly argv: readonly string[],
   ) {}
 
   start(): void {
-    this.#modules ??= import('./guarded-calls.js').then((m) => {
+    if (this.#modules) return;
+    this.#modules = import('./guarded-calls.js').then((m) => {
       m.loadEngine(this.library, { guardPath: this.guard });
       return m;
     });
+    // A load failure is reported by the first call that needs the engine, not as an unhandled rejection meanwhile.
+    this.#modules.catch(() => undefined);
   }
 
   keepInput(input: Uint8Array): void {
