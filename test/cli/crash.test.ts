@@ -6,11 +6,13 @@
  * worker process when the guard is not there (an engine directory holding only the engine and its stub).
  */
 import test from 'ava';
-import { existsSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, symlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { crashGuardPath, engineLibraryPath } from '../../fn/engine/library.js';
-import { kclrun, tempDir, writeTree } from '../support/kclrun.js';
+import { KCLRUN, kclrun, tempDir, writeTree } from '../support/kclrun.js';
 
 const RECURSION = 'f = lambda x: int -> int { f(x + 1) }\na = f(1)\n';
 const CRASH = /main\.k: the KCL engine crashed \(SIGSEGV\) while running this program; the usual cause is unbounded recursion/;
@@ -88,4 +90,36 @@ test('kclrun fn (in-process, crash guard): an input larger than a pipe holds com
   const out = parse(r.stdout) as { items: unknown[]; results: Array<{ message: string }> };
   t.is(out.items.length, 2000);
   t.regex(out.results[0]!.message, CRASH);
+});
+
+test('kclrun render (in-process, crash guard): the engine aborting (SIGABRT) during a call is reported too, exit 1', async (t) => {
+  // The program blocks in the engine reading a FIFO: once the test's open for writing succeeds, the engine call is
+  // under way, and the test sends the process SIGABRT (what an engine abort() raises).
+  const pkg = writeTree(tempDir('kclrun-abort-'), { 'main.k': 'import file\na = file.read("fifo")\n' });
+  execFileSync('mkfifo', [join(pkg, 'fifo')]);
+  const child = spawn(process.execPath, [KCLRUN, 'render', pkg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let fd: number | undefined;
+  for (const started = Date.now(); fd === undefined; await sleep(50)) {
+    try {
+      fd = openSync(join(pkg, 'fifo'), constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+      if (Date.now() - started > 60_000) {
+        child.kill('SIGKILL');
+        t.fail(`the program never opened its FIFO: ${stderr}`);
+        return;
+      }
+    }
+  }
+  child.kill('SIGABRT');
+  const code = await exited;
+  closeSync(fd);
+  t.is(code, 1, stderr);
+  t.regex(stderr, /main\.k: the KCL engine crashed \(SIGABRT\) while running this program/);
+  t.is(stdout, '');
 });
