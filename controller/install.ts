@@ -108,7 +108,8 @@ function controllerDeployment(
   const selectorLabels = Object.fromEntries(Object.entries(labels).filter(([k]) => k !== 'app.kubernetes.io/version'));
   // Two engine workers of at most 512Mi each (--render-memory-limit), within the container's memory limit: the
   // CPU count Node sees is the node's, not the container's, so the worker count is set here.
-  const args = ['controller', '--enable-leader-election', '--watch-all-namespaces', '--log-level=info', '--metrics-addr=:8080', '--health-addr=:9440', '--render-workers=2'];
+  // The package cache lives on the pod's /tmp volume, so a restarted container keeps what it downloaded.
+  const args = ['controller', '--enable-leader-election', '--watch-all-namespaces', '--log-level=info', '--metrics-addr=:8080', '--health-addr=:9440', '--render-workers=2', '--kcl-pkg-cache=/tmp/kcl-packages'];
   if (selector) args.push(`--watch-label-selector=${selector}`);
   return {
     apiVersion: 'apps/v1',

@@ -8,6 +8,7 @@
  * its lease or is shutting down; cancelled for a newer revision or a deletion, it records the inventory of what it
  * applied (so it is pruned later) and the queue runs it again at once.
  */
+import { join } from 'node:path';
 import type { KubeClient } from './kube/client.js';
 import { applyAllStaged, changeSetEntry, compileHealthExprs, deleteAll, inventoryId, parseInventoryId, waitForReady, waitForSetTermination, type ObjectRef } from './ssa/index.js';
 import { refOf } from './kube/index.js';
@@ -16,6 +17,7 @@ import { REASONS, type Reason } from './api/conditions.js';
 import { deletesOnFinalize, getDeletionPolicy, getInterval, getPrune, getRetryInterval, getTimeout, sourceNamespace, type InventoryEntry, type KCLRun } from './api/types.js';
 import { fetchArtifact, type FetchOptions } from './stages/fetch.js';
 import { buildObjects } from './stages/render.js';
+import { readRegistryAuth } from './stages/registry-auth.js';
 import { targetClient, type Target } from './stages/target.js';
 import { ownerLabels, prepareObjects } from './stages/prepare.js';
 import { sortEntries, staleEntries, withSurvivors } from './status/inventory.js';
@@ -54,6 +56,12 @@ export interface ReconcilerOptions {
   overrideManagers?: readonly string[];
   /** Server-side applies in flight at once within a stage (`--concurrent-ssa`). */
   concurrentSsa?: number;
+  /**
+   * The package cache (`--kcl-pkg-cache`): each namespace's dependencies are cached in its own directory below it,
+   * so a tenant never gets a package another tenant downloaded (with its own credentials, or from another registry
+   * under the same name). Unset: the engine workers' environment decides.
+   */
+  packageCache?: string;
 }
 
 /** What the queue should do next with this KCLRun. */
@@ -221,7 +229,13 @@ export class Reconciler {
     const args = await readArguments(this.client, k, signal);
     if (!args.ok) return { reason: REASONS.BuildFailed, message: args.message };
     for (const s of args.secrets) secrets.add(s);
+    // A missing Secret is retried at the retry interval (no watch on Secrets notices the tenant's fix).
+    const registry = await readRegistryAuth(this.client, k, signal);
+    if (!registry.ok) return { reason: REASONS.BuildFailed, message: registry.message };
+    for (const s of registry.secrets) secrets.add(s);
+    const cache = this.opts.packageCache;
     const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args, {
+      packages: { ...(cache !== undefined && { cache: join(cache, k.metadata.namespace) }), dockerConfig: registry.dockerConfig },
       engine: this.opts.engine,
       params: k.spec.params,
       signal, // a cancelled reconcile kills its render's worker

@@ -3,7 +3,9 @@
  * `kclrun controller` calls this; tests call it in-process.
  */
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube/client.js';
 import { CONTROLLER_NAME } from './api/group.js';
@@ -16,6 +18,8 @@ import { Reconciler } from './reconciler.js';
 import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
 import { EnginePool } from '../fn/worker/pool.js';
+import { workerSandboxPolicy } from '../fn/worker/sandbox.js';
+import { engineLibraryPath } from '../fn/engine/library.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_OUTPUT_LIMITS, DEFAULT_RENDER_TIMEOUT_MS } from '../fn/limits.js';
 
 /** Controller settings; the flags of `kclrun controller`. */
@@ -76,14 +80,26 @@ export interface ControllerOptions {
   /** Output caps of one render (`--render-max-objects`, default 10000; `--render-max-bytes`, default 64Mi). */
   renderMaxObjects?: number;
   renderMaxBytes?: number;
+  /**
+   * The KCL package cache (`--kcl-pkg-cache`), created if missing and kept; each namespace's dependencies go to its
+   * own subdirectory. Default: a fresh temporary directory, removed by `stop()`.
+   */
+  kclPkgCache?: string;
 }
 
 /**
- * The controller's engine workers: an empty environment (a tenant's `file.read_env` sees nothing of the
- * controller's), no stderr (the controller's stderr is JSON logs only), every limit on.
+ * The controller's engine workers: an environment holding only `KCL_PKG_PATH` (the package cache, whose top level
+ * holds only namespace directories: nothing a program can import by name), so a tenant's `file.read_env` sees
+ * nothing of the controller's; no stderr (the controller's stderr is JSON logs only); every limit on; and a
+ * file-system sandbox (fn/worker/sandbox.ts) that lets them read only the artifacts under `artifactsRoot`, the
+ * package cache (read-write: dependencies are downloaded in the worker) and what the runtime needs — never the
+ * controller's service-account token, `/proc`, or anything else the controller's user can read.
  */
-export function controllerEngine(opts: ControllerOptions): EnginePool {
+export function controllerEngine(opts: ControllerOptions, artifactsRoot: string, packageCache?: string): EnginePool {
+  const libraryPath = engineLibraryPath();
   return new EnginePool({
+    libraryPath,
+    sandbox: workerSandboxPolicy(libraryPath, { readOnly: [artifactsRoot], readWrite: packageCache === undefined ? [] : [packageCache] }),
     workers: opts.renderWorkers,
     timeoutMs: opts.renderTimeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS,
     memoryLimitBytes: opts.renderMemoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
@@ -91,7 +107,7 @@ export function controllerEngine(opts: ControllerOptions): EnginePool {
       maxObjects: opts.renderMaxObjects ?? DEFAULT_OUTPUT_LIMITS.maxObjects,
       maxBytes: opts.renderMaxBytes ?? DEFAULT_OUTPUT_LIMITS.maxBytes,
     },
-    env: {},
+    env: packageCache === undefined ? {} : { KCL_PKG_PATH: packageCache },
     stderr: 'ignore',
   });
 }
@@ -155,7 +171,15 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     health.server.close();
     throw err;
   });
-  const engine = controllerEngine(opts);
+  // Artifacts are unpacked here, and only here (and in the package cache) can the engine workers read.
+  const artifactsRoot = mkdtempSync(join(tmpdir(), 'kclrun-artifacts-'));
+  const packageCache = opts.kclPkgCache ?? mkdtempSync(join(tmpdir(), 'kclrun-pkg-cache-'));
+  mkdirSync(packageCache, { recursive: true, mode: 0o700 });
+  const engine = controllerEngine(opts, artifactsRoot, packageCache);
+  void engine.sandbox.then((status) => {
+    if (status?.applied) log.info('engine workers sandboxed', { landlockAbi: status.abi, readable: [artifactsRoot, packageCache] });
+    else if (status) log.error('engine workers run without a file-system sandbox', { reason: status.reason });
+  });
   const notifier = opts.eventsAddr ? new EventNotifier({ address: opts.eventsAddr, log }) : undefined;
   const reconciler = new Reconciler(client, log, metrics, {
     engine,
@@ -166,9 +190,10 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
     noCrossNamespaceRefs: opts.noCrossNamespaceRefs,
     defaultServiceAccount: opts.defaultServiceAccount,
     requeueDependencyMs: opts.requeueDependencyMs,
-    fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, timeoutMs: opts.httpTimeoutMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST },
+    fetch: { retries: opts.httpRetry, retryDelayMs: opts.fetchRetryDelayMs, timeoutMs: opts.httpTimeoutMs, hostOverride: process.env.SOURCE_CONTROLLER_LOCALHOST, tempRoot: artifactsRoot },
     insecureKubeconfigExec: opts.insecureKubeconfigExec,
     insecureKubeconfigTls: opts.insecureKubeconfigTls,
+    packageCache,
   });
   const namespace = opts.watchAllNamespaces === false ? opts.runtimeNamespace ?? 'default' : undefined;
   const startManager = async () => {
@@ -190,6 +215,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       ready = false;
       await manager?.stop();
       await engine.close();
+      rmSync(artifactsRoot, { recursive: true, force: true });
       await notifier?.close();
       await elector?.release();
       health.server.close();
@@ -197,6 +223,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
       health.server.closeAllConnections?.();
       metricsServer.server.closeAllConnections?.();
       client.close();
+      if (opts.kclPkgCache === undefined) rmSync(packageCache, { recursive: true, force: true });
       log.info('controller stopped');
     })());
   let fail!: (err: Error) => void;

@@ -51,14 +51,14 @@ export async function getSource(client: KubeClient, kind: SourceKind, namespace:
   return client.request<FluxSource>('GET', sourceApiPath(kind, namespace, name, version), { signal });
 }
 
-/** GETs a Secret's or ConfigMap's `data` (Secret values base64-encoded, as the API returns them). */
+/** GETs a Secret's or ConfigMap's `data` (Secret values base64-encoded, as the API returns them) and a Secret's `type`. */
 function getData(
   client: KubeClient,
   kind: ArgumentsKind,
   namespace: string,
   name: string,
   signal?: AbortSignal,
-): Promise<KubeResult<{ data?: Record<string, string> }>> {
+): Promise<KubeResult<{ data?: Record<string, string>; type?: string }>> {
   return client.request('GET', { group: '', version: 'v1', namespace, resource: kind === 'Secret' ? 'secrets' : 'configmaps', name }, { signal });
 }
 
@@ -118,8 +118,23 @@ export async function readObjectData(
   const res = await getData(client, kind, namespace, name, signal);
   if (!res.ok) return res;
   const data = res.body.data ?? {};
-  const decoded = kind === 'Secret' ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) : data;
-  return { ok: true, status: res.status, body: decoded };
+  return { ok: true, status: res.status, body: kind === 'Secret' ? decodeSecretData(data) : data };
+}
+
+function decodeSecretData(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+/** A Secret's `type` and `data` (values base64-decoded) in `namespace`. Values are never logged. */
+export async function readSecret(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<KubeResult<{ type: string; data: Record<string, string> }>> {
+  const res = await getData(client, 'Secret', namespace, name, signal);
+  if (!res.ok) return res;
+  return { ok: true, status: res.status, body: { type: res.body.type ?? 'Opaque', data: decodeSecretData(res.body.data ?? {}) } };
 }
 
 /**

@@ -7,7 +7,8 @@ import { loadSettingsFiles, runProgram } from './engine/engine.js';
 import type { Diagnostic } from './engine/diagnostics.js';
 import type { ExecProgramArgs } from './engine/messages.js';
 import { KclModError } from './package/kcl-mod.js';
-import { fetchForPaths, fetchOciSource, SourceFetchError } from './package/fetch.js';
+import { fetchForPaths, fetchOciSource, SourceFetchError, type FetchForPathsOptions } from './package/fetch.js';
+import { inMemoryCredentials } from './package/oci/credentials.js';
 import { resolveProgram } from './package/resolve.js';
 import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
@@ -34,6 +35,29 @@ export interface RenderRequest {
   root?: PackageRoot;
   /** Cancels dependency downloads. */
   signal?: AbortSignal;
+  /** Where this render's registry packages are cached and with which credentials (default: kpm's settings from the environment). */
+  packages?: PackageAccess;
+}
+
+/**
+ * Package access set by the caller (the controller, per KCLRun), plain data so that it crosses to an engine worker.
+ * When set, registry credentials come from `dockerConfig` only (none: anonymous); no config.json file is read.
+ */
+export interface PackageAccess {
+  /** The package cache for this render (its `KCL_PKG_PATH`; default: the environment's). */
+  cache?: string;
+  /** A Docker config JSON held in memory (a `kubernetes.io/dockerconfigjson` Secret's); `label` names it in errors. */
+  dockerConfig?: { text: string; label: string };
+}
+
+/** The fetch options `access` implies (none when unset: the environment and config.json files decide). */
+function packageOptions(access: PackageAccess | undefined): Pick<FetchForPathsOptions, 'env' | 'credentials'> {
+  if (!access) return {};
+  const { cache, dockerConfig } = access;
+  return {
+    ...(cache !== undefined && { env: { ...process.env, KCL_PKG_PATH: cache } }),
+    credentials: dockerConfig ? inMemoryCredentials(dockerConfig.text, dockerConfig.label) : () => undefined,
+  };
 }
 
 /** How to render: output caps, and who to tell which files are about to run. */
@@ -93,7 +117,7 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
     case 'oci': {
       let dir: string;
       try {
-        dir = await fetchOciSource(src.ref, { signal: req.signal });
+        dir = await fetchOciSource(src.ref, { ...packageOptions(req.packages), signal: req.signal });
       } catch (err) {
         if (err instanceof SourceFetchError) return { error: fail(err.message) };
         throw err;
@@ -112,8 +136,9 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
 async function localArgs(req: RenderRequest, paths: readonly string[], root: PackageRoot | undefined): Promise<Base | { error: ReturnType<typeof fail> }> {
   const vendor = req.config?.vendor !== false;
   try {
-    const fetched = await fetchForPaths(paths, { vendor, root, signal: req.signal });
-    const p = resolveProgram(paths, { vendor, root, fetched: fetched?.dirs });
+    const access = packageOptions(req.packages);
+    const fetched = await fetchForPaths(paths, { ...access, vendor, root, signal: req.signal });
+    const p = resolveProgram(paths, { vendor, root, fetched: fetched?.dirs, env: access.env });
     return { exec: { workDir: p.workDir, files: p.files, externalPkgs: p.externalPkgs }, root: p.root };
   } catch (err) {
     return manifestFailure(err);

@@ -1,4 +1,5 @@
 /** `kclrun controller`: runs the Flux controller for KCLRun until SIGINT/SIGTERM. */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { loadKubeConfig as LoadKubeConfig } from '../../controller/run.js';
 import { parseAddr } from '../../controller/server.js';
@@ -50,6 +51,13 @@ function bytes(flag: string, v: string | undefined): number | undefined {
   const n = parseBytes(v);
   if (n === undefined) throw new UsageError(`--${flag}: invalid size "${v}" (e.g. 512Mi, 1Gi, 64Mi)`);
   return n;
+}
+
+/** A directory flag: a non-empty path, made absolute. */
+function directory(flag: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === '') throw new UsageError(`--${flag}: expected a directory, got ""`);
+  return resolve(v);
 }
 
 /** A float32 flag (`--kube-api-qps`); negative disables, as client-go's QPS. */
@@ -165,6 +173,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     renderMemoryLimitBytes: bytes('render-memory-limit', str('render-memory-limit')),
     renderMaxObjects: int('render-max-objects', str('render-max-objects'), 1),
     renderMaxBytes: bytes('render-max-bytes', str('render-max-bytes')),
+    kclPkgCache: directory('kcl-pkg-cache', str('kcl-pkg-cache')),
     logLevel: level,
   };
   // The controller's modules (the Kubernetes client among them) load only once every other flag is valid, so a

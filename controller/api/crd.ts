@@ -18,6 +18,7 @@ import type {
   KCLRunSpec,
   KCLRunStatus,
   KubeConfigReference,
+  LocalObjectReference,
   SourceReference,
 } from './types.js';
 
@@ -173,6 +174,11 @@ const spec = object<KCLRunSpec>(
         optional: bool('When true, a missing object is not an error.'),
       }, ['kind', 'name']),
     },
+    registrySecretRef: object<LocalObjectReference>(
+      "A kubernetes.io/dockerconfigjson Secret in this KCLRun's namespace: its auths are the registry credentials for the KCL package's dependencies (kcl.mod). Default: anonymous.",
+      { name: str('Secret name.', rule('objectName')) },
+      ['name'],
+    ),
   },
   ['sourceRef'],
 );

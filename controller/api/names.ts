@@ -120,6 +120,7 @@ export function specNames(spec: KCLRunSpec): SpecName[] {
     opt('kubeConfig.secretRef.key', secretRef.key, 'dataKey');
   }
   if (configMapRef !== undefined) req('kubeConfig.configMapRef.name', configMapRef.name, 'objectName');
+  if (spec.registrySecretRef !== undefined) req('registrySecretRef.name', spec.registrySecretRef.name, 'objectName');
   return out;
 }
 

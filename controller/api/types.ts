@@ -40,6 +40,11 @@ export interface KubeConfigReference {
   configMapRef?: { name: string };
 }
 
+/** An object in the KCLRun's own namespace, by name (no namespace field: another namespace cannot be named). */
+export interface LocalObjectReference {
+  name: string;
+}
+
 /** Labels and annotations added to every applied object. */
 export interface CommonMetadata {
   labels?: Record<string, string>;
@@ -126,6 +131,11 @@ export interface KCLRunSpec {
   /** `option("params")` of the KCL program, as in the KRM function and krm-kcl. */
   params?: JsonObject;
   argumentsReferences?: ArgumentsReference[];
+  /**
+   * A `kubernetes.io/dockerconfigjson` Secret in this namespace: its `auths` are the registry credentials of the
+   * KCL package's dependency downloads (default: anonymous).
+   */
+  registrySecretRef?: LocalObjectReference;
 }
 
 /** One applied object: `id` is `<namespace>_<name>_<group>_<kind>`, `v` its version. */

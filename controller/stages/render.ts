@@ -12,6 +12,7 @@ import type { JsonObject } from '../../krm/index.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
 import { PackageRoot } from '../../fn/package/root.js';
 import type { EnginePool } from '../../fn/worker/pool.js';
+import type { PackageAccess } from '../../fn/render.js';
 import { EngineUnavailableError, WorkerInternalError } from '../../fn/worker/errors.js';
 import type { KCLRunConfig } from '../api/types.js';
 
@@ -28,6 +29,11 @@ export interface BuildContext {
   timeoutSetBy?: string;
   /** `option("params")` of the program (`{}` when unset, as the KRM function passes it). */
   params?: JsonObject;
+  /**
+   * The KCLRun's package cache and registry credentials. Dependencies download inside the render's worker call, so
+   * the render deadline counts them; kcl.mod.lock is read, never written.
+   */
+  packages?: PackageAccess;
 }
 
 /** Renders `path` (relative to the artifact root `dir`) with `config`, the referenced arguments and `ctx.params`. */
@@ -46,7 +52,14 @@ export async function buildObjects(
   const confined = new PackageRoot(root, 'the artifact');
   let out;
   try {
-    const request = { source: { kind: 'local' as const, paths: [target] }, baseDir: target, config, options: [...args, { name: 'params', value: JSON.stringify(ctx.params ?? {}) }], root: confined };
+    const request = {
+      source: { kind: 'local' as const, paths: [target] },
+      baseDir: target,
+      config,
+      options: [...args, { name: 'params', value: JSON.stringify(ctx.params ?? {}) }],
+      root: confined,
+      packages: ctx.packages,
+    };
     out = await ctx.engine.render(request, root, { signal: ctx.signal, timeoutMs: ctx.timeoutMs, timeoutSetBy: ctx.timeoutSetBy });
   } catch (err) {
     // The controller's engine failed, not the program: still a failed build (nothing applied), retried later.

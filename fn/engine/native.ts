@@ -29,17 +29,24 @@ export interface LoadOptions {
    * one execs the reporter registered with `armCrashGuard` instead of killing the process with a signal.
    */
   guardPath?: string;
+  /**
+   * Run every call on this thread, blocking it (a sandboxed worker: only this thread and those it starts are
+   * sandboxed), instead of on Node's thread pool.
+   */
+  mainThread?: boolean;
 }
 
 let loaded: Loaded | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let libraryPath: string | undefined;
 let guardPath: string | undefined;
+let onMainThread = false;
 
 /** Loads the engine from `path` now (an engine worker does this at start, before taking requests). */
 export function loadEngine(path: string, opts: LoadOptions = {}): void {
   libraryPath = path;
   guardPath = opts.guardPath;
+  onMainThread = opts.mainThread ?? false;
   load();
 }
 
@@ -116,21 +123,33 @@ export class EngineCallError extends Error {
 function callNow(method: string, args: Uint8Array): Promise<Buffer> {
   const engine = load();
   const outLen = [0];
+  const reply = (ptr: unknown): Buffer => {
+    if (!ptr) throw new EngineCallError(method, `${method} returned nothing`);
+    // On a caught panic the engine returns a NUL-terminated string without writing the length.
+    const len = outLen[0]!;
+    const bytes =
+      len === 0
+        ? Buffer.from(koffi.decode(ptr, 'char', -1) as string, 'utf8')
+        : Buffer.from(new Uint8Array(koffi.view(ptr, len)).slice());
+    engine.free(ptr, len);
+    if (bytes.subarray(0, 6).toString('latin1') === 'ERROR:') throw new EngineCallError(method, bytes.subarray(6).toString('utf8'));
+    return bytes;
+  };
+  if (onMainThread) {
+    try {
+      return Promise.resolve(reply(engine.call(engine.svc, method, args, args.length, outLen)));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
   return new Promise<Buffer>((resolve, reject) => {
     engine.call.async(engine.svc, method, args, args.length, outLen, (err: unknown, ptr: unknown) => {
       if (err) return reject(err instanceof Error ? err : new Error(String(err)));
-      if (!ptr) return reject(new EngineCallError(method, `${method} returned nothing`));
-      // On a caught panic the engine returns a NUL-terminated string without writing the length.
-      const len = outLen[0]!;
-      const reply =
-        len === 0
-          ? Buffer.from(koffi.decode(ptr, 'char', -1) as string, 'utf8')
-          : Buffer.from(new Uint8Array(koffi.view(ptr, len)).slice());
-      engine.free(ptr, len);
-      if (reply.subarray(0, 6).toString('latin1') === 'ERROR:') {
-        return reject(new EngineCallError(method, reply.subarray(6).toString('utf8')));
+      try {
+        resolve(reply(ptr));
+      } catch (e) {
+        reject(e as Error);
       }
-      resolve(reply);
     });
   });
 }

@@ -16,7 +16,7 @@ import { hashDir } from './dir-hash.js';
 import { KclModError, readKclMod, type Dependency, type KclMod } from './kcl-mod.js';
 import { readLock, type KclModLock, type LockedDependency } from './lock.js';
 import { RegistryClient, RegistryError } from './oci/client.js';
-import { lookupCredentials, type RegistryCredentials } from './oci/credentials.js';
+import { CredentialsFileError, lookupCredentials, type CredentialSource } from './oci/credentials.js';
 import { ANNOTATION_SUM, pullPackage } from './oci/package.js';
 import { isTag, OciRefError, parseOciRef, type OciRef } from './oci/reference.js';
 import { highestVersion, VersionError } from './oci/version.js';
@@ -60,7 +60,7 @@ export interface FetchOptions {
   /** Look in `<package>/vendor` first (default true). */
   vendor?: boolean;
   /** Credentials for a registry (default: kpm's config.json, then Docker's). */
-  credentials?: (registry: string) => RegistryCredentials | undefined;
+  credentials?: CredentialSource;
   /** Per-request timeout (ms). */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -220,7 +220,7 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
       return dest;
     } catch (err) {
       if (err instanceof KclModError) throw err;
-      if (err instanceof RegistryError || err instanceof VersionError) {
+      if (err instanceof RegistryError || err instanceof VersionError || err instanceof CredentialsFileError) {
         throw new DependencyFetchError(m.file, dep.name, `${where()}${tag ? `:${tag}` : ''}: ${err.message}`, { cause: err });
       }
       throw err;
@@ -238,6 +238,8 @@ export interface FetchForPathsOptions {
   root?: PackageRoot;
   update?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Registry credentials (default: kpm's config.json, then Docker's, found through `env`). */
+  credentials?: CredentialSource;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -258,7 +260,17 @@ export async function fetchForPaths(paths: readonly string[], opts: FetchForPath
   const lockFile = join(dirname(modFile), 'kcl.mod.lock');
   if (existsSync(lockFile)) root.check(lockFile, 'kcl.mod.lock');
   const lock = readLock(lockFile);
-  const fetched = await fetchDependencies(mod, { settings: readPackageSettings(env), lock, vendor: opts.vendor, env, signal: opts.signal, timeoutMs: opts.timeoutMs, update: opts.update, root });
+  const fetched = await fetchDependencies(mod, {
+    settings: readPackageSettings(env),
+    lock,
+    vendor: opts.vendor,
+    env,
+    credentials: opts.credentials,
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs,
+    update: opts.update,
+    root,
+  });
   return { ...fetched, mod };
 }
 
@@ -284,7 +296,7 @@ export async function fetchOciSource(source: string, opts: FetchForPathsOptions 
   try {
     const ref = parseOciRef(source);
     const client = new RegistryClient(ref.registry, {
-      credentials: lookupCredentials(ref.registry, settings.root, env),
+      credentials: opts.credentials ? opts.credentials(ref.registry) : lookupCredentials(ref.registry, settings.root, env),
       plainHttp: settings.plainHttp || undefined,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
@@ -308,7 +320,7 @@ export async function fetchOciSource(source: string, opts: FetchForPathsOptions 
     return (await ensureCached(client, ref.repository, tag, settings, verify, opts.signal)).dest;
   } catch (err) {
     if (err instanceof SourceFetchError) throw err;
-    if (err instanceof RegistryError || err instanceof VersionError || err instanceof OciRefError) throw new SourceFetchError(source, err.message, { cause: err });
+    if (err instanceof RegistryError || err instanceof VersionError || err instanceof OciRefError || err instanceof CredentialsFileError) throw new SourceFetchError(source, err.message, { cause: err });
     throw err;
   }
 }

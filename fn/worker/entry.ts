@@ -3,13 +3,15 @@
  * and answers calls from its parent over IPC, one at a time. The KCL program runs here, so when it crashes the
  * engine, exhausts memory or loops, only this process dies or is killed. Imports only what a render needs.
  *
- * argv: [libkcl.so path]. The environment is whatever the parent gave (the controller gives an empty one).
+ * argv: [libkcl.so path, sandbox policy as JSON (optional)]. The environment is whatever the parent gave (the
+ * controller gives an empty one). With a policy, the worker sandboxes itself (sandbox.ts) before loading the engine.
  */
 import { engineVersion, overrideFile } from '../engine/engine.js';
 import { loadEngine } from '../engine/native.js';
 import { PackageRoot } from '../package/root.js';
 import { render } from '../render.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { applySandbox, type SandboxPolicy, type SandboxStatus } from './sandbox.js';
 
 /** Where the worker waits between calls: never inside an artifact that is about to be deleted. */
 const IDLE_DIR = '/';
@@ -50,10 +52,12 @@ async function handle(req: WorkerRequest): Promise<void> {
 process.title = 'kclrun-engine-worker';
 process.on('disconnect', () => process.exit(0));
 try {
-  loadEngine(process.argv[2] ?? '');
+  const policy = process.argv[3] ? (JSON.parse(process.argv[3]) as SandboxPolicy) : undefined;
+  const sandbox: SandboxStatus | undefined = policy && applySandbox(policy);
+  loadEngine(process.argv[2] ?? '', { mainThread: sandbox?.applied });
   process.chdir(IDLE_DIR);
   process.on('message', (req: WorkerRequest) => void handle(req));
-  send({ type: 'ready' });
+  send({ type: 'ready', sandbox });
 } catch (err) {
   send({ type: 'unavailable', message: (err as Error).message }, () => process.exit(1));
 }

@@ -44,7 +44,7 @@ function crashMessage(code: number | null, signal: NodeJS.Signals | null): strin
   return `the KCL engine exited (code ${code}) while running this program`;
 }
 
-/** The program ran past its deadline; the worker was killed. */
+/** The render ran past its deadline (the program, or before it the download of its dependencies); the worker was killed. */
 export class RenderTimeoutError extends ProgramStoppedError {
   override name = 'RenderTimeoutError';
   constructor(
@@ -52,8 +52,11 @@ export class RenderTimeoutError extends ProgramStoppedError {
     readonly limitMs: number,
     /** What set the limit: a flag, or e.g. the KCLRun's `spec.timeout`. */
     readonly setBy: string,
+    /** The engine had not started the program yet: package resolution (dependency downloads) took the time. */
+    readonly beforeProgram = false,
   ) {
-    super(files, `the program ran longer than the ${formatDuration(limitMs)} limit and was stopped (set by ${setBy})`);
+    const what = beforeProgram ? "fetching the package's dependencies took" : 'the program ran';
+    super(files, `${what} longer than the ${formatDuration(limitMs)} limit and was stopped (set by ${setBy})`);
   }
 }
 

@@ -24,6 +24,7 @@ import {
   WorkerInternalError,
 } from './errors.js';
 import type { WorkerMethod, WorkerMethods } from './protocol.js';
+import type { SandboxPolicy, SandboxStatus } from './sandbox.js';
 import { EngineWorker, WorkerExitedError, type WorkerStartOptions } from './worker.js';
 
 /** How long a worker may take to load its engine before a call on it fails. */
@@ -47,6 +48,8 @@ export interface EnginePoolOptions {
   libraryPath?: string;
   /** How often a busy worker's memory is read (default 50 ms). */
   memoryPollMs?: number;
+  /** The file-system sandbox each worker applies to itself (default none). */
+  sandbox?: SandboxPolicy;
 }
 
 /** Per-call settings. */
@@ -87,9 +90,21 @@ export class EnginePool {
     this.#opts = opts;
     this.size = Math.max(1, opts.workers ?? availableParallelism());
     this.#limits = opts.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
-    this.#start = { libraryPath: opts.libraryPath ?? engineLibraryPath(), env: opts.env ?? {}, stderr: opts.stderr ?? 'ignore' };
+    this.#start = {
+      libraryPath: opts.libraryPath ?? engineLibraryPath(),
+      env: opts.env ?? {},
+      stderr: opts.stderr ?? 'ignore',
+      sandbox: opts.sandbox,
+    };
     for (let i = 0; i < this.size; i++) this.#spawn();
+    this.sandbox = this.#idle[0]!.ready;
   }
+
+  /**
+   * The sandbox status of the first worker, once its engine is loaded (undefined when no sandbox was asked for);
+   * every worker applies the same policy on the same kernel. Never resolves if that worker dies before.
+   */
+  readonly sandbox: Promise<SandboxStatus | undefined>;
 
   /** Workers alive now (tests and metrics). */
   get workers(): number {
@@ -194,7 +209,11 @@ export class EnginePool {
     );
     void w.ready.then(() => {
       clearTimeout(timer);
-      if (!settled && timeout) timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy)), timeout.ms);
+      if (!settled && timeout) {
+        // A render reports its files just before the engine runs them: none yet means its dependencies were still downloading.
+        const beforeProgram = () => job.method === 'render' && job.files.length === 0;
+        timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy, beforeProgram())), timeout.ms);
+      }
     });
     const limit = this.#opts.memoryLimitBytes;
     const overLimit = () => {

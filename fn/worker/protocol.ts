@@ -6,6 +6,7 @@ import type { EngineOutcome } from '../engine/engine.js';
 import type { EngineVersion } from '../engine/messages.js';
 import type { OutputLimits } from '../limits.js';
 import type { RenderOutcome, RenderRequest } from '../render.js';
+import type { SandboxStatus } from './sandbox.js';
 
 /** The calls a worker answers: their arguments and results. */
 export interface WorkerMethods {
@@ -38,7 +39,7 @@ export type WorkerRequest = { [M in WorkerMethod]: { id: number; method: M; args
 /** Worker → parent. */
 export type WorkerReply =
   /** The engine is loaded; calls are answered from now on (deadlines start here, not at the process start). */
-  | { type: 'ready' }
+  | { type: 'ready'; sandbox?: SandboxStatus }
   /** The engine is about to run these files (named if the worker dies during the call). */
   | { type: 'running'; id: number; files: string[] }
   | { type: 'result'; id: number; result: unknown }

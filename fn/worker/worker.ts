@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EngineUnavailableError, WorkerInternalError } from './errors.js';
 import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol.js';
+import type { SandboxPolicy, SandboxStatus } from './sandbox.js';
 
 const ENTRY = fileURLToPath(new URL('./entry.js', import.meta.url));
 
@@ -18,6 +19,8 @@ export interface WorkerStartOptions {
   env: NodeJS.ProcessEnv;
   /** The worker's stderr (the engine's own panic messages): shown (CLI) or dropped (controller: JSON logs only). */
   stderr: 'inherit' | 'ignore';
+  /** The file-system sandbox the worker applies to itself before loading the engine (none: unrestricted). */
+  sandbox?: SandboxPolicy;
 }
 
 /** How a worker process ended. */
@@ -49,12 +52,12 @@ export class EngineWorker {
   #exit: WorkerExit | undefined;
   /** Resolves when the process has ended. */
   readonly exited: Promise<WorkerExit>;
-  /** Resolves when the engine is loaded (never, if the worker dies first). */
-  readonly ready: Promise<void>;
-  #onReady!: () => void;
+  /** Resolves when the engine is loaded, with the sandbox's status if one was asked for (never, if the worker dies first). */
+  readonly ready: Promise<SandboxStatus | undefined>;
+  #onReady!: (sandbox: SandboxStatus | undefined) => void;
 
   constructor(opts: WorkerStartOptions) {
-    this.#child = fork(ENTRY, [opts.libraryPath], {
+    this.#child = fork(ENTRY, opts.sandbox ? [opts.libraryPath, JSON.stringify(opts.sandbox)] : [opts.libraryPath], {
       env: opts.env,
       cwd: '/',
       execArgv: [],
@@ -115,7 +118,7 @@ export class EngineWorker {
   }
 
   #onMessage(m: WorkerReply): void {
-    if (m.type === 'ready') return this.#onReady();
+    if (m.type === 'ready') return this.#onReady(m.sandbox);
     if (m.type === 'unavailable') {
       this.#unavailable = m.message;
       return;

@@ -72,6 +72,7 @@ test('a KCLRun using every field of the types round-trips unchanged (the schema 
     deletionPolicy: 'WaitForTermination',
     healthCheckExprs: [{ apiVersion: 'example.com/v1', kind: 'Widget', current: "status.phase == 'Ready'", inProgress: "status.phase == 'Pending'", failed: "status.phase == 'Failed'" }],
     argumentsReferences: [{ kind: 'ConfigMap', name: 'args', optional: true }, { kind: 'Secret', name: 'creds' }],
+    registrySecretRef: { name: 'registry' },
   };
   const res = await create(ns, 'full', spec);
   t.true(res.ok, res.text);

@@ -3,18 +3,17 @@
  * own process. A program that crashes the engine (unbounded recursion), one that runs too long and one that eats
  * memory each fail the build with the file and the limit named, apply nothing, and leave the controller and every
  * other KCLRun going: a new revision of another KCLRun is applied while they render. A program reading the
- * environment sees none of the controller's.
+ * environment sees none of the controller's, and the workers' file-system sandbox refuses a write.
  */
 import test from 'ava';
 import { newNamespace } from '../harness/ava.js';
-import { waitFor } from '../harness/processes.js';
-import type { ControlPlane } from '../harness/control-plane.js';
 import { render } from '../../fn/render.js';
 import type { KCLRun } from '../../controller/api/types.js';
 import {
   condition,
   configMapsPackage,
   createKCLRun,
+  deleteKCLRuns,
   failedWith,
   getKCLRun,
   getObject,
@@ -36,14 +35,6 @@ const RECURSION = 'f = lambda x: int -> int { f(x + 1) }\na = f(1)\n';
 const SLOW = 'fib = lambda n: int -> int { 1 if n < 2 else fib(n - 1) + fib(n - 2) }\nitems = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "slow", data.n = str(fib(40))}]\n';
 const HUNGRY = 'items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "hungry", data.n = str(len("x" * 900000000))}]\n';
 const rev = (c: string) => `main@sha1:${c.repeat(40)}`;
-
-async function deleteKCLRuns(cp: ControlPlane, ns: string, names: string[]): Promise<void> {
-  for (const name of names) await cp.request('DELETE', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns/${name}`);
-  await waitFor(async () => {
-    const gone = await Promise.all(names.map(async (n) => (await getKCLRun(cp, ns, n)) === undefined));
-    return gone.every(Boolean);
-  }, { timeoutMs: 30_000, what: `KCLRuns ${names.join(', ')} deleted` });
-}
 
 const readyMessage = (k: KCLRun | undefined) => condition(k, 'Ready')?.message ?? '';
 
@@ -118,4 +109,26 @@ test.serial("a program reading the environment sees none of the controller's", a
   await waitKCLRun(cp, ns, 'probe', readyAt(art.revision));
   t.deepEqual((await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/env-probe`))?.data, { secret: 'unset', path: 'unset' });
   await deleteKCLRuns(cp, ns, ['probe']);
+});
+
+test.serial('the engine workers are sandboxed: a program cannot write, even inside its own artifact', async (t) => {
+  const { cp } = suite();
+  const main = [
+    'import file',
+    'file.write("planted.k", "a = 1")',
+    'items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "writer"}]',
+    '',
+  ].join('\n');
+  // Positive control: outside the sandbox the engine lets a program write inside its module root.
+  const dir = tempDir();
+  const here = await render({ source: { kind: 'inline', code: main }, baseDir: dir });
+  t.true(here.ok);
+
+  const ns = await newNamespace(cp, 'sandbox');
+  const art = await gitSource(cp, ns, 'writer', kclPackage(main), rev('f'));
+  await createKCLRun(cp, ns, 'writer', { sourceRef: gitRef('writer') });
+  const k = await waitKCLRun(cp, ns, 'writer', (k) => failedWith('BuildFailed')(k) && k.status?.lastAttemptedRevision === art.revision);
+  t.regex(condition(k, 'Ready')?.message ?? '', /main\.k:2(:\d+)?: EvaluationError: Failed to create file '.*planted\.k': Permission denied/);
+  t.is(await getObject(cp, `/api/v1/namespaces/${ns}/configmaps/writer`), undefined);
+  await deleteKCLRuns(cp, ns, ['writer']);
 });

@@ -24,6 +24,7 @@ const VALID: KCLRunSpec = {
   serviceAccountName: 'deployer',
   targetNamespace: 'apps',
   kubeConfig: { secretRef: { name: 'remote', key: 'value.yaml' } },
+  registrySecretRef: { name: 'registry' },
 };
 
 /** Each name field: its path in the spec and a setter producing a spec with `v` there. */
@@ -39,6 +40,7 @@ const NAME_FIELDS: Array<[string, (v: string) => KCLRunSpec]> = [
   ['spec.targetNamespace', (v) => ({ ...VALID, targetNamespace: v })],
   ['spec.kubeConfig.secretRef.name', (v) => ({ ...VALID, kubeConfig: { secretRef: { name: v } } })],
   ['spec.kubeConfig.configMapRef.name', (v) => ({ ...VALID, kubeConfig: { configMapRef: { name: v } } })],
+  ['spec.registrySecretRef.name', (v) => ({ ...VALID, registrySecretRef: { name: v } })],
 ];
 
 test('a spec with valid names passes; every name field is covered by the check', (t) => {
@@ -94,7 +96,7 @@ const specSchema = () => {
 test('every name-like field of the CRD spec has a pattern and maxLength, or an enum', (t) => {
   const strings = stringSchemas(specSchema(), 'spec', new Map());
   const nameLike = [...strings].filter(([p]) => /(name|namespace|Name|Namespace|apiVersion|kind|key)$/.test(p));
-  t.is(nameLike.length, 19, nameLike.map(([p]) => p).join(', '));
+  t.is(nameLike.length, 20, nameLike.map(([p]) => p).join(', '));
   for (const [p, s] of nameLike) {
     t.true(!!s.enum || (!!s.pattern && !!s.maxLength && s.minLength === 1), `${p} has no rule`);
   }

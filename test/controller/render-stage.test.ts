@@ -5,6 +5,7 @@
  * the controller does (the package root crosses into the worker).
  */
 import test from 'ava';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildObjects } from '../../controller/stages/render.js';
 import { EnginePool } from '../../fn/worker/pool.js';
@@ -49,4 +50,17 @@ test('a kcl.mod above the artifact root is ignored; the package inside renders',
   });
   const out = await buildObjects(join(top, 'artifact'), undefined, undefined, [], { engine });
   t.deepEqual(out, { ok: true, objects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' } }] });
+});
+
+test('the build reads kcl.mod.lock and never writes one: not beside a kcl.mod without one, nor over an existing one', async (t) => {
+  const lib = { 'lib/kcl.mod': '[package]\nname = "lib"\nversion = "0.1.0"\n', 'lib/main.k': 'team = "lib"\n' };
+  const mod = '[package]\nname = "app"\nversion = "0.0.1"\n\n[dependencies]\nlib = { path = "../lib" }\n';
+  const without = layout({ ...lib, 'app/kcl.mod': mod, 'app/main.k': `import lib\n${CONFIG_MAP}data = {team = lib.team}\n` });
+  const built = await buildObjects(without, 'app', undefined, [], { engine });
+  t.true(built.ok, built.ok ? '' : built.message);
+  t.false(existsSync(join(without, 'app', 'kcl.mod.lock')), 'kpm would have written a lock for the path dependency');
+  const stale = '[dependencies]\n  [dependencies.old]\n    name = "old"\n    full_name = "old_0.0.1"\n    version = "0.0.1"\n';
+  const withLock = layout({ ...lib, 'app/kcl.mod': mod, 'app/kcl.mod.lock': stale, 'app/main.k': `import lib\n${CONFIG_MAP}` });
+  t.true((await buildObjects(withLock, 'app', undefined, [], { engine })).ok);
+  t.is(readFileSync(join(withLock, 'app', 'kcl.mod.lock'), 'utf8'), stale);
 });

@@ -116,6 +116,15 @@ export async function patchKCLRun(cp: ControlPlane, ns: string, name: string, pa
   if (!res.ok) throw new Error(`patch KCLRun: HTTP ${res.status}: ${res.text}`);
 }
 
+/** Deletes KCLRuns and waits until they are gone (their finalizer released): before their namespace goes. */
+export async function deleteKCLRuns(cp: ControlPlane, ns: string, names: string[]): Promise<void> {
+  for (const name of names) await cp.request('DELETE', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns/${name}`);
+  await waitFor(async () => {
+    const gone = await Promise.all(names.map(async (n) => (await getKCLRun(cp, ns, n)) === undefined));
+    return gone.every(Boolean);
+  }, { timeoutMs: 30_000, what: `KCLRuns ${names.join(', ')} deleted` });
+}
+
 /** GETs a KCLRun (undefined when gone). */
 export async function getKCLRun(cp: ControlPlane, ns: string, name: string): Promise<KCLRun | undefined> {
   const res = await cp.request<KCLRun>('GET', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns/${name}`);

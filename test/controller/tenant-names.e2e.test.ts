@@ -62,6 +62,7 @@ const FIELDS: NameField[] = [
   { field: 'spec.targetNamespace', namespace: true, spec: (v) => ({ sourceRef: gitRef('repo'), targetNamespace: v }) },
   { field: 'spec.kubeConfig.secretRef.name', namespace: false, spec: (v) => ({ sourceRef: gitRef('repo'), kubeConfig: { secretRef: { name: v } } }) },
   { field: 'spec.kubeConfig.configMapRef.name', namespace: false, spec: (v) => ({ sourceRef: gitRef('repo'), kubeConfig: { configMapRef: { name: v } } }) },
+  { field: 'spec.registrySecretRef.name', namespace: false, spec: (v) => ({ sourceRef: gitRef('repo'), registrySecretRef: { name: v } }) },
 ];
 
 /** A hostile KCLRun: the field it attacks and its spec. */

@@ -9,7 +9,9 @@ import { EnginePool, type EnginePoolOptions } from '../../fn/worker/pool.js';
 import { EngineUnavailableError, PoolClosedError, RenderAbortedError } from '../../fn/worker/errors.js';
 import type { RenderOutcome } from '../../fn/render.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
-import { tempDir } from '../support/kclrun.js';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tempDir, writeTree } from '../support/kclrun.js';
 
 const dir = tempDir('kclrun-pool-');
 const MAIN = join(dir, 'main.k');
@@ -46,6 +48,22 @@ test('a program past the deadline is stopped; the message names the limit and wh
   // a lower per-call deadline wins and is named
   const lower = await p.render(inline(SLOW), dir, { timeoutMs: 500, timeoutSetBy: "the KCLRun's spec.timeout" });
   t.is(message(lower), `${MAIN}: the program ran longer than the 500ms limit and was stopped (set by the KCLRun's spec.timeout)`);
+  t.is(message(await p.render(inline('a = 1\n'), dir)), 'ok');
+});
+
+test('a dependency download is inside the deadline: a registry that never answers stops the render, named as such', async (t) => {
+  const silent = createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => silent.close());
+  const port = (silent.address() as AddressInfo).port;
+  const pkg = writeTree(tempDir(), {
+    'kcl.mod': `[package]\nname = "app"\nversion = "0.0.1"\n\n[dependencies]\nlib = { oci = "oci://127.0.0.1:${port}/lib/x", tag = "1.0.0" }\n`,
+    'main.k': 'import lib\na = lib.x\n',
+  });
+  const p = pool(t, { timeoutMs: 1000, env: { KCL_PKG_PATH: tempDir() } });
+  const out = await p.render({ source: { kind: 'local', paths: [pkg] }, baseDir: pkg }, pkg);
+  t.is(message(out), `${pkg}: fetching the package's dependencies took longer than the 1s limit and was stopped (set by --render-timeout)`);
+  await workersBack(p, 1);
   t.is(message(await p.render(inline('a = 1\n'), dir)), 'ok');
 });
 

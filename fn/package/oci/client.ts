@@ -135,9 +135,9 @@ export class RegistryClient {
     let res = await send(this.#auth.get(key));
     if (res.status !== 401) return res;
     const challenge = res.headers.get('www-authenticate');
-    await res.body?.cancel();
-    if (!challenge) throw new RegistryAuthError(this.registry, repository, '401 Unauthorized without a challenge', 401);
-    const authorization = await this.#authorize(repository, scope, challenge);
+    const answer = await registryAnswer(res);
+    if (!challenge) throw new RegistryAuthError(this.registry, repository, `${answer} without a challenge`, 401);
+    const authorization = await this.#authorize(repository, scope, challenge, answer);
     this.#auth.set(key, authorization);
     res = await send(authorization);
     if (res.status === 401 || res.status === 403) {
@@ -147,11 +147,12 @@ export class RegistryClient {
     return res;
   }
 
-  async #authorize(repository: string, scope: string, header: string): Promise<string> {
+  /** The Authorization for a 401 challenge `header`; `answer` is the registry's 401 answer, quoted when it cannot be met. */
+  async #authorize(repository: string, scope: string, header: string, answer: string): Promise<string> {
     const { scheme, params } = parseChallenge(header);
     const creds = this.opts.credentials;
     if (scheme === 'basic') {
-      if (!creds) throw new RegistryAuthError(this.registry, repository, 'the registry needs credentials (none configured)', 401);
+      if (!creds) throw new RegistryAuthError(this.registry, repository, `the registry needs credentials (none configured): ${answer}`, 401);
       return basic(creds);
     }
     if (scheme !== 'bearer' || !params.realm) throw new RegistryAuthError(this.registry, repository, `unsupported auth challenge "${scheme}"`, 401);

@@ -50,8 +50,8 @@ function fromEntry(file: string, registry: string, entry: unknown): RegistryCred
   return undefined;
 }
 
-/** Credentials for `registry` from the Docker config JSON text `text` (as in a `kubernetes.io/dockerconfigjson`). */
-export function credentialsFromConfig(text: string, registry: string, file: string): RegistryCredentials | undefined {
+/** The `auths` map of the Docker config JSON `text` (undefined when it has none). @throws CredentialsFileError */
+function parseAuths(text: string, file: string): Record<string, unknown> | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -59,12 +59,46 @@ export function credentialsFromConfig(text: string, registry: string, file: stri
     throw new CredentialsFileError(file, 'is not valid JSON');
   }
   const auths = doc && typeof doc === 'object' ? (doc as Record<string, unknown>).auths : undefined;
-  if (!auths || typeof auths !== 'object') return undefined;
+  return auths && typeof auths === 'object' && !Array.isArray(auths) ? (auths as Record<string, unknown>) : undefined;
+}
+
+/** Credentials for `registry` from the Docker config JSON text `text` (as in a `kubernetes.io/dockerconfigjson`). */
+export function credentialsFromConfig(text: string, registry: string, file: string): RegistryCredentials | undefined {
+  const auths = parseAuths(text, file);
+  if (!auths) return undefined;
   for (const k of keysFor(registry)) {
-    const c = fromEntry(file, registry, (auths as Record<string, unknown>)[k]);
+    const c = fromEntry(file, registry, auths[k]);
     if (c) return c;
   }
   return undefined;
+}
+
+/**
+ * Checks that `text` is a Docker config JSON with an `auths` map whose entries can be read, and returns the secret
+ * strings they hold (encoded and decoded), so that messages can be redacted. @throws CredentialsFileError
+ */
+export function dockerConfigSecrets(text: string, label: string): string[] {
+  const auths = parseAuths(text, label);
+  if (!auths) throw new CredentialsFileError(label, 'has no "auths" map');
+  const out: string[] = [];
+  for (const [registry, entry] of Object.entries(auths)) {
+    const c = fromEntry(label, registry, entry);
+    if (c) out.push(c.password);
+    const auth = (entry as Record<string, unknown> | null)?.auth;
+    if (typeof auth === 'string' && auth !== '') out.push(auth);
+  }
+  return out;
+}
+
+/** Where a registry's credentials come from: undefined for anonymous access. */
+export type CredentialSource = (registry: string) => RegistryCredentials | undefined;
+
+/**
+ * Credentials from one Docker config JSON held in memory (e.g. a `kubernetes.io/dockerconfigjson` Secret's), named
+ * `label` in errors; nothing else is looked up (no file, no environment).
+ */
+export function inMemoryCredentials(text: string, label: string): CredentialSource {
+  return (registry) => credentialsFromConfig(text, registry, label);
 }
 
 /** Credentials for `registry` from the first config.json that has some; undefined for anonymous access. */
