@@ -6,18 +6,20 @@
 //     engine (bench/peers/kcl_python_fn.py: PyYAML CSafeLoader, kcl-lib; the stand-in for krm-kcl)
 //   - kclrun render examples/flask-demo                      vs  the official Python binding of the same engine
 //   - kclrun fn from the container image vs on the host (bench/image-bench.mjs), when the image is built
-//   - kclrun fn (5 items) with its supervised engine worker  vs  the same function with the engine in-process (the
-//     design before engine workers): the start-up cost of isolation
+//   - kclrun fn (5 items), engine in-process under the crash guard  vs  the same function with the engine in-process
+//     unguarded (the design before engine workers): the start-up cost of crash isolation; and the same for the
+//     fallback without the guard (a supervised engine worker process)
 //   - the controller (bench/controller-bench.mjs), when present: revision → applied, RSS with 100 KCLRuns
 //   - parallel rendering (bench/render-workers-bench.mjs): 100 KCLRuns of ~0.5 s engine time each, created → all
 //     Ready, at --render-workers=1 and =2 (KCLRUN_BENCH_KCLRUNS sets the count)
 // Usage: node bench/run.mjs [RUNS] [--quick]   (default 11 runs; --quick: 3 runs, no 10,000 items, no image,
 // controller or parallel-rendering benches). The peers' venv is made on first use under ~/.cache/kclrun/bench-venv.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engineDir } from '../scripts/fetch-engine.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -118,8 +120,15 @@ try {
     const m = alternate([kclrun, ['fn'], input], [py, [join(root, 'bench/peers/kcl_python_fn.py')], input], k);
     compare(`fn, ${n.toLocaleString('en')} items`, m, 'Python + libyaml, kcl-lib (same engine)', k);
     if (n === 5) {
-      const inProcess = alternate([kclrun, ['fn'], input], [node, [join(root, 'bench/peers/fn-in-process.mjs')], input], k);
-      compare('fn, 5 items (engine worker vs in-process)', inProcess, 'engine in-process (before)', k);
+      const before = [node, [join(root, 'bench/peers/fn-in-process.mjs')], input];
+      compare('fn, 5 items (crash guard vs unguarded)', alternate([kclrun, ['fn'], input], before, k), 'engine in-process, unguarded (before)', k);
+      // The fallback: an engine directory without libkclguard.so makes the CLI use an engine worker process.
+      const noGuard = join(work, 'engine-without-guard');
+      mkdirSync(noGuard);
+      const engine = process.env.KCL_LIB_PATH ? dirname(process.env.KCL_LIB_PATH) : engineDir();
+      for (const f of ['libkcl.so', 'libpystub.so']) symlinkSync(join(engine, f), join(noGuard, f));
+      const worker = ['/usr/bin/env', [`KCL_LIB_PATH=${join(noGuard, 'libkcl.so')}`, kclrun, 'fn'], input];
+      compare('fn, 5 items (engine worker fallback vs unguarded)', alternate(worker, before, k), 'engine in-process, unguarded (before)', k);
     }
   }
   const flask = join(root, 'examples/flask-demo');

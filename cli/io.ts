@@ -1,10 +1,10 @@
 /** Small I/O helpers for the CLI: read all of stdin, write without losing output on exit. */
 
-/** Reads stdin to the end as UTF-8. */
-export async function readStdin(): Promise<string> {
+/** Reads stdin to the end. */
+export async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** Writes to a stream and resolves once the data is flushed. */

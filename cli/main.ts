@@ -1,7 +1,7 @@
 /** `kclrun`: dispatches to the commands. Plain-text output; exit code 1 on errors. */
 import { readFileSync } from 'node:fs';
 import { enginePin } from '../fn/engine/library.js';
-import { CliEngine } from './engine.js';
+import { cliEngine, type CliEngine } from './engine.js';
 import { UsageError, write } from './io.js';
 
 /** The kclrun version, from package.json. */
@@ -38,7 +38,7 @@ async function version(args: string[], cli: CliEngine): Promise<number> {
     await write(process.stdout, VERSION_HELP);
     return 0;
   }
-  const engine = await cli.pool.call('version', {});
+  const engine = await cli.version();
   await write(process.stdout, `kclrun ${kclrunVersion()}\nKCL engine ${engine.version} (${enginePin().package} ${enginePin().version}, git ${engine.gitSha.slice(0, 12)})\n`);
   return 0;
 }
@@ -54,14 +54,16 @@ const COMMANDS: Record<string, Command> = {
   version,
 };
 
-/** Commands that run KCL: their engine worker starts before anything else, so the engine loads meanwhile. */
+/** Commands that run KCL: their engine starts loading before anything else. */
 const ENGINE_COMMANDS = new Set(['fn', 'render', 'set', 'version', '--version', '-v']);
 
-/** Runs kclrun with `argv` (without node and script); resolves with the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs kclrun with `argv` (without node and script); resolves with the exit code. `engine` is the crash reporter's
+ * (cli/crash-report.ts); otherwise the CLI's own (cli/engine.ts).
+ */
+export async function main(argv: string[], engine: CliEngine = cliEngine(argv)): Promise<number> {
   const [cmd, ...rest] = argv;
-  const engine = new CliEngine();
-  if (cmd && ENGINE_COMMANDS.has(cmd) && !rest.includes('--help') && !rest.includes('-h')) void engine.pool;
+  if (cmd && ENGINE_COMMANDS.has(cmd) && !rest.includes('--help') && !rest.includes('-h')) engine.start();
   try {
     if (cmd === '--version' || cmd === '-v') return await version([], engine);
     if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {

@@ -47,3 +47,11 @@ export function describeSource(src: Source): string {
       return redactUrl(src.url);
   }
 }
+
+/**
+ * The files a render of `src` names before its package is resolved (what a crash is reported against if it comes
+ * that early): the local paths, else the inline program's name.
+ */
+export function namedFiles(src: Source, inlineName = 'main.k'): string[] {
+  return src.kind === 'local' ? [...src.paths] : [inlineName];
+}

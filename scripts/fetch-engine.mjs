@@ -7,11 +7,15 @@
 // that the C API never calls; libpystub.so defines them (functions abort, data objects are zeroed) so the dynamic
 // loader can resolve them in a Node process. Nothing of CPython ever runs.
 //
+// It also builds libkclguard.so (scripts/crash-guard.c) beside the engine: the CLI's crash guard, which lets
+// `kclrun fn`/`render` run the engine in their own process and still report a crashing program. Without it (no C
+// compiler) the CLI falls back to a separate engine worker process: slower to start, same messages.
+//
 // Usage: node scripts/fetch-engine.mjs [--print-dir]
 // Env:   KCLRUN_CACHE (default ~/.cache/kclrun), KCL_LIB_PATH (use that library instead; nothing is fetched)
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -95,6 +99,29 @@ function buildStub(library, dir) {
   return symbols.length;
 }
 
+const GUARD_SOURCE = new URL('./crash-guard.c', import.meta.url).pathname;
+
+/** True when libkclguard.so is missing or older than its source. */
+function guardIsStale(dir) {
+  const lib = join(dir, 'libkclguard.so');
+  return !existsSync(lib) || statSync(lib).mtimeMs < statSync(GUARD_SOURCE).mtimeMs;
+}
+
+/** Compiles the CLI's crash guard into `dir`; a failure is reported, not fatal (the CLI then uses a worker). */
+export function buildGuard(dir) {
+  const source = GUARD_SOURCE;
+  const out = join(dir, 'libkclguard.so');
+  try {
+    const cc = process.env.CC || 'cc';
+    execFileSync(cc, ['-shared', '-fPIC', '-O1', '-o', `${out}.tmp`, source, '-ldl'], { stdio: 'inherit' });
+    renameSync(`${out}.tmp`, out);
+    return true;
+  } catch (err) {
+    console.error(`fetch-engine: cannot build the crash guard (${err.message}); the CLI will run the engine in a worker process`);
+    return false;
+  }
+}
+
 async function main() {
   if (process.env.KCL_LIB_PATH) {
     console.log(`KCL_LIB_PATH is set (${process.env.KCL_LIB_PATH}): nothing to fetch`);
@@ -106,6 +133,7 @@ async function main() {
   const libPath = join(dir, 'libkcl.so');
   const stubPath = join(dir, 'libpystub.so');
   if (existsSync(libPath) && existsSync(stubPath)) {
+    if (guardIsStale(dir)) buildGuard(dir);
     if (process.argv.includes('--print-dir')) console.log(dir);
     else console.log(`KCL engine ${ENGINE.version} is cached in ${dir}`);
     return;
@@ -125,6 +153,7 @@ async function main() {
   writeFileSync(libPath + '.tmp', lib, { mode: 0o755 });
   renameSync(libPath + '.tmp', libPath);
   const n = buildStub(libPath, dir);
+  buildGuard(dir);
   writeFileSync(
     join(dir, 'engine.json'),
     JSON.stringify({ package: ENGINE.package, version: ENGINE.version, wheel: wheel.file, sha256: sha256(lib) }, null, 2) + '\n',

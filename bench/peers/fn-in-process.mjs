@@ -1,5 +1,5 @@
-// The "before" of `kclrun fn`: the same function with the engine loaded in this process (how kclrun ran before
-// engine workers), for the before/after figure of the supervised worker's start-up cost.
+// The "before" of `kclrun fn`: the same function with the engine loaded in this process and no crash guard (how
+// kclrun ran before engine workers), for the before/after figure of crash isolation's start-up cost.
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -24,7 +24,9 @@ export async function fnCommand(args: string[], engine: CliEngine): Promise<numb
     await write(process.stdout, FN_HELP);
     return 0;
   }
-  const text = await readStdin();
+  const bytes = await readStdin();
+  engine.keepInput(bytes);
+  const text = bytes.toString('utf8');
   let input;
   try {
     input = parseInput(text);
@@ -41,7 +43,7 @@ export async function fnCommand(args: string[], engine: CliEngine): Promise<numb
   const out = await runFunction(input, {
     cwd,
     log: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-    render: (req) => engine.pool.render(req, cwd),
+    render: (req) => engine.render(req, cwd),
   });
   const code = exitCodeFor(out.results);
   if (input.format === 'stream') {

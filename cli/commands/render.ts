@@ -57,7 +57,7 @@ export async function renderCommand(argv: string[], engine: CliEngine): Promise<
   if (values.output !== 'yaml' && values.output !== 'json') throw new UsageError(`--output must be yaml or json, got ${values.output}`);
   const paths = positionals.length ? positionals : ['.'];
   const cwd = process.cwd();
-  const out = await engine.pool.render({
+  const out = await engine.render({
     source: { kind: 'local', paths: paths.map((p) => resolve(cwd, p)) },
     baseDir: cwd,
     root: values.root === undefined ? undefined : new PackageRoot(resolve(cwd, values.root)),

@@ -38,7 +38,7 @@ export async function setCommand(argv: string[], engine: CliEngine): Promise<num
   const path = resolve(file);
   if (!existsSync(path)) throw new UsageError(`${file}: no such file`);
   const specs = assignments.map(toOverrideSpec);
-  const out = await engine.pool.call('override', { file: path, specs });
+  const out = await engine.override(path, specs);
   if (!out.ok) {
     for (const d of out.diagnostics) await write(process.stderr, `error: ${formatDiagnostic(d)}\n`);
     return 1;

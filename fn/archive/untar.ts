@@ -14,7 +14,13 @@ import { isAbsolute, normalize, sep } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Parser, x as untar, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
+
+/**
+ * The tar package, loaded on first use: `kclrun fn`/`render` import this module (via the package fetcher) on every
+ * run and handle no archive on most, and loading tar costs more than their own render of a few items.
+ */
+export const loadTar = (): Promise<typeof import('tar')> => import('tar');
 
 /** Base class of every extraction failure. */
 export class ArchiveError extends Error {
@@ -60,6 +66,7 @@ async function inspect(file: string, opts: UntarOptions, signal?: AbortSignal): 
   let problem: ArchiveError | undefined;
   let entries = 0;
   let ended = false;
+  const { Parser } = await loadTar();
   const parser = new Parser({
     strict: true,
     onReadEntry: (entry: ReadEntry) => {
@@ -103,6 +110,7 @@ async function inspect(file: string, opts: UntarOptions, signal?: AbortSignal): 
 /** Pass 2: unpacks a verified archive into `dir`; settles after every written file is closed. @throws ArchiveError */
 async function extract(file: string, dir: string, what: string): Promise<void> {
   const warnings: string[] = [];
+  const { x: untar } = await loadTar();
   await untar({
     file,
     cwd: dir,

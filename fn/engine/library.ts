@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The engine pin declared in package.json (`kclEngine`). */
 export interface EnginePin {
@@ -26,4 +26,9 @@ export function engineLibraryPath(env: NodeJS.ProcessEnv = process.env): string 
   const pin = enginePin();
   const root = env.KCLRUN_CACHE || join(homedir(), '.cache', 'kclrun');
   return join(root, 'engine', `${pin.package}-${pin.version}-${process.arch}`, 'libkcl.so');
+}
+
+/** Where the CLI's crash guard (libkclguard.so, built by `npm run engine:fetch`) is: beside the engine library. */
+export function crashGuardPath(libraryPath: string): string {
+  return join(dirname(libraryPath), 'libkclguard.so');
 }

@@ -1,8 +1,9 @@
 /**
  * Loads the official KCL engine (kcl-lang/lib's native core) into this process with koffi and exposes its one
  * entry point, `kcl_service_call_with_length`, as an async call. The engine is not thread-safe: calls are queued so
- * that at most one is in flight per process, whoever the callers are. Only engine workers (fn/worker/entry.ts) and
- * fn-level tests load it: a KCL program can crash the process that runs it.
+ * that at most one is in flight per process, whoever the callers are. Only engine workers (fn/worker/entry.ts), the
+ * CLI under its crash guard (scripts/crash-guard.c, cli/engine.ts) and fn-level tests load it: a KCL program can
+ * crash the process that runs it.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,22 +18,49 @@ interface Loaded {
   svc: unknown;
   call: CallFn;
   free: (ptr: unknown, len: number) => void;
+  /** kclrun_guard_arm of the crash guard, when calls go through it. */
+  arm?: CallFn;
+}
+
+/** How to load the engine. */
+export interface LoadOptions {
+  /**
+   * The crash guard (libkclguard.so, scripts/crash-guard.c): every engine call goes through it, and a crash during
+   * one execs the reporter registered with `armCrashGuard` instead of killing the process with a signal.
+   */
+  guardPath?: string;
+  /**
+   * Run every call on this thread, blocking it (a sandboxed worker: only this thread and those it starts are
+   * sandboxed), instead of on Node's thread pool.
+   */
+  mainThread?: boolean;
 }
 
 let loaded: Loaded | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let libraryPath: string | undefined;
+let guardPath: string | undefined;
 let onMainThread = false;
 
-/**
- * Loads the engine from `path` now (an engine worker does this at start, before taking requests). `mainThread`:
- * run every call on this thread, blocking it (a sandboxed worker: only this thread and those it starts are
- * sandboxed), instead of on Node's thread pool.
- */
-export function loadEngine(path: string, opts: { mainThread?: boolean } = {}): void {
+/** Loads the engine from `path` now (an engine worker does this at start, before taking requests). */
+export function loadEngine(path: string, opts: LoadOptions = {}): void {
   libraryPath = path;
+  guardPath = opts.guardPath;
   onMainThread = opts.mainThread ?? false;
   load();
+}
+
+/**
+ * What the crash guard runs if the engine crashes from now on: `argv` (argv[0] the program's path, argv[2] replaced
+ * by the signal's name, e.g. SIGSEGV), with `input` on its stdin. Throws if the engine was loaded without a guard.
+ */
+export function armCrashGuard(argv: readonly string[], input: Uint8Array = new Uint8Array()): void {
+  const arm = load().arm;
+  if (!arm) throw new EngineLoadError('the KCL engine was loaded without a crash guard');
+  const strings = Buffer.from(argv.map((a) => `${a}\0`).join(''), 'utf8');
+  if (arm(strings, strings.length, argv.length, input, input.length) !== 0) {
+    throw new EngineLoadError('cannot register the crash reporter with the crash guard');
+  }
 }
 
 /** Thrown when the engine library cannot be found or loaded. */
@@ -54,9 +82,18 @@ function load(): Loaded {
     if (existsSync(stub)) koffi.load(stub, { global: true });
     const lib = koffi.load(path);
     const svcNew = lib.func('void *kcl_service_new(uint64_t plugin_agent)');
-    const call = lib.func(
-      'void *kcl_service_call_with_length(void *svc, const char *method, const uint8_t *args, size_t args_len, _Inout_ size_t *out_len)',
-    );
+    const signature = '(void *svc, const char *method, const uint8_t *args, size_t args_len, _Inout_ size_t *out_len)';
+    let call = lib.func(`void *kcl_service_call_with_length${signature}`);
+    let arm: CallFn | undefined;
+    if (guardPath) {
+      const guard = koffi.load(guardPath);
+      const status = guard.func('int kclrun_guard_init(const char *engine_path)')(path) as number;
+      if (status !== 0) throw new Error(`${guardPath}: the crash guard cannot find the engine's entry point (${status})`);
+      call = guard.func(`void *kclrun_guard_call${signature}`);
+      arm = guard.func(
+        'int kclrun_guard_arm(const uint8_t *strings, size_t strings_len, int count, const uint8_t *input, size_t input_len)',
+      );
+    }
     let free: Loaded['free'];
     try {
       const kclFree = lib.func('void kcl_free(void *ptr, size_t len)');
@@ -65,7 +102,7 @@ function load(): Loaded {
       const freeString = lib.func('void kcl_service_free_string(void *ptr)');
       free = (ptr) => freeString(ptr);
     }
-    loaded = { svc: svcNew(0), call, free };
+    loaded = { svc: svcNew(0), call, free, arm };
     return loaded;
   } catch (err) {
     throw new EngineLoadError(`cannot load the KCL engine from ${path}: ${(err as Error).message}`);

@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { engineLibraryPath } from '../engine/library.js';
 import { checkOutputLimits, DEFAULT_OUTPUT_LIMITS, formatDuration, LIMIT_FLAGS, type OutputLimits } from '../limits.js';
 import type { RenderOutcome, RenderRequest } from '../render.js';
+import { namedFiles } from '../source.js';
 import {
   EngineUnavailableError,
   PoolClosedError,
@@ -142,7 +143,7 @@ export class EnginePool {
    * an aborted call rejects with RenderAbortedError, other failures with their typed errors.
    */
   async render(request: RenderRequest, cwd: string, opts: CallOptions = {}): Promise<RenderOutcome> {
-    const named = request.source.kind === 'local' ? request.source.paths : [request.inlineName ?? 'main.k'];
+    const named = namedFiles(request.source, request.inlineName);
     const { root, signal: _signal, ...wire } = request; // the worker's deadline bounds downloads; a signal cannot cross
     const args = { request: wire, root: root && { dir: root.dir, label: root.label }, limits: this.#limits, cwd };
     try {

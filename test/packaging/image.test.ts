@@ -49,6 +49,7 @@ ${source.replace(/^/gm, '      ')}`;
 
 const LABEL = 'items = [i | {metadata.labels.team: option("params").team} for i in option("items")]\n';
 const DENY = 'assert len(option("items")) == 0, "no resources allowed here"\nitems = option("items")\n';
+const RECURSION = 'f = lambda x: int -> int { f(x + 1) }\na = f(1)\n';
 
 if (!builder) {
   const why = 'image tests NOT RUN: neither a Docker engine nor buildah is available (apt-get install buildah mmdebstrap)';
@@ -176,6 +177,19 @@ spec:
     t.regex(r.stdout, /no resources allowed here/);
     t.notRegex(r.stdout, /team: payments\n {2}data/);
     t.regex(r.stderr, /no resources allowed here/);
+  });
+
+  test('image: a program that crashes the engine exits 1 with the crash as an error result and the items unchanged (the crash guard is in the image)', async (t) => {
+    const engineDir = `/opt/kclrun/engine/${pkg.kclEngine.package}-${pkg.kclEngine.version}-${process.arch}`;
+    const ls = await opened.run(['node', '-p', `require('node:fs').readdirSync('${engineDir}').sort().join(' ')`]);
+    t.is(ls.code, 0, ls.stderr);
+    t.regex(ls.stdout, /libkclguard\.so/);
+    const r = await runImage(undefined, resourceList(RECURSION));
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stdout, /severity: error/);
+    t.regex(r.stdout, /KCLRun\/set-team \(spec\.source\): the KCL engine crashed \(SIGSEGV\) while running this program/);
+    t.regex(r.stdout, /name: cfg # the config\n {2}data:/);
+    t.regex(r.stderr, /the KCL engine crashed \(SIGSEGV\)/);
   });
 
   test('image: kclrun --version matches package.json and the engine pin', async (t) => {

@@ -7,8 +7,7 @@
 import { mkdirSync, mkdtempSync, openSync, readSync, closeSync, readdirSync, lstatSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { create as createTar } from 'tar';
-import { ArchiveError, unpackArchive } from '../../archive/untar.js';
+import { ArchiveError, loadTar, unpackArchive } from '../../archive/untar.js';
 import { hashDir } from '../dir-hash.js';
 import { readKclMod } from '../kcl-mod.js';
 import { RegistryContentError, type Descriptor, type OciManifest, type RegistryClient } from './client.js';
@@ -66,6 +65,7 @@ export async function pushPackage(client: RegistryClient, repository: string, ta
   const name = mod.name ?? repository.split('/').pop()!;
   const version = mod.version ?? tag;
   const chunks: Buffer[] = [];
+  const { create: createTar } = await loadTar();
   for await (const chunk of createTar({ cwd: dir, portable: true, noDirRecurse: true, mtime: new Date(0) }, packFiles(dir))) chunks.push(chunk as Buffer);
   const tar = Buffer.concat(chunks);
   const gzip = opts.gzip ?? true;
