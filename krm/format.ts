@@ -64,11 +64,31 @@ function functionConfigNode(item: Item): Node {
 }
 
 /**
+ * The ResourceList written from the items' source text, when every item (and the functionConfig) is still kept as
+ * text (`Item.sourceText`) and there are items and no results; undefined otherwise.
+ */
+function fromSources(items: readonly Item[], opts: FormatResourceListOptions): string | undefined {
+  if (items.length === 0 || (opts.results && opts.results.length > 0)) return undefined;
+  const fc = opts.functionConfig?.sourceText;
+  if (opts.functionConfig && fc === undefined) return undefined;
+  const parts = [`apiVersion: ${API_VERSION}\nkind: ResourceList\nitems:\n`];
+  for (const item of items) {
+    const text = item.sourceText;
+    if (text === undefined) return undefined;
+    parts.push(text);
+  }
+  if (fc !== undefined) parts.push('functionConfig:\n', fc);
+  return parts.join('');
+}
+
+/**
  * Writes a ResourceList (`config.kubernetes.io/v1`) with `items` in the given
  * order, then `functionConfig` and `results` when given. kyaml style
  * (`indentSeq: false`, no folding). Ends with a newline.
  */
 export function formatResourceList(items: readonly Item[], opts: FormatResourceListOptions = {}): string {
+  const fast = fromSources(items, opts);
+  if (fast !== undefined) return fast;
   const doc = new Document(null, GO_SCHEMA_OPTIONS);
   const root = new YAMLMap(doc.schema);
   root.set('apiVersion', API_VERSION);

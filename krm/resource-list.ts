@@ -7,6 +7,7 @@ import type { Document, Node, YAMLMap } from 'yaml';
 import { KrmInputError, YamlAliasError } from './errors.js';
 import { indentFlowScalars } from './flow-indent.js';
 import { Item } from './item.js';
+import { readListSource } from './list-source.js';
 import { resultsFromJson } from './results.js';
 import type { JsonValue, Result } from './types.js';
 import { aliasBudgetProblem, aliasOutside, TO_JS_OPTIONS } from './yaml-limits.js';
@@ -132,6 +133,23 @@ function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounte
 }
 
 /**
+ * A ResourceList as kpt writes it, read the fast way (`list-source.ts`): items kept as their source text. Undefined
+ * for anything else, including input the full reader would refuse (it then says why).
+ */
+function readFast(text: string): ResourceListInput | undefined {
+  const list = readListSource(text);
+  if (!list) return undefined;
+  const { root } = list;
+  const apiVersion = root.apiVersion;
+  if (root.kind !== RESOURCE_LIST_KIND || (apiVersion !== RESOURCE_LIST_API_VERSION && apiVersion !== RESOURCE_LIST_API_VERSION_ALPHA)) return undefined;
+  // `results` on input are rare: the full reader handles them.
+  if (root.results !== undefined && root.results !== null) return undefined;
+  const input: ResourceListInput = { format: 'ResourceList', items: list.items.map((s) => Item.fromSource(s)) };
+  if (list.functionConfig) input.functionConfig = Item.fromSource(list.functionConfig);
+  return input;
+}
+
+/**
  * Reads a ResourceList or a YAML stream. In a stream every document is one
  * item (a `kind: List` document is an item too); empty documents are skipped.
  * Throws {@link KrmInputError} (with line and column) for invalid YAML, or
@@ -139,6 +157,8 @@ function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounte
  * past the alias budget (`yaml-limits.ts`), before anything expands them.
  */
 export function parseInput(text: string): ResourceListInput {
+  const fast = readFast(text);
+  if (fast) return fast;
   const parsed = parseYaml(text);
   if (!Array.isArray(parsed.docs)) return { format: 'stream', items: [] };
   const { docs, lines } = parsed as { docs: Document.Parsed[]; lines: LineCounter };
