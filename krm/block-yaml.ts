@@ -68,9 +68,12 @@ const outside = (): never => {
 /** Plain strings the core schema reads as null or booleans. */
 const NULL_OR_BOOL = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 const DECIMAL_INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
+/** `0644`: YAML 1.1 octal, as yaml.v3 reads it (`yaml-schema.ts`). */
+const GO_OCTAL = /^-?0[0-7]{1,15}$/;
 const DECIMAL_FLOAT = /^-?(?:0|[1-9][0-9]{0,14})\.[0-9]{1,15}$/;
-/** Starts that the Go schema may read as a number (or a special float): left to the full reader. */
-const NUMBER_LIKE = /^[-+.]?[0-9]|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+const FLOAT_EXP = /^-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,15})?[eE][-+]?[0-9]{1,3}$/;
+/** What the Go schema may read as a number (ints, octal, hex, binary, floats, `.inf`, `.nan`): left to the full reader. */
+const NUMBER_LIKE = /^[-+]?(?:[0-9][0-9_]*|0[xob][0-9a-f_]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:e[-+]?[0-9]+)?|\.(?:inf|nan))$/i;
 /** Characters a plain scalar may not start with (YAML indicators), besides `-`, `?`, `:` handled apart. */
 const INDICATOR = new Set(['[', ']', '{', '}', ',', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
 /** Plain keys the reader accepts: no spaces, no indicators. */
@@ -83,7 +86,15 @@ export function plainValue(s: string): JsonValue {
     return s[0] === 't' || s[0] === 'T';
   }
   if (DECIMAL_INT.test(s)) return s === '-0' ? outside() : Number(s);
+  if (GO_OCTAL.test(s)) {
+    const v = parseInt(s, 8);
+    return v === 0 && s[0] === '-' ? outside() : v;
+  }
   if (DECIMAL_FLOAT.test(s)) return Number(s);
+  if (FLOAT_EXP.test(s)) {
+    const v = parseFloat(s);
+    return Number.isFinite(v) && v !== 0 ? v : outside();
+  }
   if (NUMBER_LIKE.test(s)) return outside();
   return s;
 }
