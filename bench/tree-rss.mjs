@@ -38,7 +38,7 @@ function peakOf(pid) {
 
 /**
  * Starts watching the descendants of `rootPid` (not `rootPid` itself: the bench runs commands under /usr/bin/time);
- * `stop()` returns the tree's peak in MiB and how many processes were seen.
+ * `stop()` returns the tree's peak in MiB, how many processes were seen and each one's peak (MiB, in order seen).
  */
 export function watchTree(rootPid, intervalMs = 5) {
   const peaks = new Map();
@@ -60,7 +60,7 @@ export function watchTree(rootPid, intervalMs = 5) {
       clearInterval(timer);
       let kb = 0;
       for (const v of peaks.values()) kb += v;
-      return { mib: kb / 1024, processes: peaks.size };
+      return { mib: kb / 1024, processes: peaks.size, each: [...peaks.values()].map((v) => Math.round(v / 1024)) };
     },
   };
 }

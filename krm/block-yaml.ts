@@ -81,6 +81,9 @@ const SIMPLE_KEY = /^[A-Za-z0-9_./-][A-Za-z0-9_./:@+-]*$/;
 
 /** The value the Go-compatible core schema gives a plain scalar, or outside the subset. */
 export function plainValue(s: string): JsonValue {
+  // Most scalars start with a letter that no null, boolean or number starts with: a string, no pattern to try.
+  const c = s.charCodeAt(0) | 0x20;
+  if (c >= 0x61 && c <= 0x7a && c !== 0x6e && c !== 0x74 && c !== 0x66) return s;
   if (NULL_OR_BOOL.test(s)) {
     if (s === '~' || s[0] === 'n' || s[0] === 'N') return null;
     return s[0] === 't' || s[0] === 'T';
@@ -161,8 +164,19 @@ function restIsComment(line: string, i: number): boolean {
   return j === line.length || (line[j] === '#' && j > i);
 }
 
+/** Keys already checked (a list repeats the same few keys): raw text → key. */
+const knownKeys = new Map<string, string>();
+
 /** A mapping key: plain (simple, read as a string) or quoted. */
 function keyValue(raw: string): string {
+  const known = knownKeys.get(raw);
+  if (known !== undefined) return known;
+  const key = checkedKey(raw);
+  if (knownKeys.size < 4096) knownKeys.set(raw, key);
+  return key;
+}
+
+function checkedKey(raw: string): string {
   let key: string;
   if (raw[0] === "'" || raw[0] === '"') key = quotedValue(raw);
   else if (SIMPLE_KEY.test(raw) && typeof plainValue(raw) === 'string') key = raw;

@@ -4,8 +4,8 @@
  * text and value instead, and becomes a document only when something needs one: an unchanged item is written back
  * as it came in, a changed one is edited in its text where `text-patch.ts` can.
  */
-import { Document, isMap, isScalar, parseDocument, YAMLMap } from 'yaml';
-import type { Node } from 'yaml';
+import type { Document, Node, YAMLMap } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import { patchEntry } from './text-patch.js';
 import type { JsonObject, JsonValue } from './types.js';
 import { updateNode } from './update.js';
@@ -25,9 +25,9 @@ function stringAt(doc: Document, path: readonly string[]): string | undefined {
 /** Ensures `map[key]` is a mapping (creating or replacing an empty/null one) and returns it. */
 function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
   const existing = parent.get(key, true);
-  if (isMap(existing)) return existing;
+  if (yaml().isMap(existing)) return existing;
   const created = doc.createNode({}) as YAMLMap;
-  if (isScalar(existing) && existing.comment) created.comment = existing.comment;
+  if (yaml().isScalar(existing) && existing.comment) created.comment = existing.comment;
   parent.set(doc.createNode(key), created);
   return created;
 }
@@ -74,7 +74,7 @@ export class Item {
    */
   get doc(): Document {
     if (!this.#doc) {
-      this.#doc = parseDocument(dedent(this.#source!.text), GO_SCHEMA_OPTIONS);
+      this.#doc = yaml().parseDocument(dedent(this.#source!.text), GO_SCHEMA_OPTIONS);
       this.#source = undefined;
     }
     return this.#doc;
@@ -95,12 +95,12 @@ export class Item {
 
   /** A new item from a plain object (new strings like `yes` or `0644` are quoted so they stay strings). */
   static fromObject(obj: JsonObject): Item {
-    return new Item(new Document(obj, GO_SCHEMA_OPTIONS));
+    return new Item(new (yaml().Document)(obj, GO_SCHEMA_OPTIONS));
   }
 
   /** A new item whose document holds `node` (shared, not copied). */
   static fromNode(node: Node): Item {
-    const doc = new Document(null, GO_SCHEMA_OPTIONS);
+    const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
     doc.contents = node;
     return new Item(doc);
   }
@@ -181,10 +181,10 @@ export class Item {
       return out;
     }
     const ann = this.doc.getIn(['metadata', 'annotations'], true);
-    if (!isMap(ann)) return out;
+    if (!yaml().isMap(ann)) return out;
     for (const pair of ann.items) {
-      const k = isScalar(pair.key) ? pair.key.value : pair.key;
-      const v = isScalar(pair.value) ? pair.value.value : pair.value;
+      const k = yaml().isScalar(pair.key) ? pair.key.value : pair.key;
+      const v = yaml().isScalar(pair.value) ? pair.value.value : pair.value;
       if (k === null || k === undefined || v === null || typeof v === 'object') continue;
       out[String(k)] = String(v);
     }
@@ -199,18 +199,18 @@ export class Item {
   /** Sets an annotation, creating `metadata` / `metadata.annotations` when missing. */
   setAnnotation(key: string, value: string): void {
     const root = this.doc.contents;
-    if (!isMap(root)) throw new TypeError('setAnnotation: item is not a mapping');
+    if (!yaml().isMap(root)) throw new TypeError('setAnnotation: item is not a mapping');
     const metadata = ensureMap(this.doc, root, 'metadata');
     const annotations = ensureMap(this.doc, metadata, 'annotations');
     const existing = annotations.get(key, true);
-    if (isScalar(existing)) existing.value = value;
+    if (yaml().isScalar(existing)) existing.value = value;
     else annotations.set(this.doc.createNode(key), this.doc.createNode(value));
   }
 
   /** Removes an annotation; returns whether it was present. */
   deleteAnnotation(key: string): boolean {
     const ann = this.doc.getIn(['metadata', 'annotations'], true);
-    return isMap(ann) ? ann.delete(key) : false;
+    return yaml().isMap(ann) ? ann.delete(key) : false;
   }
 
   /** This item as a standalone YAML document (kyaml style, no `---` marker). */
