@@ -137,7 +137,7 @@ try {
     const k = n >= 10000 ? Math.max(3, Math.ceil(runs / 2)) : runs;
     const m = await alternate([kclrun, ['fn'], input], [py, [join(root, 'bench/peers/kcl_python_fn.py')], input], k);
     compare(`fn, ${n.toLocaleString('en')} items`, m, 'Python + libyaml, kcl-lib (same engine)', k);
-    if (base) compare(`fn, ${n.toLocaleString('en')} items (this tree vs base)`, await alternate([kclrun, ['fn'], input], [base, ['fn'], input], k), base, k);
+    if (base) compare(`fn, ${n.toLocaleString('en')} items (this tree vs base)`, await alternate([kclrun, ['fn'], input], [base, ['fn'], input], k), 'base build (KCLRUN_BENCH_BASE)', k);
     if (n === 5 && !fnOnly) {
       const inProcess = await alternate([kclrun, ['fn'], input], [node, [join(root, 'bench/peers/fn-in-process.mjs')], input], k);
       compare('fn, 5 items (engine worker vs in-process)', inProcess, 'engine in-process (before)', k);

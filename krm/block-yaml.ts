@@ -9,6 +9,7 @@
  * several documents, duplicate keys, invalid YAML — makes it answer `undefined`: the caller then uses the full
  * reader, which also reports errors with their position. It never guesses.
  */
+import { closeOf } from './flow-indent.js';
 import type { JsonObject, JsonValue } from './types.js';
 
 /** Where a node sits in the text (offsets into the text that was read). */
@@ -135,21 +136,7 @@ function unescapeDouble(body: string): string {
 
 /** End (exclusive) of the quoted scalar opening at `from` on `line`, or -1 when the line ends first. */
 function quoteEnd(line: string, from: number): number {
-  const q = line[from];
-  for (let i = from + 1; i < line.length; i++) {
-    const c = line[i];
-    if (q === '"' && c === '\\') {
-      i++;
-      continue;
-    }
-    if (c !== q) continue;
-    if (q === "'" && line[i + 1] === "'") {
-      i++;
-      continue;
-    }
-    return i + 1;
-  }
-  return -1;
+  return closeOf(line, from + 1, line[from] as '"' | "'");
 }
 
 function quotedValue(text: string): string {

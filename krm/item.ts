@@ -7,14 +7,11 @@
 import type { Document, Node, YAMLMap } from 'yaml';
 import { yaml } from './yaml-lib.js';
 import { patchEntry } from './text-patch.js';
-import type { JsonObject, JsonValue } from './types.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './types.js';
 import { updateNode } from './update.js';
 import { TO_JS_OPTIONS } from './yaml-limits.js';
 import { GO_SCHEMA_OPTIONS, TO_STRING_OPTIONS } from './yaml-schema.js';
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A string-valued scalar at `path`, or undefined. */
 function stringAt(doc: Document, path: readonly string[]): string | undefined {
@@ -116,7 +113,7 @@ export class Item {
   #stringAt(path: readonly string[]): string | undefined {
     if (!this.#source) return stringAt(this.doc, path);
     let v: JsonValue | undefined = this.#source.value;
-    for (const key of path) v = isObject(v) && Object.prototype.hasOwnProperty.call(v, key) ? v[key] : undefined;
+    for (const key of path) v = isJsonObject(v) && Object.prototype.hasOwnProperty.call(v, key) ? v[key] : undefined;
     return typeof v === 'string' ? v : undefined;
   }
 
@@ -175,8 +172,8 @@ export class Item {
     const out: Record<string, string> = {};
     if (this.#source) {
       const md = this.#source.value.metadata;
-      const values = isObject(md) ? md.annotations : undefined;
-      if (!isObject(values)) return out;
+      const values = isJsonObject(md) ? md.annotations : undefined;
+      if (!isJsonObject(values)) return out;
       for (const [k, v] of Object.entries(values)) if (v !== null && typeof v !== 'object') out[k] = String(v);
       return out;
     }

@@ -6,7 +6,7 @@
  */
 import { readBlockYaml } from './block-yaml.js';
 import type { ItemSource } from './item.js';
-import type { JsonObject, JsonValue } from './types.js';
+import { isJsonObject, type JsonObject } from './types.js';
 
 /** A ResourceList-shaped document, its items and functionConfig as source. */
 export interface ListSource {
@@ -16,9 +16,6 @@ export interface ListSource {
   functionConfig?: ItemSource;
 }
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Lines of a top-level key's block: from the line after `key:` up to the next line at column 0 that is not blank. */
 function blockAfter(lines: string[], keyLine: number): { from: number; to: number } {
@@ -58,7 +55,7 @@ function entries(text: string, lines: string[], starts: number[], from: number, 
  */
 export function readListSource(text: string): ListSource | undefined {
   const read = readBlockYaml(text);
-  if (!read || !isObject(read.value)) return undefined;
+  if (!read || !isJsonObject(read.value)) return undefined;
   const root = read.value;
   const { lines, starts } = read.reader;
   const out: ListSource = { root, items: [] };
@@ -71,10 +68,10 @@ export function readListSource(text: string): ListSource | undefined {
       const values = root.items;
       if (!texts || texts.length !== values.length) return undefined;
       for (const [i, v] of values.entries()) {
-        if (!isObject(v)) return undefined;
+        if (!isJsonObject(v)) return undefined;
         out.items.push({ text: texts[i]!, value: v });
       }
-    } else if (line === 'functionConfig:' && isObject(root.functionConfig)) {
+    } else if (line === 'functionConfig:' && isJsonObject(root.functionConfig)) {
       const { from, to } = blockAfter(lines, n);
       for (let k = from; k < to; k++) if (lines[k] !== '' && !lines[k]!.startsWith('  ')) return undefined;
       // Trailing blank lines are not the mapping's.

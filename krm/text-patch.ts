@@ -7,7 +7,7 @@
  * `undefined`: the caller then updates the item's document instead.
  */
 import { plainValue, readBlockYaml, type MapPos, type NodePos, type SeqPos } from './block-yaml.js';
-import type { JsonObject, JsonValue } from './types.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './types.js';
 import { jsonEqual } from './update.js';
 import { isYaml11Bool } from './yaml-schema.js';
 
@@ -17,9 +17,6 @@ interface Edit {
   text: string;
 }
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const own = (o: JsonObject, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
@@ -59,7 +56,7 @@ function pairLines(entries: Array<[string, JsonValue]>, indent: number): string 
 
 /** What follows `key:` for value `v` of a pair at `indent`, through its last line end. */
 function valueAfterKey(v: JsonValue, indent: number): string | undefined {
-  if (isObject(v)) {
+  if (isJsonObject(v)) {
     const entries = Object.entries(v);
     if (entries.length === 0) return ' {}\n';
     const lines = pairLines(entries, indent + 2);
@@ -79,7 +76,7 @@ function entryLines(values: JsonValue[], indent: number): string | undefined {
   let out = '';
   const pad = ' '.repeat(indent);
   for (const v of values) {
-    if (isObject(v)) {
+    if (isJsonObject(v)) {
       const entries = Object.entries(v);
       if (entries.length === 0) return undefined;
       const lines = pairLines(entries, indent + 2);
@@ -106,7 +103,7 @@ function scalarText(next: JsonValue, old: JsonValue, style: 'plain' | 'single' |
 
 /** The `name` of a list element, for associative matching as `update.ts` does it. */
 function nameOf(v: JsonValue): string | undefined {
-  return isObject(v) && typeof v.name === 'string' ? v.name : undefined;
+  return isJsonObject(v) && typeof v.name === 'string' ? v.name : undefined;
 }
 
 function uniqueNames(values: JsonValue[]): Array<string | undefined> | undefined {
@@ -119,9 +116,9 @@ class Patcher {
 
   node(pos: NodePos, old: JsonValue, next: JsonValue): boolean {
     if (jsonEqual(old, next)) return true;
-    if (pos.kind === 'map' && isObject(old) && isObject(next)) return this.map(pos, old, next);
+    if (pos.kind === 'map' && isJsonObject(old) && isJsonObject(next)) return this.map(pos, old, next);
     if (pos.kind === 'seq' && Array.isArray(old) && Array.isArray(next)) return this.seq(pos, old, next);
-    if (pos.kind !== 'scalar' || isObject(next) || Array.isArray(next) || next === null) return false;
+    if (pos.kind !== 'scalar' || isJsonObject(next) || Array.isArray(next) || next === null) return false;
     const text = scalarText(next, old, pos.style);
     if (text === undefined) return false;
     this.edits.push({ start: pos.start, end: pos.end, text });

@@ -4,7 +4,7 @@
  */
 import type { Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { yaml } from './yaml-lib.js';
-import type { JsonValue } from './types.js';
+import { isJsonObject, type JsonValue } from './types.js';
 import { TO_JS_OPTIONS } from './yaml-limits.js';
 
 type Doc = Document.Parsed | Document;
@@ -36,10 +36,6 @@ export function nodeToJson(node: unknown, doc: Doc): JsonValue {
 export function keyString(key: unknown): string {
   if (yaml().isScalar(key)) return String(key.value);
   return String(key);
-}
-
-function isJsonObject(v: JsonValue): v is { [k: string]: JsonValue } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function own(obj: { [k: string]: JsonValue }, key: string): JsonValue | undefined {
