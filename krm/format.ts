@@ -63,21 +63,43 @@ function functionConfigNode(item: Item): Node {
   return copy;
 }
 
+/** `key: value` at the top level of a ResourceList, as the whole list's stringifier writes it. */
+function topLevelText(key: string, value: Node): string {
+  const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
+  const root = new (yaml().YAMLMap)(doc.schema);
+  root.set(key, value);
+  doc.contents = root;
+  return doc.toString(TO_STRING_OPTIONS);
+}
+
+/** One item as an entry of `items:`, as the whole list's stringifier writes it. */
+function entryText(item: Item): string {
+  const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
+  const seq = new (yaml().YAMLSeq)(doc.schema);
+  seq.items = [sequenceNode(item)];
+  doc.contents = seq;
+  return doc.toString(TO_STRING_OPTIONS);
+}
+
 /**
- * The ResourceList written from the items' source text, when every item (and the functionConfig) is still kept as
- * text (`Item.sourceText`) and there are items and no results; undefined otherwise.
+ * The ResourceList written piece by piece when some items (or the functionConfig) are still kept as source text
+ * (`Item.sourceText`): those are written as they are, the others as the whole list's stringifier writes them.
+ * Undefined when nothing is kept as text, or there are no items.
  */
 function fromSources(items: readonly Item[], opts: FormatResourceListOptions): string | undefined {
-  if (items.length === 0 || (opts.results && opts.results.length > 0)) return undefined;
-  const fc = opts.functionConfig?.sourceText;
-  if (opts.functionConfig && fc === undefined) return undefined;
+  if (items.length === 0) return undefined;
+  const fc = opts.functionConfig;
+  if (!items.some((i) => i.sourceText !== undefined) && fc?.sourceText === undefined) return undefined;
   const parts = [`apiVersion: ${API_VERSION}\nkind: ResourceList\nitems:\n`];
-  for (const item of items) {
-    const text = item.sourceText;
-    if (text === undefined) return undefined;
-    parts.push(text);
+  for (const item of items) parts.push(item.sourceText ?? entryText(item));
+  if (fc) {
+    const text = fc.sourceText;
+    parts.push(text !== undefined ? `functionConfig:\n${text}` : topLevelText('functionConfig', functionConfigNode(fc)));
   }
-  if (fc !== undefined) parts.push('functionConfig:\n', fc);
+  if (opts.results && opts.results.length > 0) {
+    const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
+    parts.push(topLevelText('results', doc.createNode(opts.results.map(resultToJson)) as Node));
+  }
   return parts.join('');
 }
 

@@ -8,7 +8,7 @@ import test from 'ava';
 import { parseDocument } from 'yaml';
 import { readBlockYaml } from '../../krm/block-yaml.js';
 import { formatResourceList, GO_SCHEMA_OPTIONS, itemsFromOutputs, parseInput, TO_JS_OPTIONS } from '../../krm/index.js';
-import type { JsonObject } from '../../krm/index.js';
+import type { JsonObject, Result } from '../../krm/index.js';
 import { readFixture } from './fixtures.js';
 
 const FULL_READER = '# read by the full reader\n';
@@ -116,7 +116,11 @@ function bothWays(text: string, edit: (obj: JsonObject, i: number) => JsonObject
     const input = parseInput(source);
     const outputs = input.items.map((item, i) => edit(item.toObject(), i));
     const items = itemsFromOutputs(outputs, input.items);
-    return { text: formatResourceList(items, { functionConfig: input.functionConfig }), kept: items.filter((i) => i.sourceText !== undefined).length };
+    const kept = items.filter((i) => i.sourceText !== undefined).length;
+    // Written with results too (the error path), after the plain list: both ways the same.
+    const results: Result[] = [{ severity: 'error', message: 'an error: with a colon', resourceRef: { kind: 'Deployment', name: 'web' } }];
+    const text = formatResourceList(items, { functionConfig: input.functionConfig }) + formatResourceList(items, { functionConfig: input.functionConfig, results });
+    return { text, kept };
   };
   const fast = run(text);
   return { fast: fast.text, full: run(FULL_READER + text).text, kept: fast.kept };
