@@ -288,6 +288,8 @@ class BlockReader {
   n = 0;
   /** Set by every node read when positions are tracked. */
   pos: NodePos | undefined;
+  /** Last content line of the latest node read (for pair ends). */
+  lastContent = 0;
 
   constructor(
     readonly text: string,
@@ -342,8 +344,12 @@ class BlockReader {
 
   /** Whether line `n` at `col` is a sequence entry (`- x` or a bare `-`). */
   isEntry(col: number): boolean {
-    const line = this.lines[this.n]!;
-    return line[col] === '-' && (col + 1 === line.length || line[col + 1] === ' ');
+    return this.isEntryAt(this.lines[this.n]!, col);
+  }
+
+  /** Whether `line` at `at` is a sequence entry. */
+  isEntryAt(line: string, at: number): boolean {
+    return line[at] === '-' && (at + 1 === line.length || line[at + 1] === ' ');
   }
 
   /** A block node whose first line is `n` (after skip), indented at `col`. */
@@ -416,13 +422,6 @@ class BlockReader {
     if (this.track) this.pos = { kind: 'seq', indent: col, items };
     return out;
   }
-
-  isEntryAt(line: string, at: number): boolean {
-    return line[at] === '-' && (at + 1 === line.length || line[at + 1] === ' ');
-  }
-
-  /** Last content line of the latest node read (for pair ends). */
-  lastContent = 0;
 
   /**
    * The value after a key's colon (or a sequence dash) at `from` on `line` (line `n`); `col` is the column of the
@@ -523,8 +522,9 @@ class BlockReader {
 export interface BlockRead {
   value: JsonValue;
   pos?: NodePos;
-  /** The reader, for callers that need line offsets. */
-  reader: BlockReader;
+  /** The text's lines (without line ends) and the offset each starts at. */
+  lines: string[];
+  starts: number[];
 }
 
 /**
@@ -540,11 +540,9 @@ export function readBlockYaml(text: string, track = false): BlockRead | undefine
     const value = r.node(0);
     r.skip();
     if (!r.atEnd()) return undefined;
-    return { value, pos: r.pos, reader: r };
+    return { value, pos: r.pos, lines: r.lines, starts: r.starts };
   } catch (err) {
     if (err instanceof OutsideSubset) return undefined;
     throw err;
   }
 }
-
-export type { BlockReader };

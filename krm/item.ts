@@ -12,7 +12,6 @@ import { updateNode } from './update.js';
 import { TO_JS_OPTIONS } from './yaml-limits.js';
 import { GO_SCHEMA_OPTIONS, TO_STRING_OPTIONS } from './yaml-schema.js';
 
-
 /** A string-valued scalar at `path`, or undefined. */
 function stringAt(doc: Document, path: readonly string[]): string | undefined {
   const v = doc.getIn(path, false);
@@ -60,6 +59,7 @@ export class Item {
 
   /** An item kept as its source text (see {@link ItemSource}); it becomes a document on first use of {@link doc}. */
   static fromSource(source: ItemSource): Item {
+    // No document yet: the getter reads one from the source on first use.
     const item = new Item(undefined as unknown as Document);
     item.#source = source;
     return item;
@@ -106,7 +106,7 @@ export class Item {
   toObject(): JsonObject {
     if (this.#source) return JSON.parse(JSON.stringify(this.#source.value)) as JsonObject;
     const v = this.doc.toJS(TO_JS_OPTIONS) as JsonValue;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+    return isJsonObject(v) ? v : {};
   }
 
   /** A string at `path`, from the value of an item kept as text, else from the document. */

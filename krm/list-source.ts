@@ -57,7 +57,7 @@ export function readListSource(text: string): ListSource | undefined {
   const read = readBlockYaml(text);
   if (!read || !isJsonObject(read.value)) return undefined;
   const root = read.value;
-  const { lines, starts } = read.reader;
+  const { lines, starts } = read;
   const out: ListSource = { root, items: [] };
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!;
