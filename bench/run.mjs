@@ -12,17 +12,23 @@
 //   - the controller (bench/controller-bench.mjs), when present: revision → applied, RSS with 100 KCLRuns
 //   - parallel rendering (bench/render-workers-bench.mjs): 100 KCLRuns of ~0.5 s engine time each, created → all
 //     Ready, at --render-workers=1 and =2 (KCLRUN_BENCH_KCLRUNS sets the count)
-// Usage: node bench/run.mjs [RUNS] [--quick]   (default 11 runs; --quick: 3 runs, no 10,000 items, no image,
-// controller or parallel-rendering benches). The peers' venv is made on first use under ~/.cache/kclrun/bench-venv.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Usage: node bench/run.mjs [RUNS] [--quick] [--fn]   (default 11 runs; --quick: 3 runs, no 10,000 items, no image,
+// controller or parallel-rendering benches; --fn: only `kclrun fn` against its Python peer, its rows replacing those
+// of bench/results/latest.json). KCLRUN_BENCH_BASE=<another checkout's bin/kclrun> adds rows `fn, N items (this
+// tree vs base)`, alternating the two: a before/after of a change. The peers' venv is made on first use under
+// ~/.cache/kclrun/bench-venv. Peak RSS is the whole process tree's (bench/tree-rss.mjs).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { engineDir } from '../scripts/fetch-engine.mjs';
+import { watchTree } from './tree-rss.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
+const fnOnly = process.argv.includes('--fn');
+const base = process.env.KCLRUN_BENCH_BASE;
 const runArg = process.argv.slice(2).find((a) => /^\d+$/.test(a));
 const runs = Number(runArg ?? (quick ? 3 : 11));
 const engineVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).kclEngine.version;
@@ -62,24 +68,38 @@ functionConfig:
 `;
 }
 
-/** One run of `cmd` under /usr/bin/time: wall ms, CPU ms (user + sys, children included) and peak RSS MiB. */
-function once(cmd, args, input) {
+/**
+ * One run of `cmd` under /usr/bin/time: wall ms, CPU ms (user + sys, children included) and peak RSS MiB of the
+ * whole process tree (bench/tree-rss.mjs: the sum of each process's peak; /usr/bin/time's %M is the largest one).
+ */
+async function once(cmd, args, input) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { input, maxBuffer: 1 << 30 });
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const tree = watchTree(child.pid);
+  const stderr = [];
+  child.stdout.resume();
+  child.stderr.on('data', (d) => stderr.push(d));
+  child.stdin.on('error', () => {}); // a command that fails early closes its stdin: its exit status says so
+  child.stdin.end(input);
+  // 'exit' comes before the streams close; the tree is gone by then (its last sample is taken on the way).
+  const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  const { mib } = tree.stop();
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.toString().slice(-500)}`);
-  const [user, sys, kb] = r.stderr.toString().trim().split('\n').pop().split(' ').map(Number);
-  return { wall, cpu: (user + sys) * 1000, rss: kb / 1024 };
+  const err = Buffer.concat(stderr).toString();
+  if (status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${err.slice(-500)}`);
+  const [user, sys, kb] = err.trim().split('\n').pop().split(' ').map(Number);
+  // The sampled sum misses nothing of the largest process: never report less than /usr/bin/time's exact peak.
+  return { wall, cpu: (user + sys) * 1000, rss: Math.max(mib, kb / 1024) };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs ours and the peer alternately, `n` times each after one warm-up each; medians (max for RSS). */
-function alternate(ours, peer, n) {
+async function alternate(ours, peer, n) {
   const got = { ours: [], peer: [] };
   for (let i = 0; i <= n; i++) {
     for (const [key, [cmd, args, input]] of i % 2 ? [['peer', peer], ['ours', ours]] : [['ours', ours], ['peer', peer]]) {
-      const m = once(cmd, args, input);
+      const m = await once(cmd, args, input);
       if (i > 0) got[key].push(m);
     }
   }
@@ -117,31 +137,37 @@ try {
     const input = resourceList(n);
     writeFileSync(join(work, `rl-${n}.yaml`), input);
     const k = n >= 10000 ? Math.max(3, Math.ceil(runs / 2)) : runs;
-    const m = alternate([kclrun, ['fn'], input], [py, [join(root, 'bench/peers/kcl_python_fn.py')], input], k);
+    const m = await alternate([kclrun, ['fn'], input], [py, [join(root, 'bench/peers/kcl_python_fn.py')], input], k);
     compare(`fn, ${n.toLocaleString('en')} items`, m, 'Python + libyaml, kcl-lib (same engine)', k);
-    if (n === 5) {
+    if (base) compare(`fn, ${n.toLocaleString('en')} items (this tree vs base)`, await alternate([kclrun, ['fn'], input], [base, ['fn'], input], k), 'base build (KCLRUN_BENCH_BASE)', k);
+    if (n === 5 && !fnOnly) {
       const before = [node, [join(root, 'bench/peers/fn-in-process.mjs')], input];
-      compare('fn, 5 items (crash guard vs unguarded)', alternate([kclrun, ['fn'], input], before, k), 'engine in-process, unguarded (before)', k);
+      compare('fn, 5 items (crash guard vs unguarded)', await alternate([kclrun, ['fn'], input], before, k), 'engine in-process, unguarded (before)', k);
       // The fallback: an engine directory without libkclguard.so makes the CLI use an engine worker process.
       const noGuard = join(work, 'engine-without-guard');
       mkdirSync(noGuard);
       const engine = process.env.KCL_LIB_PATH ? dirname(process.env.KCL_LIB_PATH) : engineDir();
       for (const f of ['libkcl.so', 'libpystub.so']) symlinkSync(join(engine, f), join(noGuard, f));
       const worker = ['/usr/bin/env', [`KCL_LIB_PATH=${join(noGuard, 'libkcl.so')}`, kclrun, 'fn'], input];
-      compare('fn, 5 items (engine worker fallback vs unguarded)', alternate(worker, before, k), 'engine in-process, unguarded (before)', k);
+      compare('fn, 5 items (engine worker fallback vs unguarded)', await alternate(worker, before, k), 'engine in-process, unguarded (before)', k);
     }
   }
-  const flask = join(root, 'examples/flask-demo');
-  const renderPeer = [py, [join(root, 'bench/peers/kcl_python_render.py'), flask, join(flask, 'main.k'), join(flask, 'render/k8s/kubernetes_render.k')]];
-  compare('render flask-demo', alternate([kclrun, ['render', flask]], renderPeer, runs), 'kcl-lib Python (same engine)', runs);
+  if (!fnOnly) {
+    const flask = join(root, 'examples/flask-demo');
+    const renderPeer = [py, [join(root, 'bench/peers/kcl_python_render.py'), flask, join(flask, 'main.k'), join(flask, 'render/k8s/kubernetes_render.k')]];
+    compare('render flask-demo', await alternate([kclrun, ['render', flask]], renderPeer, runs), 'kcl-lib Python (same engine)', runs);
+  }
 
   console.log(`\nkclrun benchmarks — medians (max for RSS) of alternating runs after a warm-up; ${new Date().toISOString()}\n`);
   console.log('| case | kclrun | peer | ratio (kclrun/peer) | runs |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.ours} ${r.unit} | ${r.peer} ${r.unit} | ${r.ratio.toFixed(2)} | ${r.runs} |`);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(rows, null, 2)}\n`);
-  if (!quick) {
+  const latest = join(root, 'bench', 'results', 'latest.json');
+  const measured = new Set(rows.map((r) => r.name));
+  const kept = fnOnly && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')).filter((r) => !measured.has(r.name)) : [];
+  writeFileSync(latest, `${JSON.stringify([...rows, ...kept], null, 2)}\n`);
+  if (!quick && !fnOnly) {
     // The function from the container image, when one is built (npm run image:build).
     execFileSync(node, [join(root, 'bench', 'image-bench.mjs'), String(runs)], { stdio: 'inherit' });
     const controllerBench = join(root, 'bench', 'controller-bench.mjs');

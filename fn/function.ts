@@ -112,7 +112,8 @@ async function runOne(cfg: FunctionConfig, configItem: Item | undefined, items: 
   const selected = items.filter((i) => !isKCLRun(i) && matchesRules(rules, i.apiVersion, i.kind));
   const chosen = new Set(selected);
   const passed = items.filter((i) => !chosen.has(i));
-  const json = new Map(items.map((i) => [i, i.toObject()] as const));
+  // Each item's value as it is now, shared with the item (read only: stringified for the engine, compared on merge).
+  const json = new Map(items.map((i) => [i, i.view()] as const));
   const itemsJson = selected.map((i) => json.get(i)!);
   const env = ctx.env ?? process.env;
   const resourceList = {

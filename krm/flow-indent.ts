@@ -38,7 +38,7 @@ function nodeColumn(line: string): { node: number; lastIndicator: number } {
 }
 
 /** Index just past the closing `quote` from `from`, or -1 when the line ends first. */
-function closeOf(line: string, from: number, quote: '"' | "'"): number {
+export function closeOf(line: string, from: number, quote: '"' | "'"): number {
   for (let i = from; i < line.length; i++) {
     const c = line[i];
     if (quote === '"' && c === '\\') {

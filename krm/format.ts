@@ -3,8 +3,8 @@
  * exec plugins, CI). Items are written in the order given, each from its own
  * document, so untouched items come out byte-for-byte as they came in.
  */
-import { Document, isCollection, isMap, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Node } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import type { Item } from './item.js';
 import { resultToJson } from './results.js';
 import type { Result } from './types.js';
@@ -35,18 +35,18 @@ function joinComments(...parts: Array<string | null | undefined>): string | unde
 function sequenceNode(item: Item): Node {
   const doc = item.doc;
   const contents = doc.contents as Node;
-  const head = isMap(contents) ? joinComments(doc.commentBefore, contents.commentBefore) : undefined;
+  const head = yaml().isMap(contents) ? joinComments(doc.commentBefore, contents.commentBefore) : undefined;
   const tail = doc.comment;
-  if (!isMap(contents) || (head === undefined && !tail)) return contents;
-  const copy = new YAMLMap(doc.schema);
+  if (!yaml().isMap(contents) || (head === undefined && !tail)) return contents;
+  const copy = new (yaml().YAMLMap)(doc.schema);
   copy.items = contents.items.slice();
   copy.flow = contents.flow;
   copy.comment = joinComments(contents.comment, tail);
   const first = copy.items[0];
   if (head !== undefined && first) {
-    const key = first.key instanceof Scalar ? first.key.clone() : new Scalar(first.key);
+    const key = first.key instanceof yaml().Scalar ? first.key.clone() : new (yaml().Scalar)(first.key);
     key.commentBefore = joinComments(head, key.commentBefore);
-    copy.items[0] = new Pair(key, first.value);
+    copy.items[0] = new (yaml().Pair)(key, first.value);
   } else if (head !== undefined) {
     copy.commentBefore = head;
   }
@@ -57,10 +57,50 @@ function sequenceNode(item: Item): Node {
 function functionConfigNode(item: Item): Node {
   const contents = item.doc.contents as Node;
   const head = item.doc.commentBefore;
-  if (!head || !isCollection(contents)) return contents;
+  if (!head || !yaml().isCollection(contents)) return contents;
   const copy = contents.clone() as Node;
   copy.commentBefore = joinComments(head, contents.commentBefore);
   return copy;
+}
+
+/** `key: value` at the top level of a ResourceList, as the whole list's stringifier writes it. */
+function topLevelText(key: string, value: Node): string {
+  const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
+  const root = new (yaml().YAMLMap)(doc.schema);
+  root.set(key, value);
+  doc.contents = root;
+  return doc.toString(TO_STRING_OPTIONS);
+}
+
+/** One item as an entry of `items:`, as the whole list's stringifier writes it. */
+function entryText(item: Item): string {
+  const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
+  const seq = new (yaml().YAMLSeq)(doc.schema);
+  seq.items = [sequenceNode(item)];
+  doc.contents = seq;
+  return doc.toString(TO_STRING_OPTIONS);
+}
+
+/**
+ * The ResourceList written piece by piece when some items (or the functionConfig) are still kept as source text
+ * (`Item.sourceText`): those are written as they are, the others as the whole list's stringifier writes them.
+ * Undefined when nothing is kept as text, or there are no items.
+ */
+function fromSources(items: readonly Item[], opts: FormatResourceListOptions): string | undefined {
+  if (items.length === 0) return undefined;
+  const fc = opts.functionConfig;
+  if (!items.some((i) => i.sourceText !== undefined) && fc?.sourceText === undefined) return undefined;
+  const parts = [`apiVersion: ${API_VERSION}\nkind: ResourceList\nitems:\n`];
+  for (const item of items) parts.push(item.sourceText ?? entryText(item));
+  if (fc) {
+    const text = fc.sourceText;
+    parts.push(text !== undefined ? `functionConfig:\n${text}` : topLevelText('functionConfig', functionConfigNode(fc)));
+  }
+  if (opts.results && opts.results.length > 0) {
+    const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
+    parts.push(topLevelText('results', doc.createNode(opts.results.map(resultToJson)) as Node));
+  }
+  return parts.join('');
 }
 
 /**
@@ -69,11 +109,13 @@ function functionConfigNode(item: Item): Node {
  * (`indentSeq: false`, no folding). Ends with a newline.
  */
 export function formatResourceList(items: readonly Item[], opts: FormatResourceListOptions = {}): string {
-  const doc = new Document(null, GO_SCHEMA_OPTIONS);
-  const root = new YAMLMap(doc.schema);
+  const fast = fromSources(items, opts);
+  if (fast !== undefined) return fast;
+  const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
+  const root = new (yaml().YAMLMap)(doc.schema);
   root.set('apiVersion', API_VERSION);
   root.set('kind', 'ResourceList');
-  const seq = new YAMLSeq(doc.schema);
+  const seq = new (yaml().YAMLSeq)(doc.schema);
   seq.items = items.map(sequenceNode);
   root.set('items', seq);
   if (opts.functionConfig) root.set('functionConfig', functionConfigNode(opts.functionConfig));

@@ -3,7 +3,7 @@
  * Knows nothing about KCL or clusters.
  */
 export type { JsonValue, JsonObject, Severity, ResourceRef, Result, ResultField, ResultFile } from './types.js';
-export { SEVERITIES } from './types.js';
+export { SEVERITIES, isJsonObject } from './types.js';
 export { Item } from './item.js';
 export type { InputFormat, ResourceListInput } from './resource-list.js';
 export type { FormatResourceListOptions } from './format.js';

@@ -1,10 +1,13 @@
 /**
  * One KRM object backed by its own YAML document, so comments, key order,
- * quoting and flow style survive a round trip.
+ * quoting and flow style survive a round trip. An item read by the fast reader (`block-yaml.ts`) holds its source
+ * text and value instead, and becomes a document only when something needs one: an unchanged item is written back
+ * as it came in, a changed one is edited in its text where `text-patch.ts` can.
  */
-import { Document, isMap, isScalar, YAMLMap } from 'yaml';
-import type { Node } from 'yaml';
-import type { JsonObject, JsonValue } from './types.js';
+import type { Document, Node, YAMLMap } from 'yaml';
+import { yaml } from './yaml-lib.js';
+import { patchEntry } from './text-patch.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './types.js';
 import { updateNode } from './update.js';
 import { TO_JS_OPTIONS } from './yaml-limits.js';
 import { GO_SCHEMA_OPTIONS, TO_STRING_OPTIONS } from './yaml-schema.js';
@@ -18,59 +21,120 @@ function stringAt(doc: Document, path: readonly string[]): string | undefined {
 /** Ensures `map[key]` is a mapping (creating or replacing an empty/null one) and returns it. */
 function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
   const existing = parent.get(key, true);
-  if (isMap(existing)) return existing;
+  if (yaml().isMap(existing)) return existing;
   const created = doc.createNode({}) as YAMLMap;
-  if (isScalar(existing) && existing.comment) created.comment = existing.comment;
+  if (yaml().isScalar(existing) && existing.comment) created.comment = existing.comment;
   parent.set(doc.createNode(key), created);
   return created;
 }
 
+/** The source of an item the fast reader kept as text. */
+export interface ItemSource {
+  /**
+   * The item's lines as they appear in the ResourceList, through the last line end: a sequence entry (`- kind: …`,
+   * for items) or a mapping's block (`  kind: …`, for functionConfig), in both cases with the object at column 2.
+   */
+  text: string;
+  /** Its value (owned by the item from now on). */
+  value: JsonObject;
+}
+
+/** The object's mapping as a document of its own: the text at column 0. */
+function dedent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.slice(2))
+    .join('\n');
+}
+
 /** One KRM object backed by its own YAML document (comments and style preserved). */
 export class Item {
-  /** The underlying document; its contents is the object's mapping node. */
-  readonly doc: Document;
+  #doc: Document | undefined;
+  #source: ItemSource | undefined;
 
   /** Wraps an existing document. Prefer {@link Item.fromObject} or `parseInput`. */
   constructor(doc: Document) {
-    this.doc = doc;
+    this.#doc = doc;
+  }
+
+  /** An item kept as its source text (see {@link ItemSource}); it becomes a document on first use of {@link doc}. */
+  static fromSource(source: ItemSource): Item {
+    // No document yet: the getter reads one from the source on first use.
+    const item = new Item(undefined as unknown as Document);
+    item.#source = source;
+    return item;
+  }
+
+  /**
+   * The underlying document; its contents is the object's mapping node. An item kept as source text is read into
+   * one now (and from then on is written from it).
+   */
+  get doc(): Document {
+    if (!this.#doc) {
+      this.#doc = yaml().parseDocument(dedent(this.#source!.text), GO_SCHEMA_OPTIONS);
+      this.#source = undefined;
+    }
+    return this.#doc;
+  }
+
+  /** The source text of an item still kept as text (see {@link ItemSource}); undefined once it is a document. */
+  get sourceText(): string | undefined {
+    return this.#source?.text;
+  }
+
+  /**
+   * The plain value as it is now, shared with the item: read it, never modify it (use {@link toObject} for a copy).
+   * For an item kept as text it costs nothing.
+   */
+  view(): JsonObject {
+    return this.#source ? this.#source.value : this.toObject();
   }
 
   /** A new item from a plain object (new strings like `yes` or `0644` are quoted so they stay strings). */
   static fromObject(obj: JsonObject): Item {
-    return new Item(new Document(obj, GO_SCHEMA_OPTIONS));
+    return new Item(new (yaml().Document)(obj, GO_SCHEMA_OPTIONS));
   }
 
   /** A new item whose document holds `node` (shared, not copied). */
   static fromNode(node: Node): Item {
-    const doc = new Document(null, GO_SCHEMA_OPTIONS);
+    const doc = new (yaml().Document)(null, GO_SCHEMA_OPTIONS);
     doc.contents = node;
     return new Item(doc);
   }
 
   /** Plain JSON view, as Go's yaml.v3 decodes it (`0644` → 420, `yes` → "yes"). Non-mapping contents give `{}`. */
   toObject(): JsonObject {
+    if (this.#source) return JSON.parse(JSON.stringify(this.#source.value)) as JsonObject;
     const v = this.doc.toJS(TO_JS_OPTIONS) as JsonValue;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+    return isJsonObject(v) ? v : {};
+  }
+
+  /** A string at `path`, from the value of an item kept as text, else from the document. */
+  #stringAt(path: readonly string[]): string | undefined {
+    if (!this.#source) return stringAt(this.doc, path);
+    let v: JsonValue | undefined = this.#source.value;
+    for (const key of path) v = isJsonObject(v) && Object.prototype.hasOwnProperty.call(v, key) ? v[key] : undefined;
+    return typeof v === 'string' ? v : undefined;
   }
 
   /** `apiVersion`, if it is a string. */
   get apiVersion(): string | undefined {
-    return stringAt(this.doc, ['apiVersion']);
+    return this.#stringAt(['apiVersion']);
   }
 
   /** `kind`, if it is a string. */
   get kind(): string | undefined {
-    return stringAt(this.doc, ['kind']);
+    return this.#stringAt(['kind']);
   }
 
   /** `metadata.name`, if it is a string. */
   get name(): string | undefined {
-    return stringAt(this.doc, ['metadata', 'name']);
+    return this.#stringAt(['metadata', 'name']);
   }
 
   /** `metadata.namespace`, if it is a string. */
   get namespace(): string | undefined {
-    return stringAt(this.doc, ['metadata', 'namespace']);
+    return this.#stringAt(['metadata', 'namespace']);
   }
 
   /**
@@ -92,6 +156,13 @@ export class Item {
    * `current`, when given, must be this item's {@link toObject} as it is now: it saves reading the YAML again.
    */
   assignObject(next: JsonObject, current?: JsonObject): Item {
+    if (this.#source) {
+      const patched = patchEntry(this.#source.text, this.#source.value, next);
+      if (patched !== undefined) {
+        this.#source = { text: patched, value: next };
+        return this;
+      }
+    }
     this.doc.contents = updateNode(this.doc.contents, next, this.doc, current) as typeof this.doc.contents;
     return this;
   }
@@ -99,11 +170,18 @@ export class Item {
   /** All `metadata.annotations` whose values are scalars, as strings, in document order. */
   getAnnotations(): Record<string, string> {
     const out: Record<string, string> = {};
+    if (this.#source) {
+      const md = this.#source.value.metadata;
+      const values = isJsonObject(md) ? md.annotations : undefined;
+      if (!isJsonObject(values)) return out;
+      for (const [k, v] of Object.entries(values)) if (v !== null && typeof v !== 'object') out[k] = String(v);
+      return out;
+    }
     const ann = this.doc.getIn(['metadata', 'annotations'], true);
-    if (!isMap(ann)) return out;
+    if (!yaml().isMap(ann)) return out;
     for (const pair of ann.items) {
-      const k = isScalar(pair.key) ? pair.key.value : pair.key;
-      const v = isScalar(pair.value) ? pair.value.value : pair.value;
+      const k = yaml().isScalar(pair.key) ? pair.key.value : pair.key;
+      const v = yaml().isScalar(pair.value) ? pair.value.value : pair.value;
       if (k === null || k === undefined || v === null || typeof v === 'object') continue;
       out[String(k)] = String(v);
     }
@@ -118,18 +196,18 @@ export class Item {
   /** Sets an annotation, creating `metadata` / `metadata.annotations` when missing. */
   setAnnotation(key: string, value: string): void {
     const root = this.doc.contents;
-    if (!isMap(root)) throw new TypeError('setAnnotation: item is not a mapping');
+    if (!yaml().isMap(root)) throw new TypeError('setAnnotation: item is not a mapping');
     const metadata = ensureMap(this.doc, root, 'metadata');
     const annotations = ensureMap(this.doc, metadata, 'annotations');
     const existing = annotations.get(key, true);
-    if (isScalar(existing)) existing.value = value;
+    if (yaml().isScalar(existing)) existing.value = value;
     else annotations.set(this.doc.createNode(key), this.doc.createNode(value));
   }
 
   /** Removes an annotation; returns whether it was present. */
   deleteAnnotation(key: string): boolean {
     const ann = this.doc.getIn(['metadata', 'annotations'], true);
-    return isMap(ann) ? ann.delete(key) : false;
+    return yaml().isMap(ann) ? ann.delete(key) : false;
   }
 
   /** This item as a standalone YAML document (kyaml style, no `---` marker). */

@@ -12,17 +12,14 @@ import {
   isInternalAnnotation,
 } from './annotations.js';
 import { Item } from './item.js';
-import type { JsonObject, JsonValue } from './types.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './types.js';
 
 const ID_KEYS = [ANNOTATION_INTERNAL_ID, ANNOTATION_LEGACY_ID, ANNOTATION_KUSTOMIZE_ID] as const;
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function annotationsOf(obj: JsonObject): JsonObject | undefined {
   const md = obj.metadata;
-  return isObject(md) && isObject(md.annotations) ? md.annotations : undefined;
+  return isJsonObject(md) && isJsonObject(md.annotations) ? md.annotations : undefined;
 }
 
 /** The first bookkeeping id an object carries, as `key=value`. */
@@ -35,7 +32,7 @@ function idOfObject(obj: JsonObject): string | undefined {
 
 /** {@link gvknnKey} of a plain object (without building a YAML document for it). */
 function objectKey(obj: JsonObject): string {
-  const md = isObject(obj.metadata) ? obj.metadata : {};
+  const md = isJsonObject(obj.metadata) ? obj.metadata : {};
   const str = (v: JsonValue | undefined) => (typeof v === 'string' ? v : '');
   return JSON.stringify([str(obj.apiVersion), str(obj.kind), str(md.namespace), str(md.name)]);
 }
@@ -54,7 +51,7 @@ function withBookkeeping(obj: JsonObject, from: Item): JsonObject {
   if (ann && Object.keys(ann).some(isInternalAnnotation)) return obj;
   const carried = internalAnnotationsOf(from);
   if (carried.length === 0) return obj;
-  const md = isObject(obj.metadata) ? obj.metadata : {};
+  const md = isJsonObject(obj.metadata) ? obj.metadata : {};
   return { ...obj, metadata: { ...md, annotations: { ...(ann ?? {}), ...Object.fromEntries(carried) } } };
 }
 

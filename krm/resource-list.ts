@@ -2,11 +2,12 @@
  * Reading function input: a ResourceList (`config.kubernetes.io/v1`) or a
  * plain YAML stream of objects (kustomize exec plugins, CI pipes).
  */
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
-import type { Document, Node, YAMLMap } from 'yaml';
+import type { Document, LineCounter, Node, parseAllDocuments, YAMLMap } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import { KrmInputError, YamlAliasError } from './errors.js';
 import { indentFlowScalars } from './flow-indent.js';
 import { Item } from './item.js';
+import { readListSource } from './list-source.js';
 import { resultsFromJson } from './results.js';
 import type { JsonValue, Result } from './types.js';
 import { aliasBudgetProblem, aliasOutside, TO_JS_OPTIONS } from './yaml-limits.js';
@@ -43,7 +44,7 @@ function scalarString(map: YAMLMap, key: string): string | undefined {
 }
 
 function isResourceList(node: unknown): node is YAMLMap {
-  if (!isMap(node)) return false;
+  if (!yaml().isMap(node)) return false;
   const apiVersion = scalarString(node, 'apiVersion');
   return (
     scalarString(node, 'kind') === RESOURCE_LIST_KIND &&
@@ -56,12 +57,12 @@ function offsetOf(node: unknown): number | undefined {
 }
 
 function isEmptyNode(node: unknown): boolean {
-  return node === null || node === undefined || (isScalar(node) && node.value === null);
+  return node === null || node === undefined || (yaml().isScalar(node) && node.value === null);
 }
 
 function parseDocs(text: string): { docs: ReturnType<typeof parseAllDocuments>; lines: LineCounter } {
-  const lines = new LineCounter();
-  return { docs: parseAllDocuments(text, { ...GO_SCHEMA_OPTIONS, lineCounter: lines }), lines };
+  const lines = new (yaml().LineCounter)();
+  return { docs: yaml().parseAllDocuments(text, { ...GO_SCHEMA_OPTIONS, lineCounter: lines }), lines };
 }
 
 function hasErrors(docs: ReturnType<typeof parseAllDocuments>): boolean {
@@ -105,15 +106,15 @@ function standalone(node: Node, what: string, lines: LineCounter, aliases: boole
 function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounter, aliases: boolean): ResourceListInput {
   const itemsNode = root.get('items', true);
   const items: Item[] = [];
-  if (isSeq(itemsNode)) {
+  if (yaml().isSeq(itemsNode)) {
     // `items:\n# comment\n- apiVersion: …` parses as the sequence's comment: it belongs to the first item.
     const head = itemsNode.items[0];
-    if (itemsNode.commentBefore && isMap(head)) {
+    if (itemsNode.commentBefore && yaml().isMap(head)) {
       head.commentBefore = head.commentBefore ? `${itemsNode.commentBefore}\n${head.commentBefore}` : itemsNode.commentBefore;
       itemsNode.commentBefore = undefined;
     }
     itemsNode.items.forEach((node, i) => {
-      if (!isMap(node)) throw KrmInputError.at(`ResourceList items[${i}] is not a mapping`, offsetOf(node) ?? offsetOf(itemsNode), lines);
+      if (!yaml().isMap(node)) throw KrmInputError.at(`ResourceList items[${i}] is not a mapping`, offsetOf(node) ?? offsetOf(itemsNode), lines);
       items.push(standalone(node, `ResourceList items[${i}]`, lines, aliases));
     });
   } else if (!isEmptyNode(itemsNode)) {
@@ -121,13 +122,30 @@ function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounte
   }
   const input: ResourceListInput = { format: 'ResourceList', items };
   const fc = root.get('functionConfig', true);
-  if (isMap(fc)) input.functionConfig = standalone(fc, 'ResourceList functionConfig', lines, aliases);
+  if (yaml().isMap(fc)) input.functionConfig = standalone(fc, 'ResourceList functionConfig', lines, aliases);
   else if (!isEmptyNode(fc)) throw KrmInputError.at('ResourceList functionConfig is not a mapping', offsetOf(fc), lines);
   const resultsNode = root.get('results', true);
   if (resultsNode !== undefined) {
     const results = resultsFromJson((resultsNode as Node).toJS(doc, TO_JS_OPTIONS) as JsonValue);
     if (results.length > 0) input.results = results;
   }
+  return input;
+}
+
+/**
+ * A ResourceList as kpt writes it, read the fast way (`list-source.ts`): items kept as their source text. Undefined
+ * for anything else, including input the full reader would refuse (it then says why).
+ */
+function readFast(text: string): ResourceListInput | undefined {
+  const list = readListSource(text);
+  if (!list) return undefined;
+  const { root } = list;
+  const apiVersion = root.apiVersion;
+  if (root.kind !== RESOURCE_LIST_KIND || (apiVersion !== RESOURCE_LIST_API_VERSION && apiVersion !== RESOURCE_LIST_API_VERSION_ALPHA)) return undefined;
+  // `results` on input are rare: the full reader handles them.
+  if (root.results !== undefined && root.results !== null) return undefined;
+  const input: ResourceListInput = { format: 'ResourceList', items: list.items.map((s) => Item.fromSource(s)) };
+  if (list.functionConfig) input.functionConfig = Item.fromSource(list.functionConfig);
   return input;
 }
 
@@ -139,6 +157,8 @@ function readResourceList(doc: Document.Parsed, root: YAMLMap, lines: LineCounte
  * past the alias budget (`yaml-limits.ts`), before anything expands them.
  */
 export function parseInput(text: string): ResourceListInput {
+  const fast = readFast(text);
+  if (fast) return fast;
   const parsed = parseYaml(text);
   if (!Array.isArray(parsed.docs)) return { format: 'stream', items: [] };
   const { docs, lines } = parsed as { docs: Document.Parsed[]; lines: LineCounter };
@@ -152,7 +172,7 @@ export function parseInput(text: string): ResourceListInput {
     return readResourceList(first, first.contents, lines, aliases);
   }
   const items = nonEmpty.map((doc, i) => {
-    if (!isMap(doc.contents)) {
+    if (!yaml().isMap(doc.contents)) {
       throw KrmInputError.at(`YAML document ${i + 1} is not a mapping (a KRM object)`, offsetOf(doc.contents), lines);
     }
     return new Item(doc);

@@ -9,6 +9,11 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: s
 /** A JSON object (a mapping with string keys). */
 export type JsonObject = { [k: string]: JsonValue };
 
+/** Whether `v` is a JSON object (not null, not an array). */
+export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** The severities kpt and the Go SDK understand (note: `warning`, never `warn`). */
 export const SEVERITIES = ['error', 'warning', 'info'] as const;
 

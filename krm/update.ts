@@ -2,9 +2,9 @@
  * In-place update of a YAML node tree to equal a plain JSON value, keeping
  * the comments, key order and scalar styles of every part that did not change.
  */
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import type { Document, Node, Pair } from 'yaml';
-import type { JsonValue } from './types.js';
+import type { Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
+import { yaml } from './yaml-lib.js';
+import { isJsonObject, type JsonValue } from './types.js';
 import { TO_JS_OPTIONS } from './yaml-limits.js';
 
 type Doc = Document.Parsed | Document;
@@ -28,18 +28,14 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
 /** The plain JSON view of a node, as `Item.toObject` produces it. */
 export function nodeToJson(node: unknown, doc: Doc): JsonValue {
   if (node === null || node === undefined) return null;
-  if (isNode(node)) return (node.toJS(doc, TO_JS_OPTIONS) ?? null) as JsonValue;
+  if (yaml().isNode(node)) return (node.toJS(doc, TO_JS_OPTIONS) ?? null) as JsonValue;
   return node as JsonValue;
 }
 
 /** The string form of a mapping key, as `toJS` would produce it for a JSON object. */
 export function keyString(key: unknown): string {
-  if (isScalar(key)) return String(key.value);
+  if (yaml().isScalar(key)) return String(key.value);
   return String(key);
-}
-
-function isJsonObject(v: JsonValue): v is { [k: string]: JsonValue } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function own(obj: { [k: string]: JsonValue }, key: string): JsonValue | undefined {
@@ -48,7 +44,7 @@ function own(obj: { [k: string]: JsonValue }, key: string): JsonValue | undefine
 
 /** Moves position-bound decoration (comments, blank lines) from `from` to `to`. */
 function copyDecoration(from: unknown, to: Node): void {
-  if (!isNode(from)) return;
+  if (!yaml().isNode(from)) return;
   if (from.commentBefore) to.commentBefore = from.commentBefore;
   if (from.comment) to.comment = from.comment;
   if (from.spaceBefore) to.spaceBefore = from.spaceBefore;
@@ -58,10 +54,10 @@ function copyDecoration(from: unknown, to: Node): void {
 function replaceNode(old: unknown, value: JsonValue, doc: Doc): Node {
   const created = doc.createNode(value) as Node;
   copyDecoration(old, created);
-  if (isScalar(old) && isScalar(created) && typeof old.value === 'string' && typeof value === 'string') {
-    if (old.type && old.type !== Scalar.PLAIN) created.type = old.type;
+  if (yaml().isScalar(old) && yaml().isScalar(created) && typeof old.value === 'string' && typeof value === 'string') {
+    if (old.type && old.type !== yaml().Scalar.PLAIN) created.type = old.type;
   }
-  if ((isMap(old) || isSeq(old)) && (isMap(created) || isSeq(created)) && old.flow) created.flow = true;
+  if ((yaml().isMap(old) || yaml().isSeq(old)) && (yaml().isMap(created) || yaml().isSeq(created)) && old.flow) created.flow = true;
   return created;
 }
 
@@ -86,7 +82,7 @@ function updateMap(map: YAMLMap, next: { [k: string]: JsonValue }, doc: Doc, old
 
 /** Name of a list element, for kyaml-style associative matching (`name` key). */
 function elementName(v: unknown): string | undefined {
-  if (isMap(v)) {
+  if (yaml().isMap(v)) {
     const n = v.get('name');
     return typeof n === 'string' ? n : undefined;
   }
@@ -124,10 +120,10 @@ function updateSeq(seq: YAMLSeq, next: JsonValue[], doc: Doc, old: JsonValue | u
  * (`nodeToJson`), known to the caller: it spares reading each level of the tree again.
  */
 export function updateNode(node: unknown, next: JsonValue, doc: Doc, old?: JsonValue): Node {
-  if (isPair(node)) throw new TypeError('updateNode: unexpected pair');
-  if (isNode(node) && jsonEqual(old !== undefined ? old : nodeToJson(node, doc), next)) return node;
-  if (isAlias(node)) return replaceNode(node, next, doc);
-  if (isMap(node) && isJsonObject(next)) return updateMap(node, next, doc, old);
-  if (isSeq(node) && Array.isArray(next)) return updateSeq(node, next, doc, old);
+  if (yaml().isPair(node)) throw new TypeError('updateNode: unexpected pair');
+  if (yaml().isNode(node) && jsonEqual(old !== undefined ? old : nodeToJson(node, doc), next)) return node;
+  if (yaml().isAlias(node)) return replaceNode(node, next, doc);
+  if (yaml().isMap(node) && isJsonObject(next)) return updateMap(node, next, doc, old);
+  if (yaml().isSeq(node) && Array.isArray(next)) return updateSeq(node, next, doc, old);
   return replaceNode(node, next, doc);
 }

@@ -17,8 +17,8 @@
  * Counting is one pass over the node tree: each anchored node's expanded size is remembered, so an alias costs one
  * lookup however large its expansion. A refused document costs at most that one pass.
  */
-import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { Alias, Document, Node, ToJSOptions } from 'yaml';
+import { yaml } from './yaml-lib.js';
 
 /** yaml.v3's numbers (decode.go `alias_ratio_range_low/high`, and the minimums before the ratio applies). */
 export const ALIAS_BUDGET = {
@@ -98,8 +98,8 @@ interface Frame {
 }
 
 function childrenOf(node: Node): unknown[] {
-  if (isSeq(node)) return node.items;
-  if (!isMap(node)) return [];
+  if (yaml().isSeq(node)) return node.items;
+  if (!yaml().isMap(node)) return [];
   const out: unknown[] = [];
   for (const p of node.items) out.push(p.key, p.value);
   return out;
@@ -151,13 +151,13 @@ class AliasWalk {
 
   /** Counts `node`: its weight, a problem, or undefined when it opened a frame (its weight comes at #close). */
   #enter(node: unknown): Weight | AliasProblem | undefined {
-    if (isAlias(node)) return this.#alias(node);
-    if (!isScalar(node) && !isMap(node) && !isSeq(node)) return { nodes: 0, bytes: 0 };
+    if (yaml().isAlias(node)) return this.#alias(node);
+    if (!yaml().isScalar(node) && !yaml().isMap(node) && !yaml().isSeq(node)) return { nodes: 0, bytes: 0 };
     this.#counts.decodes += 1;
     if (node.anchor) this.#anchors.set(node.anchor, node);
     const problem = overBudget(this.#counts, this.#byteLimit);
     if (problem) return { message: problem, offset: node.range?.[0] };
-    if (isScalar(node)) {
+    if (yaml().isScalar(node)) {
       const weight = { nodes: 1, bytes: scalarBytes(node.value) };
       if (node.anchor) this.#expanded.set(node, weight);
       return weight;
@@ -220,12 +220,12 @@ export function aliasBudgetProblem(docs: ReadonlyArray<Document>, textLength: nu
 export function aliasOutside(node: Node): Alias | undefined {
   const anchors = new Set<string>();
   let found: Alias | undefined;
-  visit(node, {
+  yaml().visit(node, {
     Node(_key, n) {
-      if (isAlias(n)) {
+      if (yaml().isAlias(n)) {
         if (anchors.has(n.source)) return undefined;
         found = n;
-        return visit.BREAK;
+        return yaml().visit.BREAK;
       }
       if (n.anchor) anchors.add(n.anchor);
       return undefined;

@@ -11,8 +11,8 @@
  * - Numbers that were parsed keep their source spelling (`1e3`, `+12`, `0x1F`)
  *   as long as their value was not changed.
  */
-import { Scalar, isScalar } from 'yaml';
 import type { CollectionTag, DocumentOptions, ParseOptions, SchemaOptions, ScalarTag, ToStringOptions } from 'yaml';
+import { yaml } from './yaml-lib.js';
 
 /** Strings that YAML 1.1 (and yaml.v3's encoder `isOldBool`) treat as booleans. */
 const YAML11_BOOL = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
@@ -73,7 +73,7 @@ function reresolve(tag: ScalarTag, source: string): unknown {
   if (tag.test && !tag.test.test(source)) return undefined;
   try {
     const r = tag.resolve(source, () => undefined, {} as ParseOptions);
-    return isScalar(r) ? r.value : r;
+    return yaml().isScalar(r) ? r.value : r;
   } catch {
     return undefined;
   }
@@ -86,7 +86,7 @@ function keepNumberSource(tag: ScalarTag): ScalarTag {
     ...tag,
     stringify(node, ctx, onComment, onChompKeep) {
       const src = node.source;
-      if (typeof src === 'string' && (node.type === undefined || node.type === Scalar.PLAIN)) {
+      if (typeof src === 'string' && (node.type === undefined || node.type === yaml().Scalar.PLAIN)) {
         const v = reresolve(tag, src);
         if (v !== undefined && Object.is(v, node.value)) return src;
       }
@@ -103,7 +103,7 @@ function keepPlainYaml11Bool(tag: ScalarTag): ScalarTag {
     stringify(node, ctx, onComment, onChompKeep) {
       const v = node.value;
       if (
-        node.type === Scalar.PLAIN &&
+        node.type === yaml().Scalar.PLAIN &&
         typeof v === 'string' &&
         node.source === v &&
         YAML11_BOOL.test(v)
