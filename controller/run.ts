@@ -18,7 +18,7 @@ import { Reconciler } from './reconciler.js';
 import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
 import { EnginePool } from '../fn/worker/pool.js';
-import { workerSandboxPolicy } from '../fn/worker/sandbox.js';
+import { workerSandboxPolicy } from '../fn/worker/sandbox-policy.js';
 import { engineLibraryPath } from '../fn/engine/library.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_OUTPUT_LIMITS, DEFAULT_RENDER_TIMEOUT_MS } from '../fn/limits.js';
 

@@ -11,7 +11,8 @@ import { loadEngine } from '../engine/native.js';
 import { PackageRoot } from '../package/root.js';
 import { render } from '../render.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
-import { applySandbox, type SandboxPolicy, type SandboxStatus } from './sandbox.js';
+import { applySandbox } from './sandbox.js';
+import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 
 /** Where the worker waits between calls: never inside an artifact that is about to be deleted. */
 const IDLE_DIR = '/';

@@ -24,7 +24,7 @@ import {
   WorkerInternalError,
 } from './errors.js';
 import type { WorkerMethod, WorkerMethods } from './protocol.js';
-import type { SandboxPolicy, SandboxStatus } from './sandbox.js';
+import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 import { EngineWorker, WorkerExitedError, type WorkerStartOptions } from './worker.js';
 
 /** How long a worker may take to load its engine before a call on it fails. */

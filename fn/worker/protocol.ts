@@ -6,7 +6,7 @@ import type { EngineOutcome } from '../engine/engine.js';
 import type { EngineVersion } from '../engine/messages.js';
 import type { OutputLimits } from '../limits.js';
 import type { RenderOutcome, RenderRequest } from '../render.js';
-import type { SandboxStatus } from './sandbox.js';
+import type { SandboxStatus } from './sandbox-policy.js';
 
 /** The calls a worker answers: their arguments and results. */
 export interface WorkerMethods {

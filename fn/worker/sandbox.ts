@@ -7,23 +7,12 @@
  * (Node's own) are not restricted, so a sandboxed worker calls the engine on its main thread (engine/native.ts).
  *
  * Landlock needs no privilege; where the kernel lacks it (Linux < 5.13, or a seccomp profile that blocks it) the
- * worker runs without and says so (`SandboxStatus`), and the controller logs it at start.
+ * worker runs without and says so (`SandboxStatus`), and the controller logs it at start. Only the worker imports
+ * this module (it loads koffi); the policy is built by the parent from sandbox-policy.ts.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, statSync } from 'node:fs';
 import koffi from 'koffi';
-
-/** What a sandboxed worker may open. Paths that do not exist are left out. */
-export interface SandboxPolicy {
-  /** Files and directories (with everything below) to read and execute. */
-  readOnly: string[];
-  /** Files and directories (with everything below) to read, write, create and remove in. */
-  readWrite: string[];
-}
-
-/** Whether a worker runs sandboxed, and why not when it does not. */
-export type SandboxStatus = { applied: true; abi: number } | { applied: false; reason: string };
+import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 
 const SYS = { createRuleset: 444, addRule: 445, restrictSelf: 446 } as const; // the same on x86-64 and arm64
 const CREATE_RULESET_VERSION = 1;
@@ -132,22 +121,4 @@ function allow(libc: Libc, ruleset: number, path: string, rights: bigint): void 
   } finally {
     libc.close(fd);
   }
-}
-
-/** kclrun's own files (the package holding dist/ and node_modules/), from this module's place in dist/fn/worker/. */
-const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** System files a worker reads: the user database (the home directory lookup) and name resolution. No secrets. */
-const SYSTEM_FILES = ['/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/etc/hosts', '/etc/resolv.conf', '/etc/ssl', '/etc/ca-certificates'];
-
-/**
- * The policy of an engine worker: what the runtime needs (kclrun's install, Node's, the engine library, the
- * system's shared libraries and the files of SYSTEM_FILES) read-only, /dev/null, plus the caller's paths.
- */
-export function workerSandboxPolicy(libraryPath: string, extra: SandboxPolicy): SandboxPolicy {
-  const nodePrefix = dirname(dirname(realpathSync(process.execPath)));
-  return {
-    readOnly: [INSTALL_DIR, nodePrefix, dirname(realpathSync(libraryPath)), '/usr/lib', '/lib', '/lib64', '/dev/urandom', ...SYSTEM_FILES, ...extra.readOnly],
-    readWrite: ['/dev/null', ...extra.readWrite],
-  };
 }

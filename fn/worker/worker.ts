@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EngineUnavailableError, WorkerInternalError } from './errors.js';
 import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol.js';
-import type { SandboxPolicy, SandboxStatus } from './sandbox.js';
+import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 
 const ENTRY = fileURLToPath(new URL('./entry.js', import.meta.url));
 

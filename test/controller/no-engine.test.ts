@@ -1,7 +1,9 @@
 /**
- * The controller and the CLI's own process never load the KCL engine: from their entry modules, no import —
- * static or dynamic — reaches koffi or the engine binding (fn/engine/native.js). Only the engine worker's entry
- * does (the positive control: the walk does find it from there).
+ * The controller's process never loads the KCL engine: from its entry modules, no import — static or dynamic —
+ * reaches koffi or the engine binding (fn/engine/native.js). The CLI loads the engine in its own process only under
+ * its crash guard, on the first engine call (a dynamic import: `kclrun controller`, which starts from the same
+ * cli/main.js, never makes one), so from cli/main.js no static import reaches it. The engine worker's entry and the
+ * CLI's guarded calls do reach it (the positive controls: the walk finds it from there).
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -9,15 +11,19 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
-const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
+const STATIC_IMPORT = /(?:\bfrom\s*|\bimport\s+)['"]([^'"]+)['"]/g;
+const ANY_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
 
-/** Every module reachable from `entry` (relative imports followed, bare package names recorded as `pkg:<name>`). */
-function reachable(entry: string): Set<string> {
+/**
+ * Every module reachable from `entry` (relative imports followed, bare package names recorded as `pkg:<name>`);
+ * `staticOnly`: dynamic `import()`s are not followed.
+ */
+function reachable(entry: string, staticOnly = false): Set<string> {
   const seen = new Set<string>();
   const walk = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const [, spec] of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(staticOnly ? STATIC_IMPORT : ANY_IMPORT)) {
       if (spec!.startsWith('.')) walk(resolve(dirname(file), spec!));
       else seen.add(`pkg:${spec!.split('/')[0]}`);
     }
@@ -28,7 +34,7 @@ function reachable(entry: string): Set<string> {
 
 const ENGINE = join(DIST, 'fn/engine/native.js');
 
-for (const entry of ['controller/run.js', 'cli/commands/controller.js', 'cli/main.js', 'cli/commands/fn.js', 'cli/commands/render.js', 'cli/commands/set.js']) {
+for (const entry of ['controller/run.js', 'cli/commands/controller.js']) {
   test(`${entry} does not reach the engine`, (t) => {
     const mods = reachable(entry);
     t.true(mods.size > 3, 'the walk follows imports');
@@ -37,8 +43,17 @@ for (const entry of ['controller/run.js', 'cli/commands/controller.js', 'cli/mai
   });
 }
 
-test('the engine worker entry does reach the engine (the walk finds it)', (t) => {
-  const mods = reachable('fn/worker/entry.js');
-  t.true(mods.has(ENGINE));
-  t.true(mods.has('pkg:koffi'));
+test('cli/main.js reaches the engine only through a dynamic import', (t) => {
+  const mods = reachable('cli/main.js', true);
+  t.true(mods.size > 3, 'the walk follows imports');
+  t.false(mods.has('pkg:koffi'));
+  t.false(mods.has(ENGINE));
 });
+
+for (const entry of ['fn/worker/entry.js', 'cli/guarded-calls.js']) {
+  test(`${entry} does reach the engine (the walk finds it)`, (t) => {
+    const mods = reachable(entry, true);
+    t.true(mods.has(ENGINE));
+    t.true(mods.has('pkg:koffi'));
+  });
+}

@@ -8,7 +8,7 @@ import test from 'ava';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnginePool } from '../../fn/worker/pool.js';
-import { workerSandboxPolicy } from '../../fn/worker/sandbox.js';
+import { workerSandboxPolicy } from '../../fn/worker/sandbox-policy.js';
 import { engineLibraryPath } from '../../fn/engine/library.js';
 import type { RenderOutcome } from '../../fn/render.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
