@@ -179,8 +179,10 @@ test('the controller exports gotk_resource_info for the KCLRuns it reconciled', 
   let text = '';
   await waitFor(async () => {
     text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    // The duration is observed when the reconcile returns, just after the status write.
-    return text.includes(`exported_namespace="${ns}"`) && text.includes(`gotk_reconcile_duration_seconds_count{kind="KCLRun",name="app",namespace="${ns}"}`);
+    // The duration is observed when the reconcile returns, just after the status write; an earlier reconcile may
+    // have ended before Ready=True (its info line says Unknown), so wait for the line of the one that made it Ready.
+    const info = text.split('\n').find((l) => l.startsWith('gotk_resource_info{') && l.includes(`exported_namespace="${ns}"`));
+    return !!info?.includes('ready="True"') && text.includes(`gotk_reconcile_duration_seconds_count{kind="KCLRun",name="app",namespace="${ns}"}`);
   }, { what: 'gotk_resource_info and the duration for the KCLRun', timeoutMs: 10_000, intervalMs: 200 });
   const line = text.split('\n').find((l) => l.startsWith('gotk_resource_info{') && l.includes(`exported_namespace="${ns}"`));
   t.truthy(line);
