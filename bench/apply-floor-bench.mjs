@@ -3,7 +3,8 @@
 // objects, on one real control plane (etcd + kube-apiserver), alternating round by round.
 //   - floor: a minimal client (node:https, keep-alive, 8 requests in flight) server-side-applies N ConfigMaps
 //     (one PATCH `application/apply-patch+yaml` each, force) into a fresh namespace;
-//   - kclrun: `bin/kclrun controller` (a process, --concurrent-ssa=8 to match the floor's 8 in flight) reconciles a
+//   - kclrun: `bin/kclrun controller` (a process, --concurrent-ssa=8 to match the floor's 8 in flight, the client-side
+//     rate limit lifted as the floor has none) reconciles a
 //     KCLRun whose program renders the same N ConfigMaps into a fresh namespace. Its apply stage (staged apply, all
 //     round trips included; render excluded) is timed by the controller itself (`durationMs` of its
 //     "server-side apply completed" log line); the render ("manifests built") and created → Ready are reported too.
@@ -69,7 +70,10 @@ try {
   await installKCLRunCRD(cp);
   const [health, metrics] = [await freePort(), await freePort()];
   controller = startControllerProcess(
-    ['--kubeconfig', cp.kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--log-level', 'debug', `--concurrent-ssa=${inFlight}`],
+    ['--kubeconfig', cp.kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--log-level', 'debug', `--concurrent-ssa=${inFlight}`,
+      // The floor client has no client-side rate limit; the controller's default (50 QPS, burst 300, as Flux) would
+      // measure the limiter, not the round trips.
+      '--kube-api-qps=10000', '--kube-api-burst=10000'],
     { KUBECONFIG: '' },
   );
   await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: 'controller /readyz', timeoutMs: 60_000 });

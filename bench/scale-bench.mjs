@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Scale: 10 → 100 → 1,000 KCLRuns (one GitRepository and one ConfigMap each), created at once against a real control
+// plane; a fresh `bin/kclrun controller` process per step, watching only that step's namespace. Per step: created →
+// all Ready, the RSS of the controller's whole process tree (engine workers included; /proc) once all are Ready and
+// its peak during the step, and the time per KCLRun (flat when the time grows linearly).
+// Usage: node bench/scale-bench.mjs [COUNT...]   (default 10 100 1000)   (needs `npm run build` and the tools)
+// The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { peakRss, treeRss } from './proc-tree.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => import(join(root, 'dist', p));
+const { startControlPlane } = await dist('test/harness/control-plane.js');
+const { installFluxSourceCRDs } = await dist('test/harness/flux-crds.js');
+const { closeArtifactServer } = await dist('test/harness/artifact-server.js');
+const { freePort, waitFor } = await dist('test/harness/processes.js');
+const { newNamespace } = await dist('test/harness/ava.js');
+const { installKCLRunCRD, gitSource, createKCLRun, configMapsPackage, startControllerProcess, httpGet } = await dist('test/controller/suite.js');
+
+const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+if (counts.length === 0) counts.push(10, 100, 1000);
+const mib = (b) => Math.round((b / 1024 / 1024) * 10) / 10;
+let revisionCounter = 0;
+const nextRevision = () => `main@sha1:${(++revisionCounter).toString(16).padStart(40, '0')}`;
+
+const cp = await startControlPlane();
+const steps = [];
+try {
+  await installFluxSourceCRDs(cp);
+  await installKCLRunCRD(cp);
+  for (const count of counts) {
+    const ns = await newNamespace(cp, `scale-${count}`);
+    const health = await freePort();
+    const controller = startControllerProcess(
+      ['--kubeconfig', cp.kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${await freePort()}`,
+        '--log-level', 'error', '--concurrent=4', '--watch-all-namespaces=false'],
+      { KUBECONFIG: '', RUNTIME_NAMESPACE: ns },
+    );
+    try {
+      await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: 'controller /readyz', timeoutMs: 60_000 });
+      const idle = treeRss(controller.pid).bytes;
+      for (let i = 0; i < count; i++) await gitSource(cp, ns, `repo-${i}`, configMapsPackage({ [`cm-${i}`]: { v: '0' } }), nextRevision());
+      const peaks = peakRss({ tree: controller.pid }, 500);
+      const t0 = performance.now();
+      for (let i = 0; i < count; i += 50) {
+        await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => createKCLRun(cp, ns, `app-${i + j}`, { sourceRef: { kind: 'GitRepository', name: `repo-${i + j}` } })));
+      }
+      await waitFor(async () => {
+        const res = await cp.request('GET', `/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/${ns}/kclruns`);
+        return res.ok && res.body.items.filter((k) => k.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === count;
+      }, { what: `${count} KCLRuns Ready`, timeoutMs: 60 * 60_000, intervalMs: 250 });
+      const readyMs = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 2000));
+      const ready = treeRss(controller.pid);
+      const peak = peaks.stop().tree;
+      steps.push({ kclruns: count, readyMs: Math.round(readyMs), msPerKCLRun: Math.round(readyMs / count), rssIdleMiB: mib(idle), rssReadyMiB: mib(ready.bytes), rssPeakMiB: mib(peak), processes: ready.processes });
+    } finally {
+      await controller.stop('SIGTERM');
+    }
+  }
+  console.log('scale (bin/kclrun controller, real kube-apiserver, --concurrent=4; one ConfigMap per KCLRun; RSS of the whole process tree)');
+  console.log('| KCLRuns | created → all Ready | per KCLRun | RSS idle | RSS all Ready | peak RSS | processes |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const s of steps) console.log(`| ${s.kclruns} | ${(s.readyMs / 1000).toFixed(1)} s | ${s.msPerKCLRun} ms | ${s.rssIdleMiB} MiB | ${s.rssReadyMiB} MiB | ${s.rssPeakMiB} MiB | ${s.processes} |`);
+  console.log(JSON.stringify({ steps }));
+} finally {
+  await closeArtifactServer();
+  await cp.stop();
+}
