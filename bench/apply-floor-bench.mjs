@@ -11,25 +11,12 @@
 // Usage: node bench/apply-floor-bench.mjs [ROUNDS=3] [OBJECTS=1000]   (needs `npm run build` and the tools)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
 import { Agent, request } from 'node:https';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { closeArtifactServer, controlPlane, median, newNamespace, nextRevision, startController, suite, waitFor } from './controller-lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (p) => import(join(root, 'dist', p));
-const { startControlPlane } = await dist('test/harness/control-plane.js');
-const { installFluxSourceCRDs } = await dist('test/harness/flux-crds.js');
-const { closeArtifactServer } = await dist('test/harness/artifact-server.js');
-const { freePort, waitFor } = await dist('test/harness/processes.js');
-const { newNamespace } = await dist('test/harness/ava.js');
-const { installKCLRunCRD, gitSource, createKCLRun, kclPackage, startControllerProcess, httpGet, jsonLines } = await dist('test/controller/suite.js');
-
+const { gitSource, createKCLRun, kclPackage, jsonLines } = suite;
 const rounds = Number(process.argv[2] ?? 3);
 const count = Number(process.argv[3] ?? 1000);
 const inFlight = 8;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const program = `items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "cm-" + str(i), data.v = str(i)} for i in range(${count})]\n`;
 
 /** The floor: N server-side applies, `inFlight` at a time, over keep-alive connections; wall ms. */
@@ -63,24 +50,17 @@ async function floor(ep, ns) {
   return ms;
 }
 
-const cp = await startControlPlane();
+const cp = await controlPlane();
 let controller;
 try {
-  await installFluxSourceCRDs(cp);
-  await installKCLRunCRD(cp);
-  const [health, metrics] = [await freePort(), await freePort()];
-  controller = startControllerProcess(
-    ['--kubeconfig', cp.kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--log-level', 'debug', `--concurrent-ssa=${inFlight}`,
-      // The floor client has no client-side rate limit; the controller's default (50 QPS, burst 300, as Flux) would
-      // measure the limiter, not the round trips.
-      '--kube-api-qps=10000', '--kube-api-burst=10000'],
-    { KUBECONFIG: '' },
-  );
-  await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: 'controller /readyz', timeoutMs: 60_000 });
+  controller = await startController(cp, ['--log-level', 'debug', `--concurrent-ssa=${inFlight}`,
+    // The floor client has no client-side rate limit; the controller's default (50 QPS, burst 300, as Flux) would
+    // measure the limiter, not the round trips.
+    '--kube-api-qps=10000', '--kube-api-burst=10000']);
 
   /** kclrun: one KCLRun rendering the N ConfigMaps into a fresh namespace; the controller's own timings. */
-  const ours = async (ns, round) => {
-    await gitSource(cp, ns, 'repo', kclPackage(program), `main@sha1:${(round + 1).toString(16).padStart(40, '0')}`);
+  const ours = async (ns) => {
+    await gitSource(cp, ns, 'repo', kclPackage(program), nextRevision());
     const t0 = performance.now();
     await createKCLRun(cp, ns, 'app', { sourceRef: { kind: 'GitRepository', name: 'repo' }, timeout: '5m' });
     const line = (msg) => jsonLines(controller.stderr()).find((l) => l.msg === msg && l.kclrun?.namespace === ns);
@@ -100,7 +80,7 @@ try {
     const steps = [
       async () => { const ms = await floor(cp.admin, await newNamespace(cp, 'floor')); if (round) got.floor.push(ms); },
       async () => {
-        const r = await ours(await newNamespace(cp, 'ours'), round);
+        const r = await ours(await newNamespace(cp, 'ours'));
         if (round) { got.apply.push(r.applyMs); got.render.push(r.renderMs); got.ready.push(r.readyMs); }
       },
     ];

@@ -13,51 +13,28 @@
 //     measured over the same window with spec.interval 1m; idle and peak RSS of each tree (sum of VmRSS, /proc).
 // Usage: node bench/flux-peer-bench.mjs [--quick]   (quick: 4 revisions in the 100 × 20 case, a 60 s CPU window)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appliedAll, closeArtifactServer, controlPlane, installFluxKustomizeCRDs, median, newNamespace, nextRevision, startController, startKustomizeController, suite, waitFor } from './controller-lib.mjs';
 import { peakRss, treeCpuSeconds, treeRss } from './proc-tree.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (p) => import(join(root, 'dist', p));
-const { startControlPlane } = await dist('test/harness/control-plane.js');
-const { installFluxSourceCRDs, installFluxKustomizeCRDs } = await dist('test/harness/flux-crds.js');
-const { closeArtifactServer } = await dist('test/harness/artifact-server.js');
-const { startKustomizeController } = await dist('test/harness/kustomize-controller.js');
-const { freePort, waitFor } = await dist('test/harness/processes.js');
-const { newNamespace } = await dist('test/harness/ava.js');
-const { installKCLRunCRD, gitSource, setArtifact, createKCLRun, configMapsPackage, startControllerProcess, httpGet } = await dist('test/controller/suite.js');
-
+const { gitSource, setArtifact, createKCLRun, configMapsPackage } = suite;
 const quick = process.argv.includes('--quick');
 const revisions1 = 10;
 const revisions100 = quick ? 4 : 10;
 const cpuWindowS = 60;
 const objects = 20;
 const mib = (b) => b / 1024 / 1024;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-let revisionCounter = 0;
-const nextRevision = () => `main@sha1:${(++revisionCounter).toString(16).padStart(40, '0')}`;
 const maps = (i, v) => Object.fromEntries(Array.from({ length: objects }, (_, j) => [`app-${i}-cm-${j}`, { v: String(v) }]));
 const yamlPackage = (i, v) => ({
   'kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- configmaps.yaml\n',
   'configmaps.yaml': Object.entries(maps(i, v)).map(([name, data]) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${data.v}"\n`).join('---\n'),
 });
 
-const cp = await startControlPlane();
+const cp = await controlPlane();
 let ours;
 let peer;
 try {
-  await installFluxSourceCRDs(cp);
-  await installKCLRunCRD(cp);
   await installFluxKustomizeCRDs(cp);
-  const health = await freePort();
-  ours = startControllerProcess(
-    ['--kubeconfig', cp.kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${await freePort()}`, '--log-level', 'error', '--concurrent=4'],
-    { KUBECONFIG: '' },
-  );
-  await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: 'kclrun controller /readyz', timeoutMs: 60_000 });
+  ours = await startController(cp, ['--log-level', 'error', '--concurrent=4']);
   peer = await startKustomizeController(cp, ['--concurrent=4', '--log-level=error']);
   const pids = { ours: ours.pid, peer: peer.pid };
   await new Promise((r) => setTimeout(r, 3000));
@@ -85,16 +62,6 @@ try {
       list: (ns) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations`,
     },
   };
-  const appliedAll = (side, ns, revs) => async () => {
-    const res = await cp.request('GET', sides[side].list(ns));
-    if (!res.ok) return false;
-    const byName = new Map(res.body.items.map((k) => [k.metadata.name, k]));
-    return revs.every((rev, i) => {
-      const k = byName.get(`app-${i}`);
-      return k?.status?.lastAppliedRevision === rev && k.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    });
-  };
-
   /** N sources × 20 ConfigMaps from scratch: sources first, then every applier at once; ms to all Ready. */
   const fromScratch = async (side, n, interval) => {
     const ns = await newNamespace(cp, `${side}-${n}`);
@@ -105,7 +72,7 @@ try {
     }
     const t0 = performance.now();
     await Promise.all(Array.from({ length: n }, (_, i) => sides[side].create(ns, i, interval)));
-    await waitFor(appliedAll(side, ns, revs), { what: `${side}: ${n} Ready`, timeoutMs: 900_000, intervalMs: 100 });
+    await waitFor(appliedAll(cp, sides[side].list(ns), revs), { what: `${side}: ${n} Ready`, timeoutMs: 900_000, intervalMs: 100 });
     return { ns, ms: performance.now() - t0 };
   };
 

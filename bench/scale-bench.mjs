@@ -5,40 +5,21 @@
 // its peak during the step, and the time per KCLRun (flat when the time grows linearly).
 // Usage: node bench/scale-bench.mjs [COUNT...]   (default 10 100 1000)   (needs `npm run build` and the tools)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { closeArtifactServer, controlPlane, newNamespace, nextRevision, startController, suite, waitFor } from './controller-lib.mjs';
 import { peakRss, treeRss } from './proc-tree.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (p) => import(join(root, 'dist', p));
-const { startControlPlane } = await dist('test/harness/control-plane.js');
-const { installFluxSourceCRDs } = await dist('test/harness/flux-crds.js');
-const { closeArtifactServer } = await dist('test/harness/artifact-server.js');
-const { freePort, waitFor } = await dist('test/harness/processes.js');
-const { newNamespace } = await dist('test/harness/ava.js');
-const { installKCLRunCRD, gitSource, createKCLRun, configMapsPackage, startControllerProcess, httpGet } = await dist('test/controller/suite.js');
-
+const { gitSource, createKCLRun, configMapsPackage } = suite;
 const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
 if (counts.length === 0) counts.push(10, 100, 1000);
 const mib = (b) => Math.round((b / 1024 / 1024) * 10) / 10;
-let revisionCounter = 0;
-const nextRevision = () => `main@sha1:${(++revisionCounter).toString(16).padStart(40, '0')}`;
 
-const cp = await startControlPlane();
+const cp = await controlPlane();
 const steps = [];
 try {
-  await installFluxSourceCRDs(cp);
-  await installKCLRunCRD(cp);
   for (const count of counts) {
     const ns = await newNamespace(cp, `scale-${count}`);
-    const health = await freePort();
-    const controller = startControllerProcess(
-      ['--kubeconfig', cp.kubeconfigPath, '--health-addr', `127.0.0.1:${health}`, '--metrics-addr', `127.0.0.1:${await freePort()}`,
-        '--log-level', 'error', '--concurrent=4', '--watch-all-namespaces=false'],
-      { KUBECONFIG: '', RUNTIME_NAMESPACE: ns },
-    );
+    const controller = await startController(cp, ['--log-level', 'error', '--concurrent=4', '--watch-all-namespaces=false'], { RUNTIME_NAMESPACE: ns });
     try {
-      await waitFor(async () => (await httpGet(health, '/readyz')).status === 200, { what: 'controller /readyz', timeoutMs: 60_000 });
       const idle = treeRss(controller.pid).bytes;
       for (let i = 0; i < count; i++) await gitSource(cp, ns, `repo-${i}`, configMapsPackage({ [`cm-${i}`]: { v: '0' } }), nextRevision());
       const peaks = peakRss({ tree: controller.pid }, 500);
