@@ -45,13 +45,13 @@ export async function startController(cp, args = [], env = {}) {
   return controller;
 }
 
-/** True when every KCLRun / Kustomization at `listPath` named `app-<i>` has applied `revs[i]` and is Ready. */
+/**
+ * True when every KCLRun / Kustomization at `listPath` named `app-<i>` has applied `revs[i]` (status.lastAppliedRevision,
+ * set with Ready=True at the end of a successful reconcile; Ready turns Unknown again while a later reconcile runs).
+ */
 export const appliedAll = (cp, listPath, revs) => async () => {
   const res = await cp.request('GET', listPath);
   if (!res.ok) return false;
   const byName = new Map(res.body.items.map((k) => [k.metadata.name, k]));
-  return revs.every((rev, i) => {
-    const k = byName.get(`app-${i}`);
-    return k?.status?.lastAppliedRevision === rev && k.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  });
+  return revs.every((rev, i) => byName.get(`app-${i}`)?.status?.lastAppliedRevision === rev);
 };

@@ -10,7 +10,8 @@
 //   - 1 × 20 ConfigMaps: from scratch to Ready; revision → all 20 applied (median over REVISIONS changes)
 //   - 100 × 20 ConfigMaps: from scratch to all Ready; revision → all 20 of one source applied (median); steady-state
 //     CPU seconds per minute of each whole process tree (kclrun: the controller and its engine workers), both
-//     measured over the same window with spec.interval 1m; idle and peak RSS of each tree (sum of VmRSS, /proc).
+//     measured over the same window with spec.interval 1m (10m before); idle and peak RSS of each tree (sum of VmRSS,
+//     /proc). "Applied" is status.lastAppliedRevision (Ready turns Unknown while a later reconcile runs).
 // Usage: node bench/flux-peer-bench.mjs [--quick]   (quick: 4 revisions in the 100 × 20 case, a 60 s CPU window)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
 import { appliedAll, closeArtifactServer, controlPlane, installFluxKustomizeCRDs, median, newNamespace, nextRevision, startController, startKustomizeController, suite, waitFor } from './controller-lib.mjs';
@@ -18,6 +19,7 @@ import { peakRss, treeCpuSeconds, treeRss } from './proc-tree.mjs';
 
 const { gitSource, setArtifact, createKCLRun, configMapsPackage } = suite;
 const quick = process.argv.includes('--quick');
+const progress = (msg) => console.error(`[flux-peer-bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const revisions1 = 10;
 const revisions100 = quick ? 4 : 10;
 const cpuWindowS = 60;
@@ -93,7 +95,7 @@ try {
     return got;
   };
 
-  // 1 × 20.
+  progress('1 × 20');
   const one = {};
   const scratch1 = await alternate(1, async (side) => {
     const s = await fromScratch(side, 1, '10m');
@@ -102,15 +104,28 @@ try {
   });
   const rev1 = await alternate(revisions1, (side, r) => revisionToApplied(side, one[side], 100 + r));
 
-  // 100 × 20.
+  progress('100 × 20');
   const hundred = {};
   const scratch100 = await alternate(1, async (side) => {
-    const s = await fromScratch(side, 100, '1m');
+    const s = await fromScratch(side, 100, '10m');
     hundred[side] = s.ns;
     return s.ms;
   });
+  progress('100 × 20: revisions');
   const rev100 = await alternate(revisions100, (side, r) => revisionToApplied(side, hundred[side], 200 + r));
-  // Steady state: both trees over the same window, every applier reconciling on its 1m interval.
+  // Steady state: both trees over the same window, every applier reconciling on a 1m interval (set now: the
+  // interval change reconciles each once; that settles first).
+  for (const side of ['ours', 'peer']) {
+    const list = await cp.request('GET', sides[side].list(hundred[side]));
+    await Promise.all(list.body.items.map((k) => cp.request('PATCH', `${sides[side].list(hundred[side])}/${k.metadata.name}`, {
+      body: { spec: { interval: '1m' } }, contentType: 'application/merge-patch+json',
+    })));
+    await waitFor(async () => {
+      const now = await cp.request('GET', sides[side].list(hundred[side]));
+      return now.body.items.every((k) => k.status?.observedGeneration === k.metadata.generation);
+    }, { what: `${side}: interval 1m observed`, timeoutMs: 600_000, intervalMs: 500 });
+  }
+  progress(`steady state: ${cpuWindowS} s`);
   const cpu0 = { ours: treeCpuSeconds(pids.ours), peer: treeCpuSeconds(pids.peer) };
   await new Promise((r) => setTimeout(r, cpuWindowS * 1000));
   const cpuPerMin = Object.fromEntries(['ours', 'peer'].map((s) => [s, ((treeCpuSeconds(pids[s]) - cpu0[s]) * 60) / cpuWindowS]));
