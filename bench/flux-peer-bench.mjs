@@ -12,13 +12,16 @@
 //     CPU seconds per minute of each whole process tree (kclrun: the controller and its engine workers), both
 //     measured over the same window with spec.interval 1m (10m before); idle and peak RSS of each tree (sum of VmRSS,
 //     /proc). "Applied" is status.lastAppliedRevision (Ready turns Unknown while a later reconcile runs).
-// Usage: node bench/flux-peer-bench.mjs [--quick]   (quick: 4 revisions in the 100 × 20 case, a 60 s CPU window)
+// Usage: node bench/flux-peer-bench.mjs [--quick] [--kclrun-flag=<flag>...]   (quick: 4 revisions in the 100 × 20
+// case; the CPU window is 60 s either way)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
 import { appliedAll, closeArtifactServer, controlPlane, installFluxKustomizeCRDs, median, newNamespace, nextRevision, startController, startKustomizeController, suite, waitFor } from './controller-lib.mjs';
 import { peakRss, treeCpuSeconds, treeRss } from './proc-tree.mjs';
 
 const { gitSource, setArtifact, createKCLRun, configMapsPackage } = suite;
 const quick = process.argv.includes('--quick');
+// --kclrun-flag=<flag> (repeatable) passes a flag to the kclrun controller, e.g. --kclrun-flag=--kube-api-qps=-1.
+const oursFlags = process.argv.filter((a) => a.startsWith('--kclrun-flag=')).map((a) => a.slice('--kclrun-flag='.length));
 const progress = (msg) => console.error(`[flux-peer-bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const revisions1 = 10;
 const revisions100 = quick ? 4 : 10;
@@ -36,7 +39,7 @@ let ours;
 let peer;
 try {
   await installFluxKustomizeCRDs(cp);
-  ours = await startController(cp, ['--log-level', 'error', '--concurrent=4']);
+  ours = await startController(cp, ['--log-level', 'error', '--concurrent=4', ...oursFlags]);
   peer = await startKustomizeController(cp, ['--concurrent=4', '--log-level=error']);
   const pids = { ours: ours.pid, peer: peer.pid };
   await new Promise((r) => setTimeout(r, 3000));
