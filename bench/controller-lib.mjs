@@ -13,6 +13,9 @@ export const { freePort, waitFor } = await dist('test/harness/processes.js');
 export const { newNamespace } = await dist('test/harness/ava.js');
 export const suite = await dist('test/controller/suite.js');
 
+/** The flags given as `--kclrun-flag=<flag>` (repeatable) on the command line, for the kclrun controller. */
+export const kclrunFlags = () => process.argv.filter((a) => a.startsWith('--kclrun-flag=')).map((a) => a.slice('--kclrun-flag='.length));
+
 /** Median (mean of the middle two for an even count). */
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -15,13 +15,13 @@
 // Usage: node bench/flux-peer-bench.mjs [--quick] [--kclrun-flag=<flag>...]   (quick: 4 revisions in the 100 × 20
 // case; the CPU window is 60 s either way)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
-import { appliedAll, closeArtifactServer, controlPlane, installFluxKustomizeCRDs, median, newNamespace, nextRevision, startController, startKustomizeController, suite, waitFor } from './controller-lib.mjs';
+import { appliedAll, closeArtifactServer, kclrunFlags, controlPlane, installFluxKustomizeCRDs, median, newNamespace, nextRevision, startController, startKustomizeController, suite, waitFor } from './controller-lib.mjs';
 import { peakRss, treeCpuSeconds, treeRss } from './proc-tree.mjs';
 
 const { gitSource, setArtifact, createKCLRun, configMapsPackage } = suite;
 const quick = process.argv.includes('--quick');
 // --kclrun-flag=<flag> (repeatable) passes a flag to the kclrun controller, e.g. --kclrun-flag=--kube-api-qps=-1.
-const oursFlags = process.argv.filter((a) => a.startsWith('--kclrun-flag=')).map((a) => a.slice('--kclrun-flag='.length));
+const oursFlags = kclrunFlags();
 const progress = (msg) => console.error(`[flux-peer-bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const revisions1 = 10;
 const revisions100 = quick ? 4 : 10;

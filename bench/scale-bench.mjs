@@ -3,13 +3,14 @@
 // plane; a fresh `bin/kclrun controller` process per step, watching only that step's namespace. Per step: created →
 // all Ready, the RSS of the controller's whole process tree (engine workers included; /proc) once all are Ready and
 // its peak during the step, and the time per KCLRun (flat when the time grows linearly).
-// Usage: node bench/scale-bench.mjs [COUNT...]   (default 10 100 1000)   (needs `npm run build` and the tools)
+// Usage: node bench/scale-bench.mjs [COUNT...] [--kclrun-flag=<flag>...]   (default 10 100 1000; needs `npm run build`
+// and the tools)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
-import { closeArtifactServer, controlPlane, newNamespace, nextRevision, startController, suite, waitFor } from './controller-lib.mjs';
+import { closeArtifactServer, controlPlane, kclrunFlags, newNamespace, nextRevision, startController, suite, waitFor } from './controller-lib.mjs';
 import { peakRss, treeRss } from './proc-tree.mjs';
 
 const { gitSource, createKCLRun, configMapsPackage } = suite;
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const counts = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
 if (counts.length === 0) counts.push(10, 100, 1000);
 const mib = (b) => Math.round((b / 1024 / 1024) * 10) / 10;
 
@@ -18,7 +19,7 @@ const steps = [];
 try {
   for (const count of counts) {
     const ns = await newNamespace(cp, `scale-${count}`);
-    const controller = await startController(cp, ['--log-level', 'error', '--concurrent=4', '--watch-all-namespaces=false'], { RUNTIME_NAMESPACE: ns });
+    const controller = await startController(cp, ['--log-level', 'error', '--concurrent=4', '--watch-all-namespaces=false', ...kclrunFlags()], { RUNTIME_NAMESPACE: ns });
     try {
       const idle = treeRss(controller.pid).bytes;
       for (let i = 0; i < count; i++) await gitSource(cp, ns, `repo-${i}`, configMapsPackage({ [`cm-${i}`]: { v: '0' } }), nextRevision());
