@@ -12,11 +12,17 @@
 //   - the controller (bench/controller-bench.mjs), when present: revision → applied, RSS with 100 KCLRuns
 //   - parallel rendering (bench/render-workers-bench.mjs): 100 KCLRuns of ~0.5 s engine time each, created → all
 //     Ready, at --render-workers=1 and =2 (KCLRUN_BENCH_KCLRUNS sets the count)
-// Usage: node bench/run.mjs [RUNS] [--quick] [--fn]   (default 11 runs; --quick: 3 runs, no 10,000 items, no image,
-// controller or parallel-rendering benches; --fn: only `kclrun fn` against its Python peer, its rows replacing those
-// of bench/results/latest.json). KCLRUN_BENCH_BASE=<another checkout's bin/kclrun> adds rows `fn, N items (this
-// tree vs base)`, alternating the two: a before/after of a change. The peers' venv is made on first use under
-// ~/.cache/kclrun/bench-venv. Peak RSS is the whole process tree's (bench/tree-rss.mjs).
+//   - the apply floor (bench/apply-floor-bench.mjs): the controller's apply stage for 1,000 ConfigMaps vs a minimal
+//     server-side-apply client, 8 in flight; render time reported apart
+//   - Flux's applier (bench/flux-peer-bench.mjs): kustomize-controller v1.9.0 (built here, bench only, by
+//     `scripts/build-tools.sh kustomize-controller`) vs the controller, 1 × 20 and 100 × 20 ConfigMaps
+//   - scale (bench/scale-bench.mjs): 10 → 100 → 1,000 KCLRuns (1,000 only without --quick)
+// Usage: node bench/run.mjs [RUNS] [--quick] [--only=fn|controller]   (default 11 runs; --quick: 3 runs, no 10,000
+// items, no image, old controller or parallel-rendering benches, fewer controller rounds; --only: one group of rows,
+// the other rows of bench/results/latest.json are kept; --fn is --only=fn). KCLRUN_BENCH_BASE=<another checkout's
+// bin/kclrun> adds rows `fn, N items (this tree vs base)`, alternating the two: a before/after of a change. The
+// peers' venv is made on first use under ~/.cache/kclrun/bench-venv. Peak RSS is the whole process tree's
+// (bench/tree-rss.mjs).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -27,10 +33,10 @@ import { watchTree } from './tree-rss.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
-const fnOnly = process.argv.includes('--fn');
 const base = process.env.KCLRUN_BENCH_BASE;
 const runArg = process.argv.slice(2).find((a) => /^\d+$/.test(a));
 const runs = Number(runArg ?? (quick ? 3 : 11));
+const only = process.argv.includes('--fn') ? 'fn' : process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const engineVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).kclEngine.version;
 const cache = process.env.KCLRUN_CACHE || join(homedir(), '.cache', 'kclrun');
 const work = mkdtempSync(join(tmpdir(), 'kclrun-bench-'));
@@ -120,6 +126,51 @@ function pythonPeer() {
 }
 
 const rows = [];
+/** A row without a peer (a figure reported alongside, e.g. render time). */
+function figure(name, ours, unit, n) {
+  rows.push({ name, ours: Math.round(ours), peer: null, peerName: null, ratio: null, unit, runs: n });
+}
+/** A row of two figures measured in the same run. */
+function pair(name, ours, peer, peerName, unit, n) {
+  const round = (x) => (unit === 'ms' ? Math.round(x) : Math.round(x * 10) / 10);
+  rows.push({ name, ours: round(ours), peer: round(peer), peerName, ratio: Number((ours / peer).toFixed(2)), unit, runs: n });
+}
+
+/** Runs a controller bench script under nice; echoes its output and returns its last line as JSON. */
+function jsonBench(script, args) {
+  const out = execFileSync('nice', ['-n', '10', process.execPath, join(root, 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
+  process.stdout.write(out);
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+function controllerRows() {
+  const floorRounds = quick ? 2 : 5;
+  const f = jsonBench('apply-floor-bench.mjs', [String(floorRounds), '1000']);
+  pair('controller apply stage, 1,000 ConfigMaps (render excluded)', f.applyMs, f.floorMs, 'API server floor: minimal SSA client, 8 in flight', 'ms', floorRounds);
+  figure('controller render, 1,000 ConfigMaps (reported apart)', f.renderMs, 'ms', floorRounds);
+  figure('controller KCLRun of 1,000 ConfigMaps: created → Ready', f.readyMs, 'ms', floorRounds);
+
+  // kustomize-controller is built here only (never by npm test): nice'd, cached after the first build.
+  execFileSync('nice', ['-n', '10', join(root, 'scripts', 'build-tools.sh'), 'kustomize-controller'], { stdio: 'inherit' });
+  const p = jsonBench('flux-peer-bench.mjs', quick ? ['--quick'] : []);
+  const kc = 'kustomize-controller v1.9.0';
+  const one = p['1x20'];
+  const many = p['100x20'];
+  pair('controller 1 × 20: from scratch → Ready', one.scratchMs.ours, one.scratchMs.peer, kc, 'ms', 1);
+  pair('controller 1 × 20: revision → applied', one.revisionMs.ours, one.revisionMs.peer, kc, 'ms', one.revisions);
+  pair('controller 100 × 20: from scratch → all Ready', many.scratchMs.ours, many.scratchMs.peer, kc, 'ms', 1);
+  pair('controller 100 × 20: revision → applied', many.revisionMs.ours, many.revisionMs.peer, kc, 'ms', many.revisions);
+  pair('controller 100 × 20: steady-state CPU (tree, interval 1m)', many.cpuSecondsPerMin.ours, many.cpuSecondsPerMin.peer, kc, 's/min', 1);
+  pair('controller RSS idle (tree)', p.rssMiB.idle.ours, p.rssMiB.idle.peer, kc, 'MiB', 1);
+  pair('controller RSS with 100 × 20 (tree)', p.rssMiB.loaded.ours, p.rssMiB.loaded.peer, kc, 'MiB', 1);
+  pair('controller peak RSS (tree)', p.rssMiB.peak.ours, p.rssMiB.peak.peer, kc, 'MiB', 1);
+
+  const sc = jsonBench('scale-bench.mjs', quick ? ['10', '100'] : ['10', '100', '1000']);
+  for (const st of sc.steps) {
+    figure(`controller scale ${st.kclruns} KCLRuns: created → all Ready`, st.readyMs, 'ms', 1);
+    figure(`controller scale ${st.kclruns} KCLRuns: RSS all Ready (tree)`, st.rssReadyMiB, 'MiB', 1);
+  }
+}
 /** Rows `{name, ours, peer, peerName, ratio, unit, runs}`: wall and CPU ms, peak RSS MiB. */
 function compare(name, m, peerName, n) {
   for (const [what, key, unit] of [['wall', 'wall', 'ms'], ['CPU', 'cpu', 'ms'], ['peak RSS', 'rss', 'MiB']]) {
@@ -129,7 +180,7 @@ function compare(name, m, peerName, n) {
   }
 }
 
-try {
+async function fnRows() {
   const kclrun = join(root, 'bin', 'kclrun');
   const node = process.execPath;
   const py = pythonPeer();
@@ -140,7 +191,7 @@ try {
     const m = await alternate([kclrun, ['fn'], input], [py, [join(root, 'bench/peers/kcl_python_fn.py')], input], k);
     compare(`fn, ${n.toLocaleString('en')} items`, m, 'Python + libyaml, kcl-lib (same engine)', k);
     if (base) compare(`fn, ${n.toLocaleString('en')} items (this tree vs base)`, await alternate([kclrun, ['fn'], input], [base, ['fn'], input], k), 'base build (KCLRUN_BENCH_BASE)', k);
-    if (n === 5 && !fnOnly) {
+    if (n === 5 && only !== 'fn') {
       const before = [node, [join(root, 'bench/peers/fn-in-process.mjs')], input];
       compare('fn, 5 items (crash guard vs unguarded)', await alternate([kclrun, ['fn'], input], before, k), 'engine in-process, unguarded (before)', k);
       // The fallback: an engine directory without libkclguard.so makes the CLI use an engine worker process.
@@ -152,22 +203,26 @@ try {
       compare('fn, 5 items (engine worker fallback vs unguarded)', await alternate(worker, before, k), 'engine in-process, unguarded (before)', k);
     }
   }
-  if (!fnOnly) {
-    const flask = join(root, 'examples/flask-demo');
-    const renderPeer = [py, [join(root, 'bench/peers/kcl_python_render.py'), flask, join(flask, 'main.k'), join(flask, 'render/k8s/kubernetes_render.k')]];
-    compare('render flask-demo', await alternate([kclrun, ['render', flask]], renderPeer, runs), 'kcl-lib Python (same engine)', runs);
-  }
+  const flask = join(root, 'examples/flask-demo');
+  const renderPeer = [py, [join(root, 'bench/peers/kcl_python_render.py'), flask, join(flask, 'main.k'), join(flask, 'render/k8s/kubernetes_render.k')]];
+  compare('render flask-demo', await alternate([kclrun, ['render', flask]], renderPeer, runs), 'kcl-lib Python (same engine)', runs);
+}
 
-  console.log(`\nkclrun benchmarks — medians (max for RSS) of alternating runs after a warm-up; ${new Date().toISOString()}\n`);
+try {
+  const node = process.execPath;
+  if (only !== 'controller') await fnRows();
+  if (only !== 'fn') controllerRows();
+  const loadAvg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`\nkclrun benchmarks — medians (max for RSS) of alternating runs after a warm-up; ${new Date().toISOString()}; load average ${loadAvg}\n`);
   console.log('| case | kclrun | peer | ratio (kclrun/peer) | runs |');
   console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.ours} ${r.unit} | ${r.peer} ${r.unit} | ${r.ratio.toFixed(2)} | ${r.runs} |`);
+  for (const r of rows) console.log(`| ${r.name} | ${r.ours} ${r.unit} | ${r.peer === null ? '—' : `${r.peer} ${r.unit}`} | ${r.ratio === null ? '—' : r.ratio.toFixed(2)} | ${r.runs} |`);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   const latest = join(root, 'bench', 'results', 'latest.json');
-  const measured = new Set(rows.map((r) => r.name));
-  const kept = fnOnly && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')).filter((r) => !measured.has(r.name)) : [];
-  writeFileSync(latest, `${JSON.stringify([...rows, ...kept], null, 2)}\n`);
-  if (!quick && !fnOnly) {
+  // With --only, the other group's rows of the previous run are kept.
+  const kept = only && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')).filter((r) => !rows.some((n) => n.name === r.name)) : [];
+  writeFileSync(latest, `${JSON.stringify([...kept, ...rows], null, 2)}\n`);
+  if (!quick && !only) {
     // The function from the container image, when one is built (npm run image:build).
     execFileSync(node, [join(root, 'bench', 'image-bench.mjs'), String(runs)], { stdio: 'inherit' });
     const controllerBench = join(root, 'bench', 'controller-bench.mjs');

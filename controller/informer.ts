@@ -99,6 +99,8 @@ export class Informer<T extends Meta> {
   }
 
   #upsert(key: string, obj: T): void {
+    // managedFields are the bulk of a small object's metadata and nothing reads them from the cache.
+    delete (obj.metadata as { managedFields?: unknown }).managedFields;
     const prev = this.cache.get(key);
     this.cache.set(key, obj);
     if (!prev) this.handlers.onAdd?.(obj);

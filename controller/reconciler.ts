@@ -234,6 +234,7 @@ export class Reconciler {
     if (!registry.ok) return { reason: REASONS.BuildFailed, message: registry.message };
     for (const s of registry.secrets) secrets.add(s);
     const cache = this.opts.packageCache;
+    const buildStarted = performance.now();
     const built = await buildObjects(dir, k.spec.path, k.spec.config, args.args, {
       packages: { ...(cache !== undefined && { cache: join(cache, k.metadata.namespace) }), dockerConfig: registry.dockerConfig },
       engine: this.opts.engine,
@@ -243,6 +244,7 @@ export class Reconciler {
       timeoutSetBy: k.spec.timeout ? "the KCLRun's spec.timeout" : "the KCLRun's default spec.timeout",
     });
     if (!built.ok) return { reason: REASONS.BuildFailed, message: built.message };
+    log.debug('manifests built', { revision, objects: built.objects.length, durationMs: Math.round(performance.now() - buildStarted) });
     for (const s of secretValues(built.objects)) secrets.add(s);
 
     throwIfCancelled(signal);
@@ -276,6 +278,7 @@ export class Reconciler {
     status.inventory(withSurvivors(previous, intendedEntries(prepared.objects)));
     await status.progressing(`Detecting drift for revision ${revision} with a timeout of ${timeoutS}s`);
     const owner = ownerLabels(k);
+    const applyStarted = performance.now();
     const applied = await applyAllStaged(target, prepared.objects, {
       fieldManager: APPLY_FIELD_MANAGER,
       force: k.spec.force ?? false,
@@ -285,6 +288,7 @@ export class Reconciler {
       overrideManagers: this.opts.overrideManagers,
       concurrency: this.opts.concurrentSsa,
     });
+    const applyMs = Math.round(performance.now() - applyStarted);
     const current = sortEntries(
       applied.changes.filter((c) => c.action !== 'skipped').map((c): InventoryEntry => ({ id: c.id, v: c.version })),
     );
@@ -298,7 +302,7 @@ export class Reconciler {
     }
     if (changed.length) {
       const summary = changed.map((c) => `${c.subject} ${c.action}`).join('\n');
-      log.info('server-side apply completed', { revision, changes: Object.fromEntries(changed.map((c) => [c.subject, c.action])) });
+      log.info('server-side apply completed', { revision, durationMs: applyMs, changes: Object.fromEntries(changed.map((c) => [c.subject, c.action])) });
       await status.event('Normal', REASONS.Progressing, summary, revision);
     }
 

@@ -10,7 +10,7 @@
 # seconds. Builds run one after another (CI machines have 2 cores); the Go module
 # and build caches (go env GOMODCACHE / GOCACHE) are kept between runs.
 #
-# Usage: scripts/build-tools.sh [tool...]   (default: all of them)
+# Usage: scripts/build-tools.sh [tool...]   (default: all but kustomize-controller, which only npm run bench builds)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,6 +80,8 @@ for t in "${want[@]}"; do
     kube-apiserver) build_tool kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)" ;;
     etcd) build_tool etcd etcd go.etcd.io/etcd/server/v3 ;;
     source-controller) build_tool source-controller flux github.com/fluxcd/source-controller ;;
+    # Bench only (npm run bench's controller peer); not in the default list, so npm test never builds it.
+    kustomize-controller) build_tool kustomize-controller flux-kustomize github.com/fluxcd/kustomize-controller ;;
     notification-controller) build_tool notification-controller notification github.com/fluxcd/notification-controller ;;
     kustomize) build_tool kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 ;;
     registry) build_tool registry registry . ;;
@@ -91,5 +93,9 @@ done
 # The Flux source and notification CRDs come from the pinned modules; make sure they are downloaded.
 (cd "$TOOLS_DIR/flux" && go mod download github.com/fluxcd/source-controller)
 (cd "$TOOLS_DIR/notification" && go mod download github.com/fluxcd/notification-controller)
+# The Kustomization CRD comes from the pinned kustomize-controller module (bench only).
+for t in "${want[@]}"; do
+  if [[ "$t" == kustomize-controller ]]; then (cd "$TOOLS_DIR/flux-kustomize" && go mod download github.com/fluxcd/kustomize-controller); fi
+done
 
 echo "build-tools: done in $(( $(now) - T0 ))s; links in ${LINKS#$ROOT/}/"

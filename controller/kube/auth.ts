@@ -17,19 +17,36 @@ export interface Connection {
 
 type Tls = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername'>;
 
+/**
+ * How long a resolved connection is reused. Resolving runs client-node's `applyToHTTPSOptions` (decoding the CA and
+ * client cert, asking the authenticators), which showed in the apply profile at one call per request; credentials
+ * that rotate (token files, exec plugins) are cached longer than this by client-node itself.
+ */
+const RESOLVED_TTL_MS = 1000;
+
 /** Resolves connections for one KubeConfig, reusing the agent while the TLS material stays the same. */
 export class ConnectionResolver {
   readonly #kc: KubeConfig;
   #agent: http.Agent | undefined;
   #tls: Tls | undefined;
+  #resolved: { at: number; conn: Promise<Connection> } | undefined;
 
   /** @param kc the KubeConfig whose current context is used */
   constructor(kc: KubeConfig) {
     this.#kc = kc;
   }
 
-  /** Current headers and agent; throws only if the KubeConfig has no current cluster (a configuration bug). */
-  async resolve(): Promise<Connection> {
+  /** Current headers and agent (reused for {@link RESOLVED_TTL_MS}); throws only if the KubeConfig has no current cluster. */
+  resolve(): Promise<Connection> {
+    const now = Date.now();
+    if (this.#resolved && now - this.#resolved.at < RESOLVED_TTL_MS) return this.#resolved.conn;
+    const conn = this.#resolve();
+    this.#resolved = { at: now, conn };
+    conn.catch(() => (this.#resolved = undefined));
+    return conn;
+  }
+
+  async #resolve(): Promise<Connection> {
     const cluster = this.#kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const opts: https.RequestOptions = {};
@@ -72,6 +89,7 @@ export class ConnectionResolver {
   close(): void {
     this.#agent?.destroy();
     this.#agent = undefined;
+    this.#resolved = undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * Server-side apply of one object (fluxcd/pkg/ssa `Apply`): GET, skip rules, dry-run apply, drift check, apply;
- * on immutable-field errors with force, delete, wait for termination and re-create.
+ * Server-side apply of one object (fluxcd/pkg/ssa `Apply`): GET (or the stage's LIST), skip rules, dry-run apply, drift
+ * check, apply; on immutable-field errors with force, delete, wait for termination and re-create. An object that does
+ * not exist yet is applied at once (no dry-run: there is no drift to detect, and the apply validates the same).
  *
  * Before the dry-run, fields set by kubectl or `before-first-apply` are taken over (`managers.ts`) unless the object
  * is annotated `…/ssa: Merge`, so what the KCL does not render is removed.
@@ -23,6 +24,7 @@ import { changeSetEntry, subjectOf } from './inventory.js';
 import { asObject, metadataValue, sleep, withLabels } from './meta.js';
 import type { ApplyOptions, ChangeSetEntry, FailedObject, JsonObject, ObjectRef } from './types.js';
 import { waitForTermination } from './wait.js';
+import type { LiveLookup } from './live.js';
 
 /** Outcome of applying one object. */
 export type ObjectOutcome = { ok: true; entry: ChangeSetEntry } | ({ ok: false } & FailedObject);
@@ -34,6 +36,8 @@ export interface ApplyObjectOptions extends ApplyOptions {
    * since discovery can lag a freshly established CRD.
    */
   pendingKinds?: ReadonlySet<string>;
+  /** The live objects a stage's LISTs already read (`live.ts`); objects it does not cover are read with a GET. */
+  known?: LiveLookup;
 }
 
 const IMMUTABLE = /is\simmutable|immutable\sfield/i;
@@ -83,10 +87,17 @@ export async function applyObject(client: KubeClient, obj: JsonObject, opts: App
   }
   const subject = subjectOf(ref);
 
-  const got = await client.get(ref, { signal: opts.signal });
-  if (!got.ok && got.status !== 404) return fail(ref, `${subject} query failed: ${got.message}`, got.status);
-  const live = got.ok ? got.body : undefined;
+  let live: JsonObject | undefined;
+  const listed = opts.known?.(ref);
+  if (listed) live = listed.live;
+  else {
+    const got = await client.get(ref, { signal: opts.signal });
+    if (!got.ok && got.status !== 404) return fail(ref, `${subject} query failed: ${got.message}`, got.status);
+    live = got.ok ? got.body : undefined;
+  }
   if (shouldSkip(desired, live)) return { ok: true, entry: changeSetEntry(ref, 'skipped') };
+  // A new object: no drift to detect, so no dry-run round (one PATCH, as the floor pays).
+  if (!live) return applied(ref, await client.apply(desired, { fieldManager: opts.fieldManager, force: true, signal: opts.signal }), 'created');
   if (live && metadataValue(desired, SSA_ANNOTATION) !== SSA_MERGE) {
     const takeover = await takeOverFields(client, ref, live, opts);
     if (takeover) return takeover;

@@ -17,14 +17,14 @@ export function metadataValue(obj: JsonObject | undefined, key: string): string 
   return typeof l === 'string' ? l : undefined;
 }
 
-/** A deep copy with `labels` merged into `metadata.labels`. */
+/**
+ * A copy with `labels` merged into `metadata.labels`. Only the top level, `metadata` and its labels are copied (a
+ * deep copy per object showed in the apply profile); the rest is shared with `obj`, so do not mutate it.
+ */
 export function withLabels(obj: JsonObject, labels: Record<string, string> | undefined): JsonObject {
-  const copy = structuredClone(obj);
-  if (!labels || Object.keys(labels).length === 0) return copy;
-  const md = asObject(copy['metadata']) ?? {};
-  md['labels'] = { ...(asObject(md['labels']) ?? {}), ...labels };
-  copy['metadata'] = md;
-  return copy;
+  const md: JsonObject = { ...(asObject(obj['metadata']) ?? {}) };
+  if (labels && Object.keys(labels).length > 0) md['labels'] = { ...(asObject(md['labels']) ?? {}), ...labels };
+  return { ...obj, metadata: md };
 }
 
 /** True when `obj` carries every label of `labels` (false for an empty selector). */

@@ -9,7 +9,7 @@ import { parseAllDocuments } from "yaml";
 import type { ControlPlane } from "./control-plane.js";
 import { serverSideApply } from "./kube-request.js";
 import { waitFor } from "./processes.js";
-import { notificationControllerCrdDir, sourceControllerCrdDir } from "./tools.js";
+import { kustomizeControllerCrdDir, notificationControllerCrdDir, sourceControllerCrdDir } from "./tools.js";
 
 /** The Flux source API group and version served by the pinned source-controller. */
 export const SOURCE_API_VERSION = "source.toolkit.fluxcd.io/v1";
@@ -98,6 +98,13 @@ export async function installFluxNotificationCRDs(cp: ControlPlane, cfg: Install
     throw new Error("kclrun harness: the Alert CRD has no eventSources[].kind enum where expected; the pinned notification-controller changed");
   }
   for (const k of kinds) k.enum = [...new Set([...k.enum!, ...(cfg.eventSourceKinds ?? ["KCLRun"])])];
+  await applyCrds(cp, crds);
+  return crds.map((c) => c.metadata.name);
+}
+
+/** Applies the Flux Kustomization CRD (kustomize-controller, the bench's peer) and waits for Established. */
+export async function installFluxKustomizeCRDs(cp: ControlPlane): Promise<string[]> {
+  const crds = readCrds(kustomizeControllerCrdDir());
   await applyCrds(cp, crds);
   return crds.map((c) => c.metadata.name);
 }

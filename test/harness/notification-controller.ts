@@ -4,12 +4,9 @@
  * 127.0.0.1 ports, all namespaces watched, leader election off. The notification CRDs must be
  * installed first (`installFluxNotificationCRDs`).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ControlPlane } from "./control-plane.js";
-import { freePort, startProcess, waitFor, type GroupProcess } from "./processes.js";
-import { toolPath } from "./tools.js";
+import { startFluxProcess } from "./flux-process.js";
+import { freePort, waitFor } from "./processes.js";
 
 /** Options for {@link startNotificationController}. */
 export interface NotificationControllerCfg {
@@ -35,37 +32,19 @@ export interface NotificationController {
 
 /** Starts notification-controller and waits until its health endpoint reports ready. */
 export async function startNotificationController(cp: ControlPlane, cfg: NotificationControllerCfg = {}): Promise<NotificationController> {
-  const dir = mkdtempSync(join(tmpdir(), "kclrun-nc-"));
   const [events, receiver, metrics, health] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  let proc: GroupProcess | undefined;
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      await proc?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    })());
+  const { proc, stop } = await startFluxProcess(cp, "notification-controller", health, () => [
+    `--events-addr=127.0.0.1:${events}`, `--receiverAddr=127.0.0.1:${receiver}`, `--metrics-addr=127.0.0.1:${metrics}`,
+    ...(cfg.args ?? []),
+  ], { startTimeoutMs: cfg.startTimeoutMs });
   try {
-    proc = startProcess(toolPath("notification-controller"), [
-      `--events-addr=127.0.0.1:${events}`, `--receiverAddr=127.0.0.1:${receiver}`,
-      `--metrics-addr=127.0.0.1:${metrics}`, `--health-addr=127.0.0.1:${health}`,
-      "--watch-all-namespaces=true", "--enable-leader-election=false", "--log-encoding=console",
-      ...(cfg.args ?? []),
-    ], join(dir, "notification-controller.log"), {
-      env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, RUNTIME_NAMESPACE: "default" },
-      cwd: dir,
-      cleanupDir: dir,
-    });
-    const p = proc;
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${health}/readyz`)).ok, {
-      what: "notification-controller /readyz", proc: p, timeoutMs: cfg.startTimeoutMs ?? 60_000, intervalMs: 200,
-    });
     // /readyz answers before the event server listens; wait for the receiver too (it answers 4xx to a GET).
     await waitFor(async () => (await fetch(`http://127.0.0.1:${events}/`).then((r) => r.status, () => 0)) > 0, {
-      what: "notification-controller event receiver", proc: p, timeoutMs: 30_000, intervalMs: 200,
+      what: "notification-controller event receiver", proc, timeoutMs: 30_000, intervalMs: 200,
     });
-    return { eventsUrl: `http://127.0.0.1:${events}/`, logPath: p.logPath, pid: p.pid, logTail: (lines) => p.logTail(lines), stop };
   } catch (err) {
     await stop();
     throw err;
   }
+  return { eventsUrl: `http://127.0.0.1:${events}/`, logPath: proc.logPath, pid: proc.pid, logTail: (lines) => proc.logTail(lines), stop };
 }

@@ -12,7 +12,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Names of the tools built by `npm run tools:build`. */
-export type ToolName = "kube-apiserver" | "etcd" | "source-controller" | "notification-controller" | "kustomize" | "registry" | "oras";
+export type ToolName =
+  | "kube-apiserver" | "etcd" | "source-controller" | "notification-controller" | "kustomize" | "registry" | "oras"
+  | "kustomize-controller"; // bench only: `scripts/build-tools.sh kustomize-controller` (npm run bench)
 
 /** Pinned tool versions, as written in `test/tools/versions.json`. */
 export type ToolVersions = Readonly<Record<ToolName, string>>;
@@ -67,7 +69,7 @@ export function toolPath(name: ToolName): string {
 }
 
 /** `config/crd/bases` of a pinned Flux controller module in the Go module cache. */
-function fluxCrdDir(tool: "source-controller" | "notification-controller"): string {
+function fluxCrdDir(tool: "source-controller" | "notification-controller" | "kustomize-controller"): string {
   const version = toolVersions()[tool];
   const modCache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
   const dir = join(modCache, `github.com/fluxcd/${tool}@${version}`, "config/crd/bases");
@@ -90,4 +92,9 @@ export function sourceControllerCrdDir(): string {
 /** Directory of the Flux notification CRDs (Provider, Alert, Receiver) in the pinned notification-controller module. */
 export function notificationControllerCrdDir(): string {
   return fluxCrdDir("notification-controller");
+}
+
+/** Directory of the Flux Kustomization CRD in the pinned kustomize-controller module (bench only). */
+export function kustomizeControllerCrdDir(): string {
+  return fluxCrdDir("kustomize-controller");
 }

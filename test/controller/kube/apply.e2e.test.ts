@@ -97,6 +97,70 @@ test('ssa: IfNotPresent, ssa: Ignore and reconcile: disabled are skipped', async
   t.deepEqual(actions(onLive), [`skipped ConfigMap/${ns}/live`]);
 });
 
+test('a stage of many objects of one kind (read with one LIST): created, configured, unchanged and skipped as one by one', async (t) => {
+  const c = adminClient(cp());
+  const ns = await newNamespace(cp(), 'many');
+  const names = Array.from({ length: 12 }, (_, i) => `cm-${String(i).padStart(2, '0')}`);
+  const ann = (k: string, v: string): JsonObject => ({ metadata: { annotations: { [k]: v } } });
+  t.true((await applyAllStaged(c, names.slice(0, 4).map((n) => configMap(ns, n, { v: '1' })), opts)).ok);
+  // A cluster user disables reconciliation of cm-03 on the live object.
+  await c.apply(configMap(ns, 'cm-03', { v: '1' }, ann(RECONCILE_ANNOTATION, 'disabled')), { fieldManager: 'kubectl' });
+  const objects = names.map((n, i) =>
+    i === 0 ? configMap(ns, n, { v: '2' }) : i === 1 ? configMap(ns, n, { v: '2' }, ann(SSA_ANNOTATION, 'IfNotPresent')) : configMap(ns, n, { v: i === 3 ? '2' : '1' }),
+  );
+  const res = await applyAllStaged(c, objects, opts);
+  t.true(res.ok, JSON.stringify(res));
+  t.deepEqual(actions(res), [
+    `configured ConfigMap/${ns}/cm-00`,
+    `skipped ConfigMap/${ns}/cm-01`,
+    `unchanged ConfigMap/${ns}/cm-02`,
+    `skipped ConfigMap/${ns}/cm-03`,
+    ...names.slice(4).map((n) => `created ConfigMap/${ns}/${n}`),
+  ]);
+  const data = async (name: string) => {
+    const live = await c.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+    return live.ok ? live.body['data'] : live.status;
+  };
+  t.deepEqual([await data('cm-00'), await data('cm-01'), await data('cm-03'), await data('cm-11')], [{ v: '2' }, { v: '1' }, { v: '1' }, { v: '1' }]);
+  const again = await applyAllStaged(c, objects, opts);
+  t.deepEqual(actions(again).filter((a) => !a.startsWith('unchanged')), [`skipped ConfigMap/${ns}/cm-01`, `skipped ConfigMap/${ns}/cm-03`]);
+});
+
+test('a ServiceAccount that may get, create and patch but not list: the stage reads its objects one by one', async (t) => {
+  const c = adminClient(cp());
+  const ns = await newNamespace(cp(), 'nolist');
+  const setup = await applyAllStaged(
+    c,
+    [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'nolist', namespace: ns } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'cm-writer', namespace: ns },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'cm-writer', namespace: ns },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm-writer' },
+        subjects: [{ kind: 'ServiceAccount', name: 'nolist', namespace: ns }],
+      },
+      configMap(ns, 'cm-0', { v: '0' }),
+    ],
+    opts,
+  );
+  t.true(setup.ok, JSON.stringify(setup));
+  const sa = c.withImpersonation(`system:serviceaccount:${ns}:nolist`);
+  for (let i = 0; i < 50 && (await sa.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cm-0' })).status === 403; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.is((await sa.list('v1', 'ConfigMap', { namespace: ns })).status, 403);
+  const res = await applyAllStaged(sa, Array.from({ length: 10 }, (_, i) => configMap(ns, `cm-${i}`, { v: '0' })), opts);
+  t.true(res.ok, JSON.stringify(res));
+  t.deepEqual(actions(res), [`unchanged ConfigMap/${ns}/cm-0`, ...Array.from({ length: 9 }, (_, i) => `created ConfigMap/${ns}/cm-${i + 1}`)]);
+});
+
 test('immutable change: fails without force, re-creates with force or the force annotation', async (t) => {
   const c = adminClient(cp());
   const ns = await newNamespace(cp(), 'immutable');
@@ -157,7 +221,7 @@ test('a failed stage stops the later stages', async (t) => {
   t.false(res.ok);
   if (res.ok) return;
   t.is(res.failed.length, 1);
-  t.regex(res.failed[0]?.message ?? '', /CustomResourceDefinition\/wrong-name.example.com dry-run failed \(Invalid\)/);
+  t.regex(res.failed[0]?.message ?? '', /CustomResourceDefinition\/wrong-name.example.com apply failed \(Invalid\)/);
   t.is((await c.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'later' })).status, 404);
 });
 
@@ -196,7 +260,7 @@ test('impersonating an RBAC-limited ServiceAccount: 403 result with the API mess
   t.is(res.failed[0]?.status, 403);
   t.regex(
     res.failed[0]?.message ?? '',
-    new RegExp(`ConfigMap/${ns}/x dry-run failed \\(Forbidden\\): .*User "system:serviceaccount:${ns}:limited" cannot patch resource "configmaps"`),
+    new RegExp(`ConfigMap/${ns}/x apply failed \\(Forbidden\\): .*User "system:serviceaccount:${ns}:limited" cannot patch resource "configmaps"`),
   );
 });
 
