@@ -85,11 +85,14 @@ export interface ControllerOptions {
    * own subdirectory. Default: a fresh temporary directory, removed by `stop()`.
    */
   kclPkgCache?: string;
+  /** `--no-remote-dependencies`: renders fetch nothing (kclrun's offline mode in the workers). */
+  noRemoteDependencies?: boolean;
 }
 
 /**
  * The controller's engine workers: an environment holding only `KCL_PKG_PATH` (the package cache, whose top level
- * holds only namespace directories: nothing a program can import by name), so a tenant's `file.read_env` sees
+ * holds only namespace directories: nothing a program can import by name; and `KCLRUN_OFFLINE=1` with
+ * `--no-remote-dependencies`), so a tenant's `file.read_env` sees
  * nothing of the controller's; no stderr (the controller's stderr is JSON logs only); every limit on; and a
  * file-system sandbox (fn/worker/sandbox.ts) that lets them read only the artifacts under `artifactsRoot`, the
  * package cache (read-write: dependencies are downloaded in the worker) and what the runtime needs — never the
@@ -107,7 +110,10 @@ export function controllerEngine(opts: ControllerOptions, artifactsRoot: string,
       maxObjects: opts.renderMaxObjects ?? DEFAULT_OUTPUT_LIMITS.maxObjects,
       maxBytes: opts.renderMaxBytes ?? DEFAULT_OUTPUT_LIMITS.maxBytes,
     },
-    env: packageCache === undefined ? {} : { KCL_PKG_PATH: packageCache },
+    env: {
+      ...(packageCache !== undefined && { KCL_PKG_PATH: packageCache }),
+      ...(opts.noRemoteDependencies && { KCLRUN_OFFLINE: '1' }),
+    },
     stderr: 'ignore',
   });
 }

@@ -51,6 +51,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { name: 'render-max-objects', type: 'int', default: '10000', usage: 'Fail a render with more resources.' },
   { name: 'render-max-bytes', type: 'string', default: '64Mi', usage: 'Fail a render with more YAML output.' },
   { name: 'kcl-pkg-cache', type: 'string', usage: "Directory caching the KCL packages that kcl.mod dependencies download, one subdirectory per namespace; kept across restarts (default: a temporary directory removed on exit)." },
+  { name: 'no-remote-dependencies', type: 'bool', usage: "Do not download kcl.mod dependencies (registry, OCI, git): only vendored and path dependencies and what --kcl-pkg-cache already holds are used, like Flux's --no-remote-bases." },
   { name: 'log-encoding', type: 'string', default: 'json', usage: "Log encoding format. Can be 'json' or 'console'." },
   { name: 'log-level', type: 'string', default: 'info', usage: "Log verbosity level. Can be one of 'trace', 'debug', 'info', 'error'." },
 ];

@@ -174,6 +174,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     renderMaxObjects: int('render-max-objects', str('render-max-objects'), 1),
     renderMaxBytes: bytes('render-max-bytes', str('render-max-bytes')),
     kclPkgCache: directory('kcl-pkg-cache', str('kcl-pkg-cache')),
+    noRemoteDependencies: flag('no-remote-dependencies'),
     logLevel: level,
   };
   // The controller's modules (the Kubernetes client among them) load only once every other flag is valid, so a

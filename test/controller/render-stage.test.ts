@@ -8,6 +8,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildObjects } from '../../controller/stages/render.js';
+import { controllerEngine } from '../../controller/run.js';
 import { EnginePool } from '../../fn/worker/pool.js';
 import { tempDir, writeTree } from '../support/kclrun.js';
 
@@ -63,4 +64,26 @@ test('the build reads kcl.mod.lock and never writes one: not beside a kcl.mod wi
   const withLock = layout({ ...lib, 'app/kcl.mod': mod, 'app/kcl.mod.lock': stale, 'app/main.k': `import lib\n${CONFIG_MAP}` });
   t.true((await buildObjects(withLock, 'app', undefined, [], { engine })).ok);
   t.is(readFileSync(join(withLock, 'app', 'kcl.mod.lock'), 'utf8'), stale);
+});
+
+test('--no-remote-dependencies: a dependency not vendored or cached fails naming it, and nothing is fetched', async (t) => {
+  // Nothing listens on this registry; a render that tries to fetch fails on the connection instead.
+  const artifact = layout({
+    'app/kcl.mod': '[package]\nname = "app"\n\n[dependencies]\nlabels = { oci = "oci://127.0.0.1:9/lib/labels", tag = "0.1.0" }\n',
+    'app/main.k': `import labels\n${CONFIG_MAP}`,
+  });
+  const cache = tempDir('kclrun-pkg-cache-');
+  const build = async (noRemoteDependencies: boolean) => {
+    const pool = controllerEngine({ renderWorkers: 1, noRemoteDependencies }, artifact, cache);
+    t.teardown(() => pool.close());
+    return buildObjects(artifact, './app', undefined, [], { engine: pool, packages: { cache: join(cache, 'tenant') } });
+  };
+  const offline = await build(true);
+  t.false(offline.ok);
+  t.regex(offline.ok ? '' : offline.message, /^KCL build failed: app\/kcl\.mod: dependency "labels": .*labels:0\.1\.0 is not in the package cache \(.*\) and kclrun is offline$/);
+  // Positive control: without the flag the same render reaches for the registry.
+  const online = await build(false);
+  t.false(online.ok);
+  t.notRegex(online.ok ? '' : online.message, /offline/);
+  t.regex(online.ok ? '' : online.message, /dependency "labels": oci:\/\/127\.0\.0\.1:9\/lib\/labels/);
 });
