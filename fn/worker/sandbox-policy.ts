@@ -24,13 +24,14 @@ const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 const SYSTEM_FILES = ['/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/etc/hosts', '/etc/resolv.conf', '/etc/ssl', '/etc/ca-certificates'];
 
 /**
- * The policy of an engine worker: what the runtime needs (kclrun's install, Node's, the engine library, the
- * system's shared libraries and the files of SYSTEM_FILES) read-only, /dev/null, plus the caller's paths.
+ * The policy of an engine worker: what the runtime needs read-only — kclrun's install, Node's, the engine library,
+ * `/usr` and `/bin` (shared libraries, and `git` for git dependencies), `/lib*` and the files of SYSTEM_FILES — and
+ * /dev/null read-write, plus the caller's paths.
  */
 export function workerSandboxPolicy(libraryPath: string, extra: SandboxPolicy): SandboxPolicy {
   const nodePrefix = dirname(dirname(realpathSync(process.execPath)));
   return {
-    readOnly: [INSTALL_DIR, nodePrefix, dirname(realpathSync(libraryPath)), '/usr/lib', '/lib', '/lib64', '/dev/urandom', ...SYSTEM_FILES, ...extra.readOnly],
+    readOnly: [INSTALL_DIR, nodePrefix, dirname(realpathSync(libraryPath)), '/usr', '/bin', '/lib', '/lib64', '/dev/urandom', ...SYSTEM_FILES, ...extra.readOnly],
     readWrite: ['/dev/null', ...extra.readWrite],
   };
 }

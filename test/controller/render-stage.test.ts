@@ -1,14 +1,16 @@
 /**
  * The build stage (controller/stages/render.ts) reads nothing outside the artifact: a kcl.mod above the artifact
  * root is ignored, and a path dependency or settings file leading out of it is a build failure naming the path.
- * No cluster needed: buildObjects is called on an artifact directory directly, rendering in an engine worker as
- * the controller does (the package root crosses into the worker).
+ * It never writes kcl.mod.lock; with --no-remote-dependencies it fetches nothing; a git dependency is cloned by the
+ * controller's own (sandboxed) engine workers. No cluster needed: buildObjects is called on an artifact directory
+ * directly, rendering in an engine worker as the controller does (the package root crosses into the worker).
  */
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildObjects } from '../../controller/stages/render.js';
 import { controllerEngine } from '../../controller/run.js';
+import { startGitServer } from '../harness/git-server.js';
 import { EnginePool } from '../../fn/worker/pool.js';
 import { tempDir, writeTree } from '../support/kclrun.js';
 
@@ -86,4 +88,23 @@ test('--no-remote-dependencies: a dependency not vendored or cached fails naming
   t.false(online.ok);
   t.notRegex(online.ok ? '' : online.message, /offline/);
   t.regex(online.ok ? '' : online.message, /dependency "labels": oci:\/\/127\.0\.0\.1:9\/lib\/labels/);
+});
+
+test('a git dependency is cloned inside the sandboxed engine worker, into the namespace cache', async (t) => {
+  const git = await startGitServer();
+  t.teardown(() => git.close());
+  await git.createRepo('labels', { 'kcl.mod': '[package]\nname = "labels"\nversion = "0.1.0"\n', 'main.k': 'team = "platform"\n' });
+  await git.tag('labels', 'v0.1.0');
+  const artifact = layout({
+    'app/kcl.mod': `[package]\nname = "app"\n\n[dependencies]\nlabels = { git = "${git.repoUrl('labels')}", tag = "v0.1.0" }\n`,
+    'app/main.k': 'import labels\napiVersion = "v1"\nkind = "ConfigMap"\nmetadata = {name = "app"}\ndata = {team = labels.team}\n',
+  });
+  const cache = tempDir('kclrun-pkg-cache-');
+  const pool = controllerEngine({ renderWorkers: 1 }, artifact, cache);
+  t.teardown(() => pool.close());
+  t.like(await pool.sandbox, { applied: true });
+  const out = await buildObjects(artifact, './app', undefined, [], { engine: pool, packages: { cache: join(cache, 'tenant') } });
+  t.true(out.ok, out.ok ? '' : out.message);
+  t.deepEqual(out.ok && out.objects.map((o) => o.data), [{ team: 'platform' }]);
+  t.true(existsSync(join(cache, 'tenant', 'labels_v0.1.0', 'main.k')));
 });
