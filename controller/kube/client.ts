@@ -8,7 +8,7 @@ import { ConnectionResolver } from './auth.js';
 import { Discovery } from './discovery.js';
 import type { MappingResult } from './discovery.js';
 import { apiPath, InvalidPathSegmentError, type ApiPath } from './paths.js';
-import { tokenBucket, type RateLimit, type TokenBucket } from './rate-limit.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { roundTrip } from './transport.js';
 import type { JsonObject, KubeResult, ObjectList, ObjectRef, ResourceMapping } from './types.js';
 
@@ -32,8 +32,8 @@ export interface KubeClientOptions {
    */
   beforeSend?: () => void;
   /**
-   * Client-side rate limit (`--kube-api-qps`/`--kube-api-burst`), shared by every client of this KubeConfig; the
-   * first client made for a KubeConfig sets it. Default: none.
+   * Client-side rate limit (`--kube-api-qps`/`--kube-api-burst`) of each API resource (rate-limit.ts), shared by
+   * every client of this KubeConfig; the first client made for a KubeConfig sets it. Default: none.
    */
   rateLimit?: RateLimit;
 }
@@ -54,7 +54,7 @@ export interface RequestOptions {
 interface Shared {
   resolver: ConnectionResolver;
   discovery: Discovery;
-  limiter?: TokenBucket;
+  limiter: RateLimiter;
 }
 const sharedByConfig = new WeakMap<KubeConfig, Shared>();
 
@@ -68,7 +68,7 @@ export class KubeClient {
     this.#opts = opts;
     let shared = sharedByConfig.get(opts.kubeConfig);
     if (!shared) {
-      shared = { resolver: new ConnectionResolver(opts.kubeConfig), discovery: new Discovery(), limiter: tokenBucket(opts.rateLimit) };
+      shared = { resolver: new ConnectionResolver(opts.kubeConfig), discovery: new Discovery(), limiter: new RateLimiter(opts.rateLimit) };
       sharedByConfig.set(opts.kubeConfig, shared);
     }
     this.#shared = shared;
@@ -130,7 +130,7 @@ export class KubeClient {
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
     try {
-      await this.#shared.limiter?.take(opts.signal);
+      await this.#shared.limiter.for(relative)?.take(opts.signal);
     } catch {
       return { ok: false, status: 0, reason: 'Aborted', message: `${method} ${url.pathname} aborted (waiting for the client-side rate limit)` };
     }

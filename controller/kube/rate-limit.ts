@@ -1,7 +1,9 @@
 /**
  * Client-side rate limit of API requests, client-go's token bucket (`--kube-api-qps`, `--kube-api-burst`): up to
  * `burst` requests at once, refilled at `qps` per second. A request that finds the bucket empty reserves the next
- * token and waits for it, so waiters are served in arrival order; an aborted wait gives its token back.
+ * token and waits for it, so waiters are served in arrival order; an aborted wait gives its token back. As in Flux's
+ * controllers (controller-runtime makes one REST client, with its own bucket, per resource type), there is one
+ * bucket per API resource (`RateLimiter.for`): a burst of ConfigMap applies does not hold up status updates.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -54,4 +56,39 @@ export class TokenBucket {
 /** A bucket for `limit`, or undefined when it does not limit. */
 export function tokenBucket(limit: RateLimit | undefined): TokenBucket | undefined {
   return limit && limit.qps > 0 ? new TokenBucket(limit) : undefined;
+}
+
+/**
+ * The API resource a request path is for, the key of its bucket: `v1/configmaps`, `apps/v1/deployments`,
+ * `krm.kcl.dev.fluxcd/v1alpha1/kclruns` (subresources share their resource's bucket); other paths (discovery,
+ * `/version`) share one bucket, `nonresource`.
+ */
+export function resourceKey(path: string): string {
+  const seg = path.replace(/^\/+/, '').split('?')[0]!.split('/');
+  let gv: string;
+  let rest: string[];
+  if (seg[0] === 'api' && seg.length >= 3) [gv, rest] = [seg[1]!, seg.slice(2)];
+  else if (seg[0] === 'apis' && seg.length >= 4) [gv, rest] = [`${seg[1]}/${seg[2]}`, seg.slice(3)];
+  else return 'nonresource';
+  const resource = rest[0] === 'namespaces' && rest.length >= 3 ? rest[2] : rest[0];
+  return `${gv}/${resource}`;
+}
+
+/** One token bucket per API resource, made on first use; none when `limit` does not limit. */
+export class RateLimiter {
+  readonly #limit: RateLimit | undefined;
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(limit: RateLimit | undefined) {
+    this.#limit = limit && limit.qps > 0 ? limit : undefined;
+  }
+
+  /** The bucket of the resource `path` is for (undefined: no limit). */
+  for(path: string): TokenBucket | undefined {
+    if (!this.#limit) return undefined;
+    const key = resourceKey(path);
+    let bucket = this.#buckets.get(key);
+    if (!bucket) this.#buckets.set(key, (bucket = new TokenBucket(this.#limit)));
+    return bucket;
+  }
 }

@@ -1,6 +1,6 @@
-/** The client-side token bucket behind --kube-api-qps / --kube-api-burst, on a fake clock. */
+/** The client-side token buckets behind --kube-api-qps / --kube-api-burst (one per API resource), on a fake clock. */
 import test from 'ava';
-import { TokenBucket, tokenBucket } from '../../../controller/kube/rate-limit.js';
+import { RateLimiter, resourceKey, TokenBucket, tokenBucket } from '../../../controller/kube/rate-limit.js';
 
 test('a full bucket serves `burst` requests at once, then one per 1/qps seconds, in arrival order', (t) => {
   let now = 0;
@@ -28,4 +28,24 @@ test('qps <= 0 means no limit; an invalid burst is refused', (t) => {
   t.is(tokenBucket({ qps: -1, burst: 10 }), undefined);
   t.is(tokenBucket(undefined), undefined);
   t.throws(() => new TokenBucket({ qps: 5, burst: 0 }), { instanceOf: RangeError });
+});
+
+test('one bucket per API resource, as controller-runtime gives each resource type its own REST client', (t) => {
+  t.is(resourceKey('/api/v1/namespaces/team/configmaps/app'), 'v1/configmaps');
+  t.is(resourceKey('api/v1/namespaces/team/configmaps?fieldManager=kclrun'), 'v1/configmaps');
+  t.is(resourceKey('/api/v1/namespaces/team'), 'v1/namespaces');
+  t.is(resourceKey('/api/v1/namespaces'), 'v1/namespaces');
+  t.is(resourceKey('/apis/apps/v1/namespaces/team/deployments/web/status'), 'apps/v1/deployments');
+  t.is(resourceKey('/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/team/kclruns/app/status'), 'krm.kcl.dev.fluxcd/v1alpha1/kclruns');
+  t.is(resourceKey('/apis/rbac.authorization.k8s.io/v1/clusterroles/view'), 'rbac.authorization.k8s.io/v1/clusterroles');
+  t.is(resourceKey('/version'), 'nonresource');
+  t.is(resourceKey('/apis'), 'nonresource');
+
+  const limiter = new RateLimiter({ qps: 1, burst: 2 });
+  const cm = limiter.for('/api/v1/namespaces/a/configmaps/x')!;
+  t.is(limiter.for('/api/v1/namespaces/b/configmaps'), cm, 'the same resource in another namespace shares the bucket');
+  t.deepEqual([cm.reserve(), cm.reserve()], [0, 0]);
+  t.true(cm.reserve() > 0, 'ConfigMaps are out of tokens');
+  t.is(limiter.for('/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/a/kclruns/x/status')!.reserve(), 0, 'KCLRun status updates are not held up by them');
+  t.is(new RateLimiter({ qps: -1, burst: 10 }).for('/api/v1/namespaces/a/configmaps'), undefined);
 });
