@@ -31,22 +31,28 @@ function slice(text: string, starts: number[], from: number, to: number): string
   return s.endsWith('\n') ? s : `${s}\n`;
 }
 
-/** Splits the `items:` block [from, to) into entries; undefined when a line is not part of an entry at column 2. */
+/**
+ * Splits the `items:` block [from, to) into entries; undefined when a line is not part of an entry at column 2.
+ * Blank (or whitespace-only) lines after an entry are written as the document path writes them: one empty line
+ * between entries, none after the last (block scalars here are `|`/`|-`, so such lines are never content).
+ */
 function entries(text: string, lines: string[], starts: number[], from: number, to: number): string[] | undefined {
-  const out: string[] = [];
-  let open = -1;
+  const opens: number[] = [];
   for (let n = from; n < to; n++) {
     const line = lines[n]!;
-    if (line === '' || line.startsWith('  ')) {
-      if (open === -1) return undefined; // something before the first entry (a comment, a blank line)
+    if (line.trim() === '' || line.startsWith('  ')) {
+      if (opens.length === 0) return undefined; // something before the first entry (a comment, a blank line)
       continue;
     }
     if (line !== '-' && !line.startsWith('- ')) return undefined;
-    if (open !== -1) out.push(slice(text, starts, open, n));
-    open = n;
+    opens.push(n);
   }
-  if (open !== -1) out.push(slice(text, starts, open, to));
-  return out;
+  return opens.map((open, i) => {
+    const next = opens[i + 1] ?? to;
+    let end = next;
+    while (end > open + 1 && lines[end - 1]!.trim() === '') end--;
+    return slice(text, starts, open, end) + (end < next && i + 1 < opens.length ? '\n' : '');
+  });
 }
 
 /**
@@ -74,9 +80,9 @@ export function readListSource(text: string): ListSource | undefined {
     } else if (line === 'functionConfig:' && isJsonObject(root.functionConfig)) {
       const { from, to } = blockAfter(lines, n);
       for (let k = from; k < to; k++) if (lines[k] !== '' && !lines[k]!.startsWith('  ')) return undefined;
-      // Trailing blank lines are not the mapping's.
+      // Trailing blank (or whitespace-only) lines are not the mapping's.
       let end = to;
-      while (end > from && lines[end - 1] === '') end--;
+      while (end > from && lines[end - 1]!.trim() === '') end--;
       out.functionConfig = { text: slice(text, starts, from, end), value: root.functionConfig };
     }
   }

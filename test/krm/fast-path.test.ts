@@ -156,3 +156,18 @@ test('the bench list (flow maps, a comment on each name) is written the same bot
   t.is(kept, 3);
   t.regex(fast, /name: web-0 # deployment 0\n {4}labels: \{app: web-0\}\n {4}annotations:\n {6}owner: platform\n/);
 });
+
+test('blank and whitespace-only lines between items, after the last one and at the end of the functionConfig are written as the document path writes them', (t) => {
+  const texts = [
+    // What a generated input may end with: a literal block scalar whose indentation is also put on the final line.
+    `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: cfg\n  \nfunctionConfig:\n  apiVersion: krm.kcl.dev/v1alpha1\n  kind: KCLRun\n  spec:\n    source: |\n      items = option("items")\n      `,
+    `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n\n\n- apiVersion: v1\n  kind: Secret\n   \n- apiVersion: v1\n  kind: Service\n\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n\n`,
+  ];
+  for (const text of texts) {
+    for (const [name, edit] of [['unchanged', (o: JsonObject) => o], ['changed', (o: JsonObject) => ({ ...o, data: { a: 'b' } })]] as const) {
+      const { fast, full } = bothWays(text, edit);
+      t.is(fast, full, name);
+      t.notRegex(fast, /\n +\n/, `${name}: no whitespace-only line kept`);
+    }
+  }
+});
