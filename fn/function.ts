@@ -19,7 +19,7 @@ import { formatDiagnostic, type Diagnostic } from './engine/diagnostics.js';
 import { isKCLRun, matchesRules, readFunctionConfig, type FunctionConfig } from './config.js';
 import type { RenderOutcome, RenderRequest } from './render.js';
 import { parseSource, type Source } from './source.js';
-import { parseGitSource } from './package/remote-source.js';
+import { parseGitSource } from './package/source-url.js';
 import type { SourceCredentials } from './package/source-credentials.js';
 import { FN_API_VERSION, FN_KIND } from './api.js';
 

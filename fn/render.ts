@@ -6,16 +6,16 @@ import { resolve } from 'node:path';
 import { loadSettingsFiles, runProgram } from './engine/engine.js';
 import type { Diagnostic } from './engine/diagnostics.js';
 import type { ExecProgramArgs } from './engine/messages.js';
-import { KclModError } from './package/kcl-mod.js';
-import { fetchForPaths, fetchOciSource, SourceFetchError, type FetchForPathsOptions } from './package/fetch.js';
+import { KclModError, readKclMod } from './package/kcl-mod.js';
+import type { FetchForPathsOptions } from './package/fetch.js';
+import { SourceFetchError } from './package/source-url.js';
 import { inMemoryCredentials } from './package/oci/credentials.js';
-import { resolveProgram } from './package/resolve.js';
+import { kclModOf, resolveProgram } from './package/resolve.js';
 import { defaultPackageRoot, PackageRoot } from './package/root.js';
 import { unwrapOutput } from './output.js';
 import type { KclConfigSpec } from './api.js';
 import type { Source } from './source.js';
-import { fetchInlineDependencies } from './package/inline-dependencies.js';
-import { fetchRemoteSource, type FetchedSource } from './package/remote-source.js';
+import type { FetchedSource } from './package/remote-source.js';
 import type { SourceCredentials } from './package/source-credentials.js';
 import { checkOutputLimits, type OutputLimits } from './limits.js';
 import type { JsonObject } from '../krm/index.js';
@@ -107,6 +107,13 @@ export function parseArguments(args: readonly string[], field = 'arguments'): { 
 
 type Base = { exec: ExecProgramArgs; root: PackageRoot; cleanup?: () => void };
 
+// The modules that download packages and sources (OCI, git, http, locks): loaded by a render that has something to
+// fetch (a kcl.mod with dependencies, spec.dependencies, a remote source), not on every `kclrun fn` of a plain
+// program (they are ~30 ms of its start-up).
+const fetchModule = () => import('./package/fetch.js');
+const remoteSourceModule = () => import('./package/remote-source.js');
+const inlineDependenciesModule = () => import('./package/inline-dependencies.js');
+
 /**
  * How this render fetches packages: the environment (with allowInsecure, registries over plain HTTP, as krm-kcl
  * sets it; `packages.cache` as KCL_PKG_PATH), spec.credentials first, then `packages.dockerConfig` when the caller
@@ -132,6 +139,7 @@ function fetchOptions(req: RenderRequest): FetchForPathsOptions {
  */
 async function inlineDependencies(req: RenderRequest, opts: FetchForPathsOptions): Promise<Map<string, string>> {
   if (!req.dependencies?.trim()) return new Map();
+  const { fetchInlineDependencies } = await inlineDependenciesModule();
   return fetchInlineDependencies(req.dependencies, req.baseDir, { ...opts, root: req.root });
 }
 
@@ -155,8 +163,9 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
       return { exec, root: req.root ?? new PackageRoot(defaultPackageRoot(req.baseDir)) };
     }
     case 'local':
-      return localArgs(req, src.paths, req.root);
+      return localArgs(req, src.paths, req.root, fetching);
     case 'oci': {
+      const { fetchOciSource } = await fetchModule();
       let dir: string;
       try {
         dir = await fetchOciSource(src.ref, fetching);
@@ -164,10 +173,11 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
         if (err instanceof SourceFetchError) return { error: fail(err.message) };
         throw err;
       }
-      return localArgs(req, [dir], new PackageRoot(dir, `the package ${src.ref}`));
+      return localArgs(req, [dir], new PackageRoot(dir, `the package ${src.ref}`), fetching);
     }
     case 'git':
     case 'https': {
+      const { fetchRemoteSource } = await remoteSourceModule();
       let fetched: FetchedSource;
       try {
         fetched = await fetchRemoteSource(src.url, { credentials: req.credentials, allowInsecure: req.allowInsecure, signal: req.signal });
@@ -177,7 +187,7 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
       }
       let based: Awaited<ReturnType<typeof localArgs>>;
       try {
-        based = await localArgs(req, [fetched.path], fetched.root);
+        based = await localArgs(req, [fetched.path], fetched.root, fetching);
       } catch (err) {
         fetched.cleanup();
         throw err;
@@ -189,13 +199,21 @@ async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<
   }
 }
 
-/** Engine inputs for a local package or files inside `root`: registry dependencies fetched, then resolved. */
-async function localArgs(req: RenderRequest, paths: readonly string[], root: PackageRoot | undefined): Promise<Base | { error: ReturnType<typeof fail> }> {
+/**
+ * Engine inputs for a local package or files inside `root`: dependencies fetched (when its kcl.mod has any, or
+ * `spec.dependencies` is set), then resolved.
+ */
+async function localArgs(
+  req: RenderRequest,
+  paths: readonly string[],
+  root: PackageRoot | undefined,
+  fetching: FetchForPathsOptions,
+): Promise<Base | { error: ReturnType<typeof fail> }> {
   const vendor = req.config?.vendor !== false;
-  const fetching = fetchOptions(req);
   try {
     const inline = await inlineDependencies(req, fetching);
-    const fetched = await fetchForPaths(paths, { ...fetching, vendor, root });
+    const mod = kclModOf(paths, root);
+    const fetched = mod && readKclMod(mod.modFile).dependencies.length > 0 ? await (await fetchModule()).fetchForPaths(paths, { ...fetching, vendor, root }) : undefined;
     const p = resolveProgram(paths, { vendor, root, fetched: new Map([...(fetched?.dirs ?? []), ...inline]), env: fetching.env });
     const names = new Set(p.externalPkgs.map((e) => e.name));
     const extra = externalPkgsOf(inline).filter((e) => !names.has(e.name));

@@ -8,8 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { redactUrl } from './package/git.js';
-import { isGitSource } from './package/remote-source.js';
+import { isGitSource, redactUrl } from './package/source-url.js';
 
 /** Where the KCL program comes from. */
 export type Source =

@@ -11,7 +11,7 @@
  * kpm's hash of the unpacked package — a mismatch is a {@link PackageSumError} naming the package, expected and
  * found. The lock this resolution implies is returned; only `kclrun mod update` writes it.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PackageLockTimeoutError, withPackageLock } from './cache-lock.js';
 import { hashDir } from './dir-hash.js';
@@ -22,13 +22,14 @@ import { CredentialsFileError, lookupCredentials, type CredentialSource } from '
 import { ANNOTATION_SUM, pullPackage } from './oci/package.js';
 import { isTag, OciRefError, parseOciRef, type OciRef } from './oci/reference.js';
 import { highestVersion, VersionError } from './oci/version.js';
-import { findKclMod } from './resolve.js';
-import { GitError, redactUrl, type GitRef } from './git.js';
+import { kclModOf } from './resolve.js';
+import { GitError, type GitRef } from './git.js';
+import { redactUrl, SourceFetchError } from './source-url.js';
 import { ensureGitCached, findPackageDir, gitCacheDir } from './git-dependency.js';
 import { credentialsFor, type SourceCredentials } from './source-credentials.js';
 
 type GitSource = Extract<DependencySource, { kind: 'git' }>;
-import { defaultPackageRoot, PackageRoot } from './root.js';
+import { PackageRoot } from './root.js';
 import { readPackageSettings, type PackageSettings } from './settings.js';
 
 /** A dependency that could not be fetched: names it, where from, and the registry's answer. */
@@ -321,7 +322,7 @@ function readVersion(dir: string): string | undefined {
 /** Options for {@link fetchForPaths}. */
 export interface FetchForPathsOptions {
   vendor?: boolean;
-  /** The package root (default: {@link defaultPackageRoot} of the package). */
+  /** The package root (default: `defaultPackageRoot` of the package). */
   root?: PackageRoot;
   update?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -351,12 +352,9 @@ export function credentialOptions(opts: FetchForPathsOptions, settings: PackageS
  * {@link fetchDependencies}); undefined when there is no kcl.mod. @throws KclModError
  */
 export async function fetchForPaths(paths: readonly string[], opts: FetchForPathsOptions = {}): Promise<(FetchedDependencies & { mod: KclMod }) | undefined> {
-  const first = resolve(paths[0] ?? '.');
-  if (!existsSync(first)) return undefined;
-  const dir = statSync(first).isDirectory() ? first : dirname(first);
-  const root = opts.root ?? new PackageRoot(defaultPackageRoot(dir));
-  const modFile = findKclMod(dir, root);
-  if (!modFile) return undefined;
+  const found = kclModOf(paths, opts.root);
+  if (!found) return undefined;
+  const { modFile, root } = found;
   const mod = readKclMod(modFile);
   const env = opts.env ?? process.env;
   const lockFile = join(dirname(modFile), 'kcl.mod.lock');
@@ -375,18 +373,6 @@ export async function fetchForPaths(paths: readonly string[], opts: FetchForPath
     ...credentialOptions(opts, settings, env),
   });
   return { ...fetched, mod };
-}
-
-/** A program source (`oci://`, git, http) that could not be fetched or used: names the source (no user info) and why. */
-export class SourceFetchError extends Error {
-  override name = 'SourceFetchError';
-  constructor(
-    readonly source: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${source}: ${message}`, options);
-  }
 }
 
 /**

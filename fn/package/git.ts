@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { basicAuthorization, credentialsMatch, type SourceCredentials } from './source-credentials.js';
+import { redactUrl } from './source-url.js';
 
 /** A git URL refused before git runs, or a git command that failed; names the URL, never a password. */
 export class GitError extends Error {
@@ -47,11 +48,6 @@ export interface GitOptions {
 }
 
 const SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:']);
-
-/** `user:pass@` dropped from a URL, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
 
 /** Throws {@link GitError} unless `url` is a URL git may fetch from under `opts`. */
 export function checkGitUrl(url: string, opts: Pick<GitOptions, 'allowFile' | 'allowHttp'> = {}): void {

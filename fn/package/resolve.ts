@@ -44,6 +44,19 @@ export function findKclMod(dir: string, root?: PackageRoot): string | undefined 
   return undefined;
 }
 
+/**
+ * The `kcl.mod` governing the package that holds `paths[0]` (its nearest, not above `root`, by default
+ * {@link defaultPackageRoot} of its directory), with that root; undefined when there is none.
+ */
+export function kclModOf(paths: readonly string[], root?: PackageRoot): { modFile: string; root: PackageRoot } | undefined {
+  const first = resolve(paths[0] ?? '.');
+  if (!existsSync(first)) return undefined;
+  const dir = statSync(first).isDirectory() ? first : dirname(first);
+  const inside = root ?? new PackageRoot(defaultPackageRoot(dir));
+  const modFile = findKclMod(dir, inside);
+  return modFile ? { modFile, root: inside } : undefined;
+}
+
 function packageFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.k') && !f.endsWith('_test.k'))

@@ -15,7 +15,7 @@ import { hashDir } from '../../fn/package/dir-hash.js';
 import { DependencyFetchError, fetchForPaths, PackageSumError } from '../../fn/package/fetch.js';
 import { cloneRepo, GitError } from '../../fn/package/git.js';
 import { gitRepoName } from '../../fn/package/git-dependency.js';
-import { parseGitSource } from '../../fn/package/remote-source.js';
+import { parseGitSource } from '../../fn/package/source-url.js';
 import { credentialsMatch } from '../../fn/package/source-credentials.js';
 import { RegistryClient } from '../../fn/package/oci/client.js';
 import { pushPackage } from '../../fn/package/oci/package.js';
