@@ -22,14 +22,14 @@
 // the other rows of bench/results/latest.json are kept; --fn is --only=fn). KCLRUN_BENCH_BASE=<another checkout's
 // bin/kclrun> adds rows `fn, N items (this tree vs base)`, alternating the two: a before/after of a change. The
 // peers' venv is made on first use under ~/.cache/kclrun/bench-venv. Peak RSS is the whole process tree's
-// (bench/tree-rss.mjs).
+// (bench/proc-tree.mjs watchTree).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { engineDir } from '../scripts/fetch-engine.mjs';
-import { watchTree } from './tree-rss.mjs';
+import { watchTree } from './proc-tree.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -76,7 +76,7 @@ functionConfig:
 
 /**
  * One run of `cmd` under /usr/bin/time: wall ms, CPU ms (user + sys, children included) and peak RSS MiB of the
- * whole process tree (bench/tree-rss.mjs: the sum of each process's peak; /usr/bin/time's %M is the largest one).
+ * whole process tree (bench/proc-tree.mjs watchTree: the sum of each process's peak; /usr/bin/time's %M is the largest one).
  */
 async function once(cmd, args, input) {
   const t0 = process.hrtime.bigint();
