@@ -53,11 +53,6 @@ export class TokenBucket {
   }
 }
 
-/** A bucket for `limit`, or undefined when it does not limit. */
-export function tokenBucket(limit: RateLimit | undefined): TokenBucket | undefined {
-  return limit && limit.qps > 0 ? new TokenBucket(limit) : undefined;
-}
-
 /**
  * The API resource a request path is for, the key of its bucket: `v1/configmaps`, `apps/v1/deployments`,
  * `krm.kcl.dev.fluxcd/v1alpha1/kclruns` (subresources share their resource's bucket); other paths (discovery,

@@ -1,6 +1,6 @@
 /** The client-side token buckets behind --kube-api-qps / --kube-api-burst (one per API resource), on a fake clock. */
 import test from 'ava';
-import { RateLimiter, resourceKey, TokenBucket, tokenBucket } from '../../../controller/kube/rate-limit.js';
+import { RateLimiter, resourceKey, TokenBucket } from '../../../controller/kube/rate-limit.js';
 
 test('a full bucket serves `burst` requests at once, then one per 1/qps seconds, in arrival order', (t) => {
   let now = 0;
@@ -24,9 +24,10 @@ test('an aborted wait gives its token back and rejects with the reason', async (
 });
 
 test('qps <= 0 means no limit; an invalid burst is refused', (t) => {
-  t.is(tokenBucket({ qps: 0, burst: 10 }), undefined);
-  t.is(tokenBucket({ qps: -1, burst: 10 }), undefined);
-  t.is(tokenBucket(undefined), undefined);
+  const path = '/api/v1/namespaces/a/configmaps';
+  t.is(new RateLimiter({ qps: 0, burst: 10 }).for(path), undefined);
+  t.is(new RateLimiter({ qps: -1, burst: 10 }).for(path), undefined);
+  t.is(new RateLimiter(undefined).for(path), undefined);
   t.throws(() => new TokenBucket({ qps: 5, burst: 0 }), { instanceOf: RangeError });
 });
 
@@ -47,5 +48,4 @@ test('one bucket per API resource, as controller-runtime gives each resource typ
   t.deepEqual([cm.reserve(), cm.reserve()], [0, 0]);
   t.true(cm.reserve() > 0, 'ConfigMaps are out of tokens');
   t.is(limiter.for('/apis/krm.kcl.dev.fluxcd/v1alpha1/namespaces/a/kclruns/x/status')!.reserve(), 0, 'KCLRun status updates are not held up by them');
-  t.is(new RateLimiter({ qps: -1, burst: 10 }).for('/api/v1/namespaces/a/configmaps'), undefined);
 });
