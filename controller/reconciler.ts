@@ -178,7 +178,7 @@ export class Reconciler {
     if (this.opts.noCrossNamespaceRefs && srcNs !== ns) {
       return { reason: REASONS.AccessDenied, stalled: true, message: `cannot access ${ref.kind}/${srcNs}/${ref.name}: cross-namespace references are not allowed` };
     }
-    const exprs = compileHealthExprs(k.spec.healthCheckExprs);
+    const exprs = await compileHealthExprs(k.spec.healthCheckExprs);
     if (!exprs.ok) return { reason: REASONS.InvalidCELExpression, stalled: true, message: `invalid health check expression: ${exprs.error.message}` };
     const version = await sourceVersionFor(this.client, ref.kind, ref.apiVersion);
     if ('error' in version) return { reason: REASONS.ArtifactFailed, stalled: true, message: version.error };
@@ -329,7 +329,7 @@ export class Reconciler {
     const checks = this.healthTargets(k, applied.changes.filter((c) => c.action !== 'skipped').map((c) => c.ref));
     if (checks.length) {
       await status.progressing(`Running health checks for revision ${revision} with a timeout of ${timeoutS}s`);
-      const exprs = compileHealthExprs(k.spec.healthCheckExprs);
+      const exprs = await compileHealthExprs(k.spec.healthCheckExprs);
       const health = await waitForReady(target, checks, { timeoutMs: getTimeout(k), signal, custom: exprs.ok ? exprs.health : undefined });
       throwIfCancelled(signal); // a cancelled wait is no health verdict
       if (!health.ok) {

@@ -5,7 +5,7 @@
  * `spec`...), the first true one decides; none true is InProgress. An expression that cannot be evaluated (e.g. a
  * field that is not there yet) gives Unknown, so the health check waits, as Flux does.
  */
-import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import type { Environment, ParseResult } from '@marcbachmann/cel-js';
 import { splitApiVersion } from '../kube/types.js';
 import type { HealthCheckExpressions } from '../api/types.js';
 import { field } from './status-rules.js';
@@ -26,12 +26,24 @@ export class InvalidHealthExpressionError extends Error {
   }
 }
 
-// Bounds on what an expression may build (hostile specs); CEL has no loops, so size bounds the cost.
-const env = new Environment({
-  unlistedVariablesAreDyn: true,
-  enableOptionalTypes: true,
-  limits: { maxAstNodes: 2000, maxDepth: 50, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 },
-});
+let environment: Promise<Environment> | undefined;
+
+/**
+ * The CEL environment, built on first use: the library costs the controller's process ~10 MiB, paid only once a
+ * KCLRun has `healthCheckExprs`. Bounds on what an expression may build (hostile specs); CEL has no loops, so size
+ * bounds the cost.
+ */
+function celEnvironment(): Promise<Environment> {
+  environment ??= import('@marcbachmann/cel-js').then(
+    ({ Environment }) =>
+      new Environment({
+        unlistedVariablesAreDyn: true,
+        enableOptionalTypes: true,
+        limits: { maxAstNodes: 2000, maxDepth: 50, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 },
+      }),
+  );
+  return environment;
+}
 
 /** The key of an apiVersion/kind in {@link CustomHealth}. */
 export function groupKindKey(apiVersion: string, kind: string): string {
@@ -39,7 +51,7 @@ export function groupKindKey(apiVersion: string, kind: string): string {
   return group === '' ? kind : `${group}/${kind}`;
 }
 
-function compile(index: number, which: 'current' | 'inProgress' | 'failed', expr: string): ParseResult {
+function compile(env: Environment, index: number, which: 'current' | 'inProgress' | 'failed', expr: string): ParseResult {
   try {
     return env.parse(expr);
   } catch (err) {
@@ -69,18 +81,20 @@ function evaluator(exprs: Array<[HealthStatus, ParseResult, string]>): (obj: Jso
 }
 
 /** Compiles `healthCheckExprs`, or names the first entry that cannot be used. */
-export function compileHealthExprs(
+export async function compileHealthExprs(
   list: readonly HealthCheckExpressions[] | undefined,
-): { ok: true; health: CustomHealth } | { ok: false; error: InvalidHealthExpressionError } {
+): Promise<{ ok: true; health: CustomHealth } | { ok: false; error: InvalidHealthExpressionError }> {
   const out = new Map<string, (obj: JsonObject) => HealthResult>();
-  for (const [i, e] of (list ?? []).entries()) {
+  if (!list?.length) return { ok: true, health: out };
+  const env = await celEnvironment();
+  for (const [i, e] of list.entries()) {
     if (!e.apiVersion || !e.kind) return { ok: false, error: new InvalidHealthExpressionError(i, 'kind', 'apiVersion and kind are required') };
     if (!e.current) return { ok: false, error: new InvalidHealthExpressionError(i, 'current', 'expression is required') };
     const exprs: Array<[HealthStatus, ParseResult, string]> = [];
     try {
-      if (e.inProgress) exprs.push(['InProgress', compile(i, 'inProgress', e.inProgress), e.inProgress]);
-      if (e.failed) exprs.push(['Failed', compile(i, 'failed', e.failed), e.failed]);
-      exprs.push(['Current', compile(i, 'current', e.current), e.current]);
+      if (e.inProgress) exprs.push(['InProgress', compile(env, i, 'inProgress', e.inProgress), e.inProgress]);
+      if (e.failed) exprs.push(['Failed', compile(env, i, 'failed', e.failed), e.failed]);
+      exprs.push(['Current', compile(env, i, 'current', e.current), e.current]);
     } catch (err) {
       if (err instanceof InvalidHealthExpressionError) return { ok: false, error: err };
       throw err;

@@ -3,7 +3,8 @@
  * reaches koffi or the engine binding (fn/engine/native.js). The CLI loads the engine in its own process only under
  * its crash guard, on the first engine call (a dynamic import: `kclrun controller`, which starts from the same
  * cli/main.js, never makes one), so from cli/main.js no static import reaches it. The engine worker's entry and the
- * CLI's guarded calls do reach it (the positive controls: the walk finds it from there).
+ * CLI's guarded calls do reach it (the positive controls: the walk finds it from there). The CEL library (~10 MiB
+ * of the controller's memory) is loaded only once a KCLRun has health expressions.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -57,3 +58,8 @@ for (const entry of ['fn/worker/entry.js', 'cli/guarded-calls.js']) {
     t.true(mods.has('pkg:koffi'));
   });
 }
+
+test('the controller loads the CEL library only when a KCLRun has health expressions (a dynamic import)', (t) => {
+  t.false(reachable('controller/run.js', true).has('pkg:@marcbachmann'));
+  t.true(reachable('controller/run.js').has('pkg:@marcbachmann'), 'the dynamic import is there (the walk finds it)');
+});

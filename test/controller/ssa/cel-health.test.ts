@@ -7,7 +7,7 @@ import { compileHealthExprs, computeStatus, InvalidHealthExpressionError, type J
 
 const widget = (status: JsonObject, generation = 1): JsonObject => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', generation }, status });
 
-const compiled = compileHealthExprs([{
+const compiled = await compileHealthExprs([{
   apiVersion: 'example.com/v1',
   kind: 'Widget',
   inProgress: "status.phase == 'Working'",
@@ -29,18 +29,18 @@ test('expressions decide in RFC-0009 order; none true is InProgress', (t) => {
   t.is(computeStatus({ ...widget({ phase: 'Broken' }), apiVersion: 'example.com/v2' }, h).status, 'Failed');
 });
 
-test('an expression that cannot be evaluated (missing field) or is not a boolean is Unknown', (t) => {
+test('an expression that cannot be evaluated (missing field) or is not a boolean is Unknown', async (t) => {
   if (!compiled.ok) return t.fail(compiled.error.message);
   const r = computeStatus(widget({}), compiled.health);
   t.is(r.status, 'Unknown');
   t.regex(r.message, /No such key: phase/);
-  const nb = compileHealthExprs([{ apiVersion: 'example.com/v1', kind: 'Widget', current: 'status.phase' }]);
+  const nb = await compileHealthExprs([{ apiVersion: 'example.com/v1', kind: 'Widget', current: 'status.phase' }]);
   if (!nb.ok) return t.fail();
   t.is(computeStatus(widget({ phase: 'x' }), nb.health).status, 'Unknown');
 });
 
-test('a bad expression names its entry and field', (t) => {
-  const bad = compileHealthExprs([
+test('a bad expression names its entry and field', async (t) => {
+  const bad = await compileHealthExprs([
     { apiVersion: 'example.com/v1', kind: 'Widget', current: 'true' },
     { apiVersion: 'example.com/v1', kind: 'Gadget', current: 'true', failed: 'status.(' },
   ]);
@@ -50,6 +50,6 @@ test('a bad expression names its entry and field', (t) => {
   t.is(bad.error.index, 1);
   t.is(bad.error.which, 'failed');
   t.regex(bad.error.message, /^healthCheckExprs\[1\]\.failed: /);
-  const huge = compileHealthExprs([{ apiVersion: 'a/v1', kind: 'K', current: Array.from({ length: 3000 }, () => 'true').join(' && ') }]);
+  const huge = await compileHealthExprs([{ apiVersion: 'a/v1', kind: 'K', current: Array.from({ length: 3000 }, () => 'true').join(' && ') }]);
   t.false(huge.ok, 'an expression over the size limit is refused');
 });
