@@ -36,6 +36,8 @@ export interface KubeClientOptions {
    * every client of this KubeConfig; the first client made for a KubeConfig sets it. Default: none.
    */
   rateLimit?: RateLimit;
+  /** False: this client's requests skip the rate limit (see {@link KubeClient.withoutRateLimit}). Default true. */
+  rateLimited?: boolean;
 }
 
 /** Options of {@link KubeClient.request}. */
@@ -84,6 +86,16 @@ export class KubeClient {
     return new KubeClient({ ...this.#opts, kubeConfig, impersonate: undefined });
   }
 
+  /**
+   * A client for the same cluster whose requests skip the client-side rate limit: the one a KCLRun applies and
+   * health-checks with. kustomize-controller does the same: its apply client comes from controller-runtime's
+   * `config.GetConfig()`, which turns client-side limiting off (QPS -1) and relies on the API server's Priority and
+   * Fairness; `--kube-api-qps`/`--kube-api-burst` bound only the manager's client (its own objects, sources, events).
+   */
+  withoutRateLimit(): KubeClient {
+    return new KubeClient({ ...this.#opts, rateLimited: false });
+  }
+
   /** The impersonated user, if any. */
   get impersonating(): string | undefined {
     return this.#opts.impersonate?.user;
@@ -130,7 +142,7 @@ export class KubeClient {
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
     try {
-      await this.#shared.limiter.for(relative)?.take(opts.signal);
+      if (this.#opts.rateLimited !== false) await this.#shared.limiter.for(relative)?.take(opts.signal);
     } catch {
       return { ok: false, status: 0, reason: 'Aborted', message: `${method} ${url.pathname} aborted (waiting for the client-side rate limit)` };
     }

@@ -32,11 +32,13 @@ export interface TargetOptions extends RemoteKubeconfigPolicy {
 export async function targetClient(client: KubeClient, k: KCLRun, opts: TargetOptions = {}): Promise<Target | TargetFailure> {
   const remote = await remoteKubeConfig(client, k, opts);
   if (remote && 'message' in remote) return remote;
-  // A remote client keeps the controller client's request hook (the lease check) and user agent.
-  const base = remote ? client.forKubeConfig(remote) : client;
+  // A remote client keeps the controller client's request hook (the lease check) and user agent. Applies and health
+  // checks are not held by the client-side rate limit, as in kustomize-controller (KubeClient.withoutRateLimit).
+  const own = client.withoutRateLimit();
+  const base = remote ? own.forKubeConfig(remote) : own;
   const sa = k.spec.serviceAccountName ?? opts.defaultServiceAccount;
   const target = sa ? base.withImpersonation(`system:serviceaccount:${k.metadata.namespace}:${sa}`) : base;
-  return { client: target, dispose: () => (base !== client ? base.close() : undefined) };
+  return { client: target, dispose: () => (remote ? base.close() : undefined) };
 }
 
 async function remoteKubeConfig(client: KubeClient, k: KCLRun, policy: TargetOptions): Promise<KubeConfig | TargetFailure | undefined> {

@@ -126,3 +126,17 @@ test('beforeSend runs right before each request is sent: a signal it aborts stop
   t.true((await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'first' })).ok);
   t.is((await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'second' })).status, 404);
 });
+
+test('the client-side rate limit holds the controller client; the apply client (withoutRateLimit) is not held', async (t) => {
+  // One token, then one every ~17 minutes: a second request through the limited client can only wait.
+  const limited = new KubeClient({ kubeConfig: cp().kubeConfig(), rateLimit: { qps: 0.001, burst: 1 } });
+  const path = '/api/v1/namespaces/default/configmaps';
+  t.true((await limited.request('GET', path)).ok, 'the first request takes the burst token');
+  const held = await limited.request('GET', path, { signal: AbortSignal.timeout(300) });
+  t.false(held.ok);
+  t.is(!held.ok && held.reason, 'Aborted');
+  t.regex(!held.ok ? held.message : '', /waiting for the client-side rate limit/);
+  const apply = limited.withoutRateLimit();
+  for (let i = 0; i < 3; i++) t.true((await apply.request('GET', path, { signal: AbortSignal.timeout(10_000) })).ok, `unlimited request ${i}`);
+  t.true((await apply.withImpersonation('system:admin', ['system:masters']).request('GET', path)).ok, 'an impersonating clone stays unlimited');
+});
