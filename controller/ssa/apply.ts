@@ -1,7 +1,8 @@
 /**
  * Server-side apply of one object (fluxcd/pkg/ssa `Apply`): GET (or the stage's LIST), skip rules, dry-run apply, drift
- * check, apply; on immutable-field errors with force, delete, wait for termination and re-create. An object that does
- * not exist yet is applied at once (no dry-run: there is no drift to detect, and the apply validates the same).
+ * check, apply; on immutable-field errors with force, delete, wait for termination and re-create. The dry-run round is
+ * paid only where it can tell something: an object that does not exist yet, or one where a desired value differs from
+ * the live one, is applied at once (the apply validates the same; its resourceVersion tells whether it changed).
  *
  * Before the dry-run, fields set by kubectl or `before-first-apply` are taken over (`managers.ts`) unless the object
  * is annotated `…/ssa: Merge`, so what the KCL does not render is removed.
@@ -19,7 +20,7 @@ import {
 import { takeOverManagedFields } from './managers.js';
 import type { KubeClient, KubeResult } from '../kube/client.js';
 import { refOf } from '../kube/client.js';
-import { hasDrifted } from './diff.js';
+import { hasDrifted, setsOnlyLiveValues } from './diff.js';
 import { changeSetEntry, subjectOf } from './inventory.js';
 import { asObject, metadataValue, sleep, withLabels } from './meta.js';
 import type { ApplyOptions, ChangeSetEntry, FailedObject, JsonObject, ObjectRef } from './types.js';
@@ -98,15 +99,24 @@ export async function applyObject(client: KubeClient, obj: JsonObject, opts: App
   if (shouldSkip(desired, live)) return { ok: true, entry: changeSetEntry(ref, 'skipped') };
   // A new object: no drift to detect, so no dry-run round (one PATCH, as the floor pays).
   if (!live) return applied(ref, await client.apply(desired, { fieldManager: opts.fieldManager, force: true, signal: opts.signal }), 'created');
+  let tookOver = false;
   if (live && metadataValue(desired, SSA_ANNOTATION) !== SSA_MERGE) {
     const takeover = await takeOverFields(client, ref, live, opts);
-    if (takeover) return takeover;
+    if (takeover !== 'none' && takeover !== 'taken') return takeover;
+    tookOver = takeover === 'taken';
+  }
+  const force = () => opts.force === true || metadataValue(desired, FORCE_ANNOTATION) === ENABLED;
+  // A desired value the live object does not hold: the dry-run could only say "configured", so apply at once (one
+  // PATCH instead of two). Whether it changed anything is read from the resourceVersion (a no-op apply keeps it).
+  if (!tookOver && !setsOnlyLiveValues(desired, live)) {
+    const res = await client.apply(desired, { fieldManager: opts.fieldManager, force: true, signal: opts.signal });
+    if (!res.ok && force() && isImmutableError(res)) return recreate(client, ref, desired, opts);
+    return applied(ref, res, resourceVersion(res.ok ? res.body : undefined) === resourceVersion(live) ? 'unchanged' : 'configured');
   }
 
   const dry = await client.apply(desired, { fieldManager: opts.fieldManager, force: true, dryRun: true, signal: opts.signal });
   if (!dry.ok) {
-    const force = opts.force === true || metadataValue(desired, FORCE_ANNOTATION) === ENABLED;
-    if (live && force && isImmutableError(dry)) return recreate(client, ref, desired, opts);
+    if (live && force() && isImmutableError(dry)) return recreate(client, ref, desired, opts);
     return fail(ref, `${subject} dry-run failed (${dry.reason}): ${dry.message}`, dry.status);
   }
   if (live && !hasDrifted(live, dry.body)) return { ok: true, entry: changeSetEntry(ref, 'unchanged') };
@@ -114,12 +124,15 @@ export async function applyObject(client: KubeClient, obj: JsonObject, opts: App
   return applied(ref, res, live ? 'configured' : 'created');
 }
 
-/** Hands kubectl's fields on `live` to our field manager (JSON patch guarded by resourceVersion); a failure outcome or undefined. */
-async function takeOverFields(client: KubeClient, ref: ObjectRef, live: JsonObject, opts: ApplyObjectOptions): Promise<ObjectOutcome | undefined> {
+/**
+ * Hands kubectl's fields on `live` to our field manager (JSON patch guarded by resourceVersion): 'taken', 'none' (no
+ * field to take), or the failure outcome.
+ */
+async function takeOverFields(client: KubeClient, ref: ObjectRef, live: JsonObject, opts: ApplyObjectOptions): Promise<ObjectOutcome | 'taken' | 'none'> {
   const managedFields = takeOverManagedFields(live, opts.fieldManager, new Date(), opts.overrideManagers);
-  if (!managedFields) return undefined;
+  if (!managedFields) return 'none';
   const m = await client.mapping(ref.apiVersion, ref.kind);
-  if (!m) return undefined;
+  if (!m) return 'none';
   const rv = asObject(live['metadata'])?.['resourceVersion'];
   const res = await client.request(
     'PATCH',
@@ -134,10 +147,14 @@ async function takeOverFields(client: KubeClient, ref: ObjectRef, live: JsonObje
     },
   );
   if (!res.ok) return fail(ref, `${subjectOf(ref)} managed fields takeover failed (${res.reason}): ${res.message}`, res.status);
-  return undefined;
+  return 'taken';
 }
 
-function applied(ref: ObjectRef, res: KubeResult<JsonObject>, action: 'created' | 'configured'): ObjectOutcome {
+function resourceVersion(obj: JsonObject | undefined): unknown {
+  return asObject(obj?.['metadata'])?.['resourceVersion'];
+}
+
+function applied(ref: ObjectRef, res: KubeResult<JsonObject>, action: 'created' | 'configured' | 'unchanged'): ObjectOutcome {
   if (!res.ok) return fail(ref, `${subjectOf(ref)} apply failed (${res.reason}): ${res.message}`, res.status);
   return { ok: true, entry: changeSetEntry(ref, action) };
 }

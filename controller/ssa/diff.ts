@@ -2,7 +2,7 @@
  * Drift detection: compares the dry-run result of a server-side apply with the live object (fluxcd/pkg/ssa
  * `hasDrifted`). Server-maintained metadata and `status` are ignored. Pure.
  */
-import type { JsonObject } from '../kube/types.js';
+import type { JsonObject, JsonValue } from '../kube/types.js';
 import { jsonEqual } from '../../krm/index.js';
 import { asObject } from './meta.js';
 
@@ -32,4 +32,15 @@ export function normalizeForDiff(obj: JsonObject): JsonObject {
 /** True when applying would change the live object, judged from the dry-run result. */
 export function hasDrifted(live: JsonObject, dryRun: JsonObject): boolean {
   return !jsonEqual(normalizeForDiff(live), normalizeForDiff(dryRun));
+}
+
+/**
+ * True when every field `desired` sets holds the same value in `live` (lists compared whole). False means applying
+ * `desired` would, as far as JSON can tell, change the object: a dry-run could only confirm it. True says nothing
+ * either way (fields our manager gave up are removed by the apply): the dry-run decides.
+ */
+export function setsOnlyLiveValues(desired: JsonValue | undefined, live: JsonValue | undefined): boolean {
+  if (desired === null || typeof desired !== 'object' || Array.isArray(desired)) return jsonEqual(desired, live);
+  if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
+  return Object.entries(desired).every(([k, v]) => Object.hasOwn(live, k) && setsOnlyLiveValues(v, live[k]));
 }

@@ -6,7 +6,7 @@ export { applyObject, isImmutableError, shouldSkip } from './apply.js';
 export type { ApplyObjectOptions, ObjectOutcome } from './apply.js';
 export { deleteAll, pruneExclusion } from './delete.js';
 export type { DeleteOptions, DeleteOutcome } from './delete.js';
-export { hasDrifted, normalizeForDiff } from './diff.js';
+export { hasDrifted, normalizeForDiff, setsOnlyLiveValues } from './diff.js';
 export { changeSetEntry, inventoryId, parseInventoryId, subjectOf } from './inventory.js';
 export { isClassKind, isClusterDefinition, sortObjects, stageObjects } from './stages.js';
 export type { Stages } from './stages.js';
