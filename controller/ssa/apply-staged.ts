@@ -2,7 +2,7 @@
  * Staged apply (fluxcd/pkg/ssa `ApplyAllStaged`): CRDs, Namespaces and ClusterRoles first and wait until they are
  * Current; then `*Class` kinds, and wait; then everything else. Within a stage every object is attempted; a stage
  * with failures stops the later stages (their objects are not attempted and not reported). Each stage reads its live
- * objects with one LIST per kind and namespace where that saves GETs (`live.ts`).
+ * objects with LISTs per kind and namespace where that saves GETs (`live.ts`: first by the owner labels).
  */
 import type { KubeClient } from '../kube/client.js';
 import { applyObject } from './apply.js';
@@ -37,7 +37,7 @@ export async function applyAllStaged(client: KubeClient, objects: JsonObject[], 
   for (const [stage, wait] of steps) {
     if (stage.length === 0) continue;
     const failed: FailedObject[] = [];
-    const known = await listLive(client, stage, { signal: opts.signal });
+    const known = await listLive(client, stage, { signal: opts.signal, ownerLabels: opts.ownerLabels });
     const results = await mapLimit(stage, opts.concurrency ?? 4, (o) => applyObject(client, o, { ...opts, pendingKinds, known }));
     for (const r of results) {
       if (r.ok) changes.push(r.entry);
