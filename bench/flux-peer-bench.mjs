@@ -8,12 +8,12 @@
 // source-controller would (the same for both), so source polling does not blur the timings.
 // Measured, alternating ours and the peer:
 //   - 1 × 20 ConfigMaps: from scratch to Ready; revision → all 20 applied (median over REVISIONS changes)
-//   - 100 × 20 ConfigMaps: from scratch to all Ready; revision → all 20 of one source applied (median); steady-state
+//   - N × 20 ConfigMaps (N = 100; 10 with --quick): from scratch to all Ready; revision → all 20 of one source applied (median); steady-state
 //     CPU seconds per minute of each whole process tree (kclrun: the controller and its engine workers), both
-//     measured over the same window with spec.interval 1m (10m before); idle and peak RSS of each tree (sum of VmRSS,
+//     measured over the same window with spec.interval 1m (5s with --quick; 10m before); idle and peak RSS of each tree (sum of VmRSS,
 //     /proc). "Applied" is status.lastAppliedRevision (Ready turns Unknown while a later reconcile runs).
-// Usage: node bench/flux-peer-bench.mjs [--quick] [--kclrun-flag=<flag>...]   (quick: 4 revisions in the 100 × 20
-// case; the CPU window is 60 s either way)
+// Usage: node bench/flux-peer-bench.mjs [--quick] [--kclrun-flag=<flag>...]   (quick: 10 sources instead of 100, 4
+// revisions per case, a 10 s CPU window at spec.interval 5s instead of 60 s at 1m)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
 import { appliedAll, closeArtifactServer, kclrunFlags, controlPlane, installFluxKustomizeCRDs, median, newNamespace, nextRevision, startController, startKustomizeController, suite, waitFor } from './controller-lib.mjs';
 import { peakRss, treeCpuSeconds, treeRss } from './proc-tree.mjs';
@@ -23,9 +23,13 @@ const quick = process.argv.includes('--quick');
 // --kclrun-flag=<flag> (repeatable) passes a flag to the kclrun controller, e.g. --kclrun-flag=--kube-api-qps=-1.
 const oursFlags = kclrunFlags();
 const progress = (msg) => console.error(`[flux-peer-bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const revisions1 = 10;
+const revisions1 = quick ? 4 : 10;
 const revisions100 = quick ? 4 : 10;
-const cpuWindowS = 60;
+const cpuWindowS = quick ? 10 : 60;
+/** spec.interval during the CPU window. */
+const steadyInterval = quick ? '5s' : '1m';
+/** Sources (each with its applier) in the many-sources case. */
+const many = quick ? 10 : 100;
 const objects = 20;
 const mib = (b) => b / 1024 / 1024;
 const maps = (i, v) => Object.fromEntries(Array.from({ length: objects }, (_, j) => [`app-${i}-cm-${j}`, { v: String(v) }]));
@@ -107,26 +111,26 @@ try {
   });
   const rev1 = await alternate(revisions1, (side, r) => revisionToApplied(side, one[side], 100 + r));
 
-  progress('100 × 20');
+  progress(`${many} × 20`);
   const hundred = {};
   const scratch100 = await alternate(1, async (side) => {
-    const s = await fromScratch(side, 100, '10m');
+    const s = await fromScratch(side, many, '10m');
     hundred[side] = s.ns;
     return s.ms;
   });
-  progress('100 × 20: revisions');
+  progress(`${many} × 20: revisions`);
   const rev100 = await alternate(revisions100, (side, r) => revisionToApplied(side, hundred[side], 200 + r));
-  // Steady state: both trees over the same window, every applier reconciling on a 1m interval (set now: the
+  // Steady state: both trees over the same window, every applier reconciling on steadyInterval (set now: the
   // interval change reconciles each once; that settles first).
   for (const side of ['ours', 'peer']) {
     const list = await cp.request('GET', sides[side].list(hundred[side]));
     await Promise.all(list.body.items.map((k) => cp.request('PATCH', `${sides[side].list(hundred[side])}/${k.metadata.name}`, {
-      body: { spec: { interval: '1m' } }, contentType: 'application/merge-patch+json',
+      body: { spec: { interval: steadyInterval } }, contentType: 'application/merge-patch+json',
     })));
     await waitFor(async () => {
       const now = await cp.request('GET', sides[side].list(hundred[side]));
       return now.body.items.every((k) => k.status?.observedGeneration === k.metadata.generation);
-    }, { what: `${side}: interval 1m observed`, timeoutMs: 600_000, intervalMs: 500 });
+    }, { what: `${side}: interval ${steadyInterval} observed`, timeoutMs: 600_000, intervalMs: 500 });
   }
   progress(`steady state: ${cpuWindowS} s`);
   const cpu0 = { ours: treeCpuSeconds(pids.ours), peer: treeCpuSeconds(pids.peer) };
@@ -138,10 +142,11 @@ try {
   const result = {
     objects,
     '1x20': { scratchMs: { ours: scratch1.ours[0], peer: scratch1.peer[0] }, revisionMs: { ours: median(rev1.ours), peer: median(rev1.peer) }, revisions: revisions1 },
+    sources: many,
     '100x20': {
       scratchMs: { ours: scratch100.ours[0], peer: scratch100.peer[0] },
       revisionMs: { ours: median(rev100.ours), peer: median(rev100.peer) }, revisions: revisions100,
-      cpuSecondsPerMin: cpuPerMin, cpuWindowS,
+      cpuSecondsPerMin: cpuPerMin, cpuWindowS, steadyInterval,
     },
     rssMiB: { idle: { ours: mib(idle.ours), peer: mib(idle.peer) }, loaded: { ours: mib(loaded.ours), peer: mib(loaded.peer) }, peak: { ours: mib(peak.ours), peer: mib(peak.peer) } },
     samplesMs: { rev1, rev100 },
@@ -151,11 +156,11 @@ try {
   console.log(`kclrun controller vs kustomize-controller v1.9.0 (real kube-apiserver, both --concurrent=4, whole process trees)`);
   row('1 × 20: from scratch → Ready', result['1x20'].scratchMs, 'ms');
   row(`1 × 20: revision → applied (median of ${revisions1})`, result['1x20'].revisionMs, 'ms');
-  row('100 × 20: from scratch → all Ready', result['100x20'].scratchMs, 'ms');
-  row(`100 × 20: revision → applied (median of ${revisions100})`, result['100x20'].revisionMs, 'ms');
-  row('100 × 20: steady-state CPU (interval 1m)', cpuPerMin, 's/min');
+  row(`${many} × 20: from scratch → all Ready`, result['100x20'].scratchMs, 'ms');
+  row(`${many} × 20: revision → applied (median of ${revisions100})`, result['100x20'].revisionMs, 'ms');
+  row(`${many} × 20: steady-state CPU (interval ${steadyInterval})`, cpuPerMin, 's/min');
   row('RSS idle (tree)', result.rssMiB.idle, 'MiB');
-  row('RSS with 100 × 20 (tree)', result.rssMiB.loaded, 'MiB');
+  row(`RSS with ${many} × 20 (tree)`, result.rssMiB.loaded, 'MiB');
   row('peak RSS (tree)', result.rssMiB.peak, 'MiB');
   console.log(JSON.stringify(result));
 } finally {

@@ -16,10 +16,10 @@
 //     server-side-apply client, 8 in flight; render time reported apart
 //   - Flux's applier (bench/flux-peer-bench.mjs): kustomize-controller v1.9.0 (built here, bench only, by
 //     `scripts/build-tools.sh kustomize-controller`) vs the controller, 1 × 20 and 100 × 20 ConfigMaps
-//   - scale (bench/scale-bench.mjs): 10 → 100 → 1,000 KCLRuns (1,000 only without --quick)
-// Usage: node bench/run.mjs [RUNS] [--quick] [--only=fn|controller]   (default 11 runs; --quick: 3 runs, no 10,000
-// items, no image, old controller or parallel-rendering benches, fewer controller rounds; --only: one group of rows,
-// the other rows of bench/results/latest.json are kept; --fn is --only=fn). KCLRUN_BENCH_BASE=<another checkout's
+//   - scale (bench/scale-bench.mjs): 10 → 100 → 1,000 KCLRuns
+// Usage: node bench/run.mjs [RUNS] [--quick] [--only=fn|controller]   (default 11 runs; --quick, under a minute: 3 runs,
+// fn with 5 and 1,000 items, the Flux peer with 1 × 20 and 10 × 20 ConfigMaps and a 10 s CPU window, nothing else; --only: one
+// group of rows; with either, the rows not measured are kept from bench/results/latest.json; --fn is --only=fn). KCLRUN_BENCH_BASE=<another checkout's
 // bin/kclrun> adds rows `fn, N items (this tree vs base)`, alternating the two: a before/after of a change. The
 // peers' venv is made on first use under ~/.cache/kclrun/bench-venv. Peak RSS is the whole process tree's
 // (bench/proc-tree.mjs watchTree).
@@ -144,11 +144,13 @@ function jsonBench(script, args) {
 }
 
 function controllerRows() {
-  const floorRounds = quick ? 2 : 5;
-  const f = jsonBench('apply-floor-bench.mjs', [String(floorRounds), '1000']);
-  pair('controller apply stage, 1,000 ConfigMaps (render excluded)', f.applyMs, f.floorMs, 'API server floor: minimal SSA client, 8 in flight', 'ms', floorRounds);
-  figure('controller render, 1,000 ConfigMaps (reported apart)', f.renderMs, 'ms', floorRounds);
-  figure('controller KCLRun of 1,000 ConfigMaps: created → Ready', f.readyMs, 'ms', floorRounds);
+  if (!quick) {
+    const floorRounds = 5;
+    const f = jsonBench('apply-floor-bench.mjs', [String(floorRounds), '1000']);
+    pair('controller apply stage, 1,000 ConfigMaps (render excluded)', f.applyMs, f.floorMs, 'API server floor: minimal SSA client, 8 in flight', 'ms', floorRounds);
+    figure('controller render, 1,000 ConfigMaps (reported apart)', f.renderMs, 'ms', floorRounds);
+    figure('controller KCLRun of 1,000 ConfigMaps: created → Ready', f.readyMs, 'ms', floorRounds);
+  }
 
   // kustomize-controller is built here only (never by npm test): nice'd, cached after the first build.
   execFileSync('nice', ['-n', '10', join(root, 'scripts', 'build-tools.sh'), 'kustomize-controller'], { stdio: 'inherit' });
@@ -156,16 +158,18 @@ function controllerRows() {
   const kc = 'kustomize-controller v1.9.0';
   const one = p['1x20'];
   const many = p['100x20'];
+  const n = `${p.sources} × 20`;
   pair('controller 1 × 20: from scratch → Ready', one.scratchMs.ours, one.scratchMs.peer, kc, 'ms', 1);
   pair('controller 1 × 20: revision → applied', one.revisionMs.ours, one.revisionMs.peer, kc, 'ms', one.revisions);
-  pair('controller 100 × 20: from scratch → all Ready', many.scratchMs.ours, many.scratchMs.peer, kc, 'ms', 1);
-  pair('controller 100 × 20: revision → applied', many.revisionMs.ours, many.revisionMs.peer, kc, 'ms', many.revisions);
-  pair('controller 100 × 20: steady-state CPU (tree, interval 1m)', many.cpuSecondsPerMin.ours, many.cpuSecondsPerMin.peer, kc, 's/min', 1);
+  pair(`controller ${n}: from scratch → all Ready`, many.scratchMs.ours, many.scratchMs.peer, kc, 'ms', 1);
+  pair(`controller ${n}: revision → applied`, many.revisionMs.ours, many.revisionMs.peer, kc, 'ms', many.revisions);
+  pair(`controller ${n}: steady-state CPU (tree, interval ${many.steadyInterval})`, many.cpuSecondsPerMin.ours, many.cpuSecondsPerMin.peer, kc, 's/min', 1);
   pair('controller RSS idle (tree)', p.rssMiB.idle.ours, p.rssMiB.idle.peer, kc, 'MiB', 1);
-  pair('controller RSS with 100 × 20 (tree)', p.rssMiB.loaded.ours, p.rssMiB.loaded.peer, kc, 'MiB', 1);
+  pair(`controller RSS with ${n} (tree)`, p.rssMiB.loaded.ours, p.rssMiB.loaded.peer, kc, 'MiB', 1);
   pair('controller peak RSS (tree)', p.rssMiB.peak.ours, p.rssMiB.peak.peer, kc, 'MiB', 1);
 
-  const sc = jsonBench('scale-bench.mjs', quick ? ['10', '100'] : ['10', '100', '1000']);
+  if (quick) return;
+  const sc = jsonBench('scale-bench.mjs', ['10', '100', '1000']);
   for (const st of sc.steps) {
     figure(`controller scale ${st.kclruns} KCLRuns: created → all Ready`, st.readyMs, 'ms', 1);
     figure(`controller scale ${st.kclruns} KCLRuns: RSS all Ready (tree)`, st.rssReadyMiB, 'MiB', 1);
@@ -191,7 +195,7 @@ async function fnRows() {
     const m = await alternate([kclrun, ['fn'], input], [py, [join(root, 'bench/peers/kcl_python_fn.py')], input], k);
     compare(`fn, ${n.toLocaleString('en')} items`, m, 'Python + libyaml, kcl-lib (same engine)', k);
     if (base) compare(`fn, ${n.toLocaleString('en')} items (this tree vs base)`, await alternate([kclrun, ['fn'], input], [base, ['fn'], input], k), 'base build (KCLRUN_BENCH_BASE)', k);
-    if (n === 5 && only !== 'fn') {
+    if (n === 5 && only !== 'fn' && !quick) {
       const before = [node, [join(root, 'bench/peers/fn-in-process.mjs')], input];
       compare('fn, 5 items (crash guard vs unguarded)', await alternate([kclrun, ['fn'], input], before, k), 'engine in-process, unguarded (before)', k);
       // The fallback: an engine directory without libkclguard.so makes the CLI use an engine worker process.
@@ -203,6 +207,7 @@ async function fnRows() {
       compare('fn, 5 items (engine worker fallback vs unguarded)', await alternate(worker, before, k), 'engine in-process, unguarded (before)', k);
     }
   }
+  if (quick) return;
   const flask = join(root, 'examples/flask-demo');
   const renderPeer = [py, [join(root, 'bench/peers/kcl_python_render.py'), flask, join(flask, 'main.k'), join(flask, 'render/k8s/kubernetes_render.k')]];
   compare('render flask-demo', await alternate([kclrun, ['render', flask]], renderPeer, runs), 'kcl-lib Python (same engine)', runs);
@@ -219,8 +224,8 @@ try {
   for (const r of rows) console.log(`| ${r.name} | ${r.ours} ${r.unit} | ${r.peer === null ? '—' : `${r.peer} ${r.unit}`} | ${r.ratio === null ? '—' : r.ratio.toFixed(2)} | ${r.runs} |`);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   const latest = join(root, 'bench', 'results', 'latest.json');
-  // With --only, the other group's rows of the previous run are kept.
-  const kept = only && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')).filter((r) => !rows.some((n) => n.name === r.name)) : [];
+  // With --only or --quick, the rows this run did not measure are kept from the previous run.
+  const kept = (only || quick) && existsSync(latest) ? JSON.parse(readFileSync(latest, 'utf8')).filter((r) => !rows.some((n) => n.name === r.name)) : [];
   writeFileSync(latest, `${JSON.stringify([...kept, ...rows], null, 2)}\n`);
   if (!quick && !only) {
     // The function from the container image, when one is built (npm run image:build).
