@@ -102,7 +102,7 @@ test('a git dependency is cloned inside the sandboxed engine worker, into the na
   const cache = tempDir('kclrun-pkg-cache-');
   const pool = controllerEngine({ renderWorkers: 1 }, artifact, cache);
   t.teardown(() => pool.close());
-  t.like(await pool.sandbox, { applied: true });
+  t.like(await pool.probe(), { applied: true });
   const out = await buildObjects(artifact, './app', undefined, [], { engine: pool, packages: { cache: join(cache, 'tenant') } });
   t.true(out.ok, out.ok ? '' : out.message);
   t.deepEqual(out.ok && out.objects.map((o) => o.data), [{ team: 'platform' }]);
