@@ -1,0 +1,100 @@
+/**
+ * The engine worker protocol (fn/worker/protocol.ts) spoken to the real workers directly — the native host
+ * (kclrun-engine-host) and the Node fallback (entry.js), the same conversation for both: a hello, engine calls
+ * answered in order (an `ERROR:` reply passed on as the engine gave it), a work dir that cannot be entered and a
+ * malformed frame answered as failures, a request that arrives a byte at a time, and the end of stdin ending the
+ * worker with exit code 0. And the host's `--exec` mode: a command run inside the sandbox.
+ */
+import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { engineHostPath, engineLibraryPath } from '../../fn/engine/library.js';
+import { decodeGetVersionResult, encodeExecProgramArgs, decodeExecProgramResult } from '../../fn/engine/messages.js';
+import { FrameReader, parseHello, parseReply, requestFrame, workerArgs, type ReplyMessage } from '../../fn/worker/protocol.js';
+import { tempDir, writeTree } from '../support/kclrun.js';
+
+const HOST = engineHostPath(engineLibraryPath());
+const ENTRY = fileURLToPath(new URL('../../fn/worker/entry.js', import.meta.url));
+const WORKERS = {
+  native: (args: string[]) => [HOST, ...args],
+  node: (args: string[]) => [process.execPath, ENTRY, ...args],
+};
+
+/** A worker under test: send frames (or raw bytes), read frames, see how it ended. */
+function start(kind: keyof typeof WORKERS) {
+  const [command, ...args] = WORKERS[kind](workerArgs(engineLibraryPath()));
+  const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+  child.stderr.resume(); // the engine's panic message for the unknown method
+  const reader = new FrameReader();
+  const frames: Buffer[] = [];
+  let wake: (() => void) | undefined;
+  child.stdout.on('data', (chunk: Buffer) => {
+    frames.push(...reader.push(chunk));
+    wake?.();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const next = async (): Promise<Buffer> => {
+    while (!frames.length) await new Promise<void>((r) => (wake = r));
+    return frames.shift()!;
+  };
+  return { child, next, exited, reply: async (): Promise<ReplyMessage> => parseReply(await next()) };
+}
+
+for (const kind of Object.keys(WORKERS) as (keyof typeof WORKERS)[]) {
+  test(`${kind} worker: hello, calls answered in order, failures as failures, a byte-at-a-time request, exit 0 at the end of stdin`, async (t) => {
+    if (kind === 'native') t.true(existsSync(HOST), `${HOST} is missing: run \`npm run engine:fetch\` with a C compiler`);
+    const dir = writeTree(tempDir(), { 'main.k': 'a = 1\nb = "two"\n' });
+    const w = start(kind);
+    t.deepEqual(parseHello(await w.next()), { ready: true });
+
+    // two calls written back to back are answered in order
+    w.child.stdin.write(requestFrame('/', 'KclService.GetVersion', new Uint8Array()));
+    w.child.stdin.write(requestFrame(dir, 'KclService.ExecProgram', encodeExecProgramArgs({ workDir: dir, files: [join(dir, 'main.k')] })));
+    const version = await w.reply();
+    t.true(version.ok && /^\d+\.\d+\.\d+/.test(decodeGetVersionResult(version.bytes).version));
+    const run = await w.reply();
+    t.is(run.ok && decodeExecProgramResult(run.bytes).yamlResult.trim(), 'a: 1\nb: two');
+
+    // the engine's own ERROR: reply is passed on as it is (a caught panic: a NUL-terminated string, no length)
+    w.child.stdin.write(requestFrame('/', 'KclService.NoSuchMethod', new Uint8Array()));
+    const unknown = await w.reply();
+    t.true(unknown.ok && unknown.bytes.toString('utf8').startsWith('ERROR:'), unknown.ok ? unknown.bytes.toString('utf8') : unknown.message);
+
+    // the worker's own failures
+    w.child.stdin.write(requestFrame(join(dir, 'no-such-dir'), 'KclService.GetVersion', new Uint8Array()));
+    t.like(await w.reply(), { ok: false });
+    const malformed = Buffer.alloc(8);
+    malformed.writeUInt32LE(4);
+    malformed.write('abcd', 4);
+    w.child.stdin.write(malformed);
+    t.deepEqual(await w.reply(), { ok: false, message: 'malformed request frame' });
+
+    // a request that arrives a byte at a time (short reads)
+    for (const byte of requestFrame('/', 'KclService.GetVersion', new Uint8Array())) {
+      w.child.stdin.write(Buffer.of(byte));
+      await new Promise((r) => setImmediate(r));
+    }
+    t.true((await w.reply()).ok);
+
+    w.child.stdin.end();
+    t.is(await w.exited, 0);
+  });
+}
+
+test('native host --exec: the command runs inside the sandbox (a file outside the policy is refused; without --sandbox it is read)', (t) => {
+  t.true(existsSync(HOST), `${HOST} is missing: run \`npm run engine:fetch\` with a C compiler`);
+  const dir = writeTree(tempDir(), { 'secret.txt': 'the-secret' });
+  const secret = join(dir, 'secret.txt');
+  const system = ['/usr', '/bin', '/lib', '/lib64', '/etc/ld.so.cache'].flatMap((p) => ['--ro', p]);
+  const open = spawnSync(HOST, ['--exec', 'cat', secret], { encoding: 'utf8' });
+  t.is(open.stdout, 'the-secret', open.stderr);
+  const sandboxed = spawnSync(HOST, ['--sandbox', ...system, '--exec', 'cat', secret], { encoding: 'utf8' });
+  t.not(sandboxed.status, 0);
+  t.regex(sandboxed.stderr, /Permission denied/);
+  t.is(sandboxed.stdout, '');
+  // what the policy lists is readable
+  const allowed = spawnSync(HOST, ['--sandbox', ...system, '--ro', dir, '--exec', 'cat', secret], { encoding: 'utf8' });
+  t.is(allowed.stdout, 'the-secret', allowed.stderr);
+});
