@@ -76,6 +76,8 @@ export interface RenderOptions {
   limits?: OutputLimits;
   /** Called with the program's files just before the engine runs them (the engine pool names them if the engine dies). */
   onRun?: (files: readonly string[]) => void;
+  /** What the `git` of git dependencies runs under (the engine pool's: its workers' sandbox); default: nothing. */
+  gitRunUnder?: readonly string[];
 }
 
 /** Rendered resources (and the raw YAML), or why not. `log` is what the program `print()`ed. */
@@ -127,7 +129,7 @@ const inlineDependenciesModule = () => import('./package/inline-dependencies.js'
  * sets it; `packages.cache` as KCL_PKG_PATH), spec.credentials first, then `packages.dockerConfig` when the caller
  * set package access (none: anonymous; no config.json file is read), else kpm's and Docker's config.json.
  */
-function fetchOptions(req: RenderRequest, baseEnv: NodeJS.ProcessEnv): FetchForPathsOptions {
+function fetchOptions(req: RenderRequest, baseEnv: NodeJS.ProcessEnv, gitRunUnder: readonly string[] | undefined): FetchForPathsOptions {
   const access = req.packages;
   const env = { ...baseEnv };
   if (req.allowInsecure) env.OCI_REG_PLAIN_HTTP = 'on';
@@ -137,6 +139,7 @@ function fetchOptions(req: RenderRequest, baseEnv: NodeJS.ProcessEnv): FetchForP
     env,
     signal: req.signal,
     sourceCredentials: req.credentials,
+    gitRunUnder,
     ...(access && { credentials: dockerConfig ? inMemoryCredentials(dockerConfig.text, dockerConfig.label) : () => undefined }),
   };
 }
@@ -156,9 +159,9 @@ function externalPkgsOf(dirs: ReadonlyMap<string, string>): { name: string; path
   return [...dirs].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path }));
 }
 
-async function baseArgs(req: RenderRequest, env: NodeJS.ProcessEnv): Promise<Base | { error: ReturnType<typeof fail> }> {
+async function baseArgs(req: RenderRequest, opts: RenderOptions): Promise<Base | { error: ReturnType<typeof fail> }> {
   const src = req.source;
-  const fetching = fetchOptions(req, env);
+  const fetching = fetchOptions(req, opts.env ?? process.env, opts.gitRunUnder);
   switch (src.kind) {
     case 'inline': {
       let inline: Map<string, string>;
@@ -233,7 +236,7 @@ async function localArgs(
 
 /** Renders a KCL program to resources with the official engine. Never throws for bad input. */
 export async function render(req: RenderRequest, opts: RenderOptions): Promise<RenderOutcome> {
-  const based = await baseArgs(req, opts.env ?? process.env);
+  const based = await baseArgs(req, opts);
   if ('error' in based) return based.error;
   try {
     return await renderBase(req, based, opts);

@@ -45,6 +45,11 @@ export interface GitOptions {
   /** Per git command (ms); default 120 s. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * The command git runs under, git's own argv appended (the engine pool's: the engine host's file-system sandbox,
+   * `kclrun-engine-host --sandbox … --exec`); default: git runs directly.
+   */
+  runUnder?: readonly string[];
 }
 
 const SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:']);
@@ -137,9 +142,10 @@ function runGit(url: string, args: readonly string[], cwd: string | undefined, o
   const timeoutMs = opts.timeoutMs ?? 120_000;
   return new Promise((resolvePromise, reject) => {
     if (opts.signal?.aborted) return reject(new GitError(redactUrl(url), 'aborted', { cause: opts.signal.reason }));
+    const [command, ...prefix] = opts.runUnder?.length ? [...opts.runUnder, 'git'] : ['git'];
     execFile(
-      'git',
-      args,
+      command!,
+      [...prefix, ...args],
       { cwd, env: gitEnv(url, opts), timeout: timeoutMs, killSignal: 'SIGKILL', signal: opts.signal, maxBuffer: 4 * 1024 * 1024, windowsHide: true },
       (err, stdout, stderr) => {
         if (!err) return resolvePromise(stdout.trim());

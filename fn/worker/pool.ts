@@ -30,6 +30,7 @@ import {
   WorkerCrashError,
   WorkerInternalError,
 } from './errors.js';
+import { sandboxArgs } from './protocol.js';
 import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 import { EngineWorker, WorkerExitedError, type WorkerStartOptions } from './worker.js';
 
@@ -102,6 +103,8 @@ export class EnginePool {
   readonly #start: WorkerStartOptions;
   readonly #limits: OutputLimits;
   readonly #env: NodeJS.ProcessEnv;
+  /** What the `git` of a render's git dependencies runs under: the native host's `--exec`, in the workers' sandbox. */
+  readonly #gitRunUnder: string[] | undefined;
   readonly #idleMs: number;
   readonly #idle: EngineWorker[] = [];
   readonly #idleTimers = new Map<EngineWorker, NodeJS.Timeout>();
@@ -127,6 +130,8 @@ export class EnginePool {
       stderr: opts.stderr ?? 'ignore',
       sandbox: opts.sandbox,
     };
+    const native = this.#start.hostPath;
+    this.#gitRunUnder = native && opts.sandbox ? [native, ...sandboxArgs(opts.sandbox), '--exec'] : undefined;
   }
 
   /** True when the workers are the native host, false when they are Node processes. */
@@ -199,7 +204,7 @@ export class EnginePool {
     const task: Task = (engine, job, stopped) => {
       const signal = request.signal ? AbortSignal.any([request.signal, stopped]) : stopped;
       const onRun = (files: readonly string[]) => (job.files = [...files]);
-      return render({ ...request, signal }, { engine, env: this.#env, limits: this.#limits, onRun });
+      return render({ ...request, signal }, { engine, env: this.#env, limits: this.#limits, onRun, gitRunUnder: this.#gitRunUnder });
     };
     try {
       return (await this.#enqueue(task, cwd, opts, namedFiles(request.source, request.inlineName), true)) as RenderOutcome;

@@ -112,10 +112,14 @@ export class FrameReader {
   }
 }
 
+/** The native host's arguments that apply `policy` (before `--engine`, or `--exec` and a command). */
+export function sandboxArgs(policy: SandboxPolicy): string[] {
+  return ['--sandbox', ...policy.readOnly.flatMap((p) => ['--ro', p]), ...policy.readWrite.flatMap((p) => ['--rw', p])];
+}
+
 /** The command-line arguments of a worker (the native host's, which the Node worker takes too). */
 export function workerArgs(libraryPath: string, sandbox?: SandboxPolicy): string[] {
-  const rules = sandbox ? ['--sandbox', ...sandbox.readOnly.flatMap((p) => ['--ro', p]), ...sandbox.readWrite.flatMap((p) => ['--rw', p])] : [];
-  return [...rules, '--engine', libraryPath];
+  return [...(sandbox ? sandboxArgs(sandbox) : []), '--engine', libraryPath];
 }
 
 /** The command-line arguments of a worker, read (the Node worker). */
