@@ -88,7 +88,7 @@ export function parseReply(payload: Buffer): ReplyMessage {
   return payload[0] === Reply.Engine ? { ok: true, bytes: rest } : { ok: false, message: rest.toString('utf8') };
 }
 
-/** Splits a byte stream into frame payloads. */
+/** Splits a byte stream into frame payloads. A frame's chunks are joined once, when it is whole. */
 export class FrameReader {
   #buffered: Buffer[] = [];
   #length = 0;
@@ -99,12 +99,12 @@ export class FrameReader {
     this.#length += chunk.length;
     const out: Buffer[] = [];
     while (this.#length >= 4) {
-      const head = this.#buffered.length === 1 ? this.#buffered[0]! : Buffer.concat(this.#buffered);
-      this.#buffered = [head];
-      const size = head.readUInt32LE(0);
+      if (this.#buffered[0]!.length < 4) this.#buffered = [Buffer.concat(this.#buffered)];
+      const size = this.#buffered[0]!.readUInt32LE(0);
       if (this.#length < 4 + size) break;
-      out.push(head.subarray(4, 4 + size));
-      const rest = head.subarray(4 + size);
+      const all = this.#buffered.length === 1 ? this.#buffered[0]! : Buffer.concat(this.#buffered);
+      out.push(all.subarray(4, 4 + size));
+      const rest = all.subarray(4 + size);
       this.#buffered = rest.length ? [rest] : [];
       this.#length = rest.length;
     }

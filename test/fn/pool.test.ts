@@ -149,6 +149,13 @@ test('a render stopped by its deadline stops downloading: a slow registry sees n
   t.is(requests.length, 1, `no request after the deadline: ${JSON.stringify(requests)}`);
 });
 
+test('a large output (many frames\' worth of pipe reads) comes back whole', async (t) => {
+  const p = pool(t);
+  const out = await p.render(inline('a = "x" * 12000000\nb = 2\n'), dir);
+  t.true(out.ok, message(out));
+  t.deepEqual(out.ok && out.objects.map((o) => [String(o.a).length, o.b]), [[12_000_000, 2]]);
+});
+
 test('output caps: too many resources or too many bytes fail, naming the flag', async (t) => {
   const p = pool(t, { outputLimits: { maxObjects: 3, maxBytes: 1000 } });
   const objects = (n: number) => `items = [{apiVersion = "v1", kind = "ConfigMap", metadata.name = "c${'${i}'}"} for i in range(${n})]\n`;
