@@ -151,7 +151,8 @@ function runGit(url: string, args: readonly string[], cwd: string | undefined, o
         if (!err) return resolvePromise(stdout.trim());
         const e = err as NodeJS.ErrnoException & { killed?: boolean };
         let why: string;
-        if (e.code === 'ENOENT') why = 'the git binary was not found on PATH';
+        // 127: the command git runs under (runUnder) did not find it either.
+        if (e.code === 'ENOENT' || (opts.runUnder?.length && (e.code as unknown) === 127)) why = 'the git binary was not found on PATH';
         else if (e.name === 'AbortError' || opts.signal?.aborted) why = 'aborted';
         else if (e.killed) why = `git ${args[0]} timed out after ${timeoutMs / 1000}s`;
         else why = tidy(String(stderr), opts.credentials) || `git ${args[0]} failed`;

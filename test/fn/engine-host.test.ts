@@ -3,7 +3,8 @@
  * (kclrun-engine-host) and the Node fallback (entry.js), the same conversation for both: a hello, engine calls
  * answered in order (an `ERROR:` reply passed on as the engine gave it), a work dir that cannot be entered and a
  * malformed frame answered as failures, a request that arrives a byte at a time, and the end of stdin ending the
- * worker with exit code 0. And the host's `--exec` mode: a command run inside the sandbox.
+ * worker with exit code 0. And the host's `--exec` mode: a command run inside the sandbox, and git run under it
+ * failing as git run directly does when there is no git.
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { engineHostPath, engineLibraryPath } from '../../fn/engine/library.js';
 import { decodeGetVersionResult, encodeExecProgramArgs, decodeExecProgramResult } from '../../fn/engine/messages.js';
 import { FrameReader, parseHello, parseReply, requestFrame, workerArgs, type ReplyMessage } from '../../fn/worker/protocol.js';
 import { tempDir, writeTree } from '../support/kclrun.js';
+import { cloneRepo, GitError } from '../../fn/package/git.js';
 
 const HOST = engineHostPath(engineLibraryPath());
 const ENTRY = fileURLToPath(new URL('../../fn/worker/entry.js', import.meta.url));
@@ -97,4 +99,15 @@ test('native host --exec: the command runs inside the sandbox (a file outside th
   // what the policy lists is readable
   const allowed = spawnSync(HOST, ['--sandbox', ...system, '--ro', dir, '--exec', 'cat', secret], { encoding: 'utf8' });
   t.is(allowed.stdout, 'the-secret', allowed.stderr);
+});
+
+test.serial('git under the host (--exec) that finds no git binary says so, as git run directly does', async (t) => {
+  const path = process.env.PATH;
+  process.env.PATH = tempDir(); // nothing named git on it
+  t.teardown(() => void (process.env.PATH = path));
+  const clone = (runUnder?: string[]) => cloneRepo('https://127.0.0.1:9/none.git', undefined, join(tempDir(), 'dest'), { runUnder });
+  const direct = await t.throwsAsync(clone(), { instanceOf: GitError });
+  t.regex(direct!.message, /the git binary was not found on PATH/);
+  const under = await t.throwsAsync(clone([HOST, '--exec']), { instanceOf: GitError });
+  t.is(under!.message, direct!.message);
 });
