@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,8 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+  /* Ends with its parent (the controller or CLI), even in the middle of a call that would never return. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   struct rules rules = {calloc((size_t)argc, sizeof(char *)), calloc((size_t)argc, sizeof(int)), 0};
   int sandbox = 0;
   const char *engine = NULL;
