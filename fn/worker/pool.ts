@@ -157,7 +157,9 @@ export class EnginePool {
   probe(): Promise<SandboxStatus | undefined> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     const w = this.#all.values().next().value ?? this.#spawn();
-    return w.ready;
+    return w.ready.catch((err: Error) => {
+      throw this.#closed ? new PoolClosedError() : err;
+    });
   }
 
   #spawn(): EngineWorker {
