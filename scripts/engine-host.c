@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -178,6 +179,42 @@ static void take_stdio(void) {
   close(null);
 }
 
+/*
+ * The stack a program runs on: the engine is called on a thread of this size, as a Node worker calls it on koffi's
+ * 2 MiB stack (koffi's sync_stack_size), so a program recurses as deep whichever worker runs it — and unbounded
+ * recursion hits the guard (SIGSEGV) after the same depth, not after the main thread's 8 MiB (which the engine takes
+ * seconds to fill). The guard below the stack is wide, so that no frame steps over it.
+ */
+#define ENGINE_STACK_BYTES (2u << 20)
+#define ENGINE_GUARD_BYTES (256u << 10)
+
+struct engine_call {
+  void *svc;
+  svc_call_fn call;
+  const char *method;
+  const unsigned char *args;
+  size_t args_len;
+  size_t out_len;
+  unsigned char *reply;
+};
+
+static void *run_call(void *arg) {
+  struct engine_call *c = arg;
+  c->reply = c->call(c->svc, c->method, c->args, c->args_len, &c->out_len);
+  return NULL;
+}
+
+/* Makes one engine call on a thread with the program's stack; exits if no thread can be started. */
+static void call_engine(struct engine_call *c) {
+  pthread_attr_t attr;
+  pthread_t thread;
+  if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, ENGINE_STACK_BYTES) != 0 ||
+      pthread_attr_setguardsize(&attr, ENGINE_GUARD_BYTES) != 0 || pthread_create(&thread, &attr, run_call, c) != 0 ||
+      pthread_join(thread, NULL) != 0)
+    _exit(1);
+  pthread_attr_destroy(&attr);
+}
+
 static void serve(void *svc, svc_call_fn call, free_fn kcl_free, free_string_fn free_string) {
   for (;;) {
     unsigned char head[4];
@@ -207,8 +244,10 @@ static void serve(void *svc, svc_call_fn call, free_fn kcl_free, free_string_fn 
       free(req);
       continue;
     }
-    size_t out_len = 0;
-    unsigned char *reply = call(svc, method, args, args_len, &out_len);
+    struct engine_call c = {.svc = svc, .call = call, .method = method, .args = args, .args_len = args_len};
+    call_engine(&c);
+    size_t out_len = c.out_len;
+    unsigned char *reply = c.reply;
     if (chdir("/") != 0) _exit(1);
     if (!reply) {
       char msg[256];

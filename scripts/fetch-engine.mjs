@@ -108,7 +108,7 @@ function buildStub(library, dir) {
  */
 const NATIVE = [
   { file: 'libkclguard.so', source: new URL('./crash-guard.c', import.meta.url).pathname, flags: ['-shared', '-fPIC'], what: 'the crash guard' },
-  { file: 'kclrun-engine-host', source: new URL('./engine-host.c', import.meta.url).pathname, flags: [], what: 'the engine host' },
+  { file: 'kclrun-engine-host', source: new URL('./engine-host.c', import.meta.url).pathname, flags: ['-pthread'], what: 'the engine host' },
 ];
 
 /** True when `target`'s output is missing or older than its source. */
