@@ -15,13 +15,17 @@ import { applySandbox } from './sandbox.js';
 /** Where the worker waits between calls: never inside an artifact that is about to be deleted. */
 const IDLE_DIR = '/';
 const F_DUPFD_CLOEXEC = 1030;
+const PR_SET_PDEATHSIG = 1;
+const SIGKILL = 9;
 
 /**
  * The frames' own descriptors: stdin and stdout moved above 2, then stdin reads /dev/null and stdout goes to stderr,
- * so that nothing the engine prints can land in a frame (as in the native host).
+ * so that nothing the engine prints can land in a frame (as in the native host). And, as the native host, the worker
+ * ends with its parent, even in the middle of a call.
  */
 function takeStdio(): { input: Socket; output: Socket } {
   const libc = koffi.load('libc.so.6');
+  libc.func('int prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d)')(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
   const dup2 = libc.func('int dup2(int oldfd, int newfd)');
   const inFd = fcntl(0, F_DUPFD_CLOEXEC, 3) as number;

@@ -3,7 +3,7 @@
  * (kclrun-engine-host) and the Node fallback (entry.js), the same conversation for both: a hello, engine calls
  * answered in order (an `ERROR:` reply passed on as the engine gave it), a work dir that cannot be entered and a
  * malformed frame answered as failures, a request that arrives a byte at a time, and the end of stdin ending the
- * worker with exit code 0. The native host ends with its parent, even mid-call. And the host's `--exec` mode: a
+ * worker with exit code 0; the worker ends with its parent, even mid-call. And the host's `--exec` mode: a
  * command run inside the sandbox, and git run under it failing as git run directly does when there is no git.
  */
 import test from 'ava';
@@ -112,27 +112,31 @@ test.serial('git under the host (--exec) that finds no git binary says so, as gi
   t.is(under!.message, direct!.message);
 });
 
-test('native host: ends with its parent, even in the middle of a call', async (t) => {
-  t.true(existsSync(HOST), `${HOST} is missing: run \`npm run engine:fetch\` with a C compiler`);
-  const dir = writeTree(tempDir(), { 'slow.k': 'fib = lambda n: int -> int { 1 if n < 2 else fib(n - 1) + fib(n - 2) }\na = fib(40)\n' });
-  const args = encodeExecProgramArgs({ workDir: dir, files: [join(dir, 'slow.k')] }).toString('base64');
-  // A parent that starts the host, sends it the slow program, says the host's pid and then waits forever.
-  const parent = spawn(process.execPath, ['--input-type=module', '-e', `
-    import { spawn } from 'node:child_process';
-    import { requestFrame, workerArgs } from ${JSON.stringify(new URL('../../fn/worker/protocol.js', import.meta.url).href)};
-    const host = spawn(${JSON.stringify(HOST)}, workerArgs(${JSON.stringify(engineLibraryPath())}), { stdio: ['pipe', 'pipe', 'ignore'] });
-    host.stdout.once('data', () => {
-      host.stdin.write(requestFrame(${JSON.stringify(dir)}, 'KclService.ExecProgram', Buffer.from(${JSON.stringify(args)}, 'base64')));
-      console.log(host.pid);
-    });
-    setInterval(() => {}, 1000);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const hostPid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
-  const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  await new Promise((r) => setTimeout(r, 200));
-  t.true(alive(hostPid), 'the host runs the program while its parent lives');
-  parent.kill('SIGKILL');
-  const end = Date.now() + 5000;
-  while (alive(hostPid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  t.false(alive(hostPid), 'the host ended with its parent');
-});
+for (const kind of Object.keys(WORKERS) as (keyof typeof WORKERS)[]) {
+  test(`${kind} worker: ends with its parent, even in the middle of a call`, async (t) => {
+    if (kind === 'native') t.true(existsSync(HOST), `${HOST} is missing: run \`npm run engine:fetch\` with a C compiler`);
+    // Minutes of work: a worker still there 5 s after its parent is gone would not have been ended with it.
+    const dir = writeTree(tempDir(), { 'slow.k': 'fib = lambda n: int -> int { 1 if n < 2 else fib(n - 1) + fib(n - 2) }\na = fib(50)\n' });
+    const args = encodeExecProgramArgs({ workDir: dir, files: [join(dir, 'slow.k')] }).toString('base64');
+    // A parent that starts the worker, sends it the slow program, says the worker's pid and then waits forever.
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', `
+      import { spawn } from 'node:child_process';
+      import { requestFrame, workerArgs } from ${JSON.stringify(new URL('../../fn/worker/protocol.js', import.meta.url).href)};
+      const [command, ...args] = ${JSON.stringify(WORKERS[kind](workerArgs(engineLibraryPath())))};
+      const host = spawn(command, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+      host.stdout.once('data', () => {
+        host.stdin.write(requestFrame(${JSON.stringify(dir)}, 'KclService.ExecProgram', Buffer.from(${JSON.stringify(args)}, 'base64')));
+        console.log(host.pid);
+      });
+      setInterval(() => {}, 1000);
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const hostPid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    await new Promise((r) => setTimeout(r, 200));
+    t.true(alive(hostPid), 'the worker runs the program while its parent lives');
+    parent.kill('SIGKILL');
+    const end = Date.now() + 5000;
+    while (alive(hostPid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    t.false(alive(hostPid), 'the worker ended with its parent');
+  });
+}
