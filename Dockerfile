@@ -7,7 +7,7 @@
 #
 # `npm run image:build` builds it with Docker when a Docker engine answers; otherwise it builds both base images
 # from Debian packages (mmdebstrap) and passes their local names below (scripts/image-build.mjs).
-#   BUILD_IMAGE:   Node.js >= 20 with npm, a C compiler and `nm` (the engine's CPython stub and crash guard are compiled here).
+#   BUILD_IMAGE:   Node.js >= 20 with npm, a C compiler and `nm` (the engine's CPython stub, crash guard and host are compiled here).
 #   RUNTIME_IMAGE: a glibc Node.js >= 20 runtime; `node` is looked up on PATH (distroless keeps it in /nodejs/bin).
 ARG BUILD_IMAGE=node:20-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
@@ -18,9 +18,10 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts/fetch-engine.mjs scripts/crash-guard.c ./scripts/
-# The engine (PyPI kcl-lib wheel, sha256-pinned in package.json), its CPython stub and the CLI's crash guard
-# (libkclguard.so: `kclrun fn` runs the engine in its own process and still reports a crashing program), into /opt/kclrun.
+COPY scripts/fetch-engine.mjs scripts/crash-guard.c scripts/engine-host.c ./scripts/
+# The engine (PyPI kcl-lib wheel, sha256-pinned in package.json), its CPython stub, the CLI's crash guard
+# (libkclguard.so: `kclrun fn` runs the engine in its own process and still reports a crashing program) and the
+# engine host (kclrun-engine-host: the controller's engine workers, a few MiB each), into /opt/kclrun.
 RUN KCLRUN_CACHE=/opt/kclrun node scripts/fetch-engine.mjs
 COPY krm ./krm
 COPY fn ./fn

@@ -5,8 +5,9 @@
  * - With the crash guard (libkclguard.so beside the engine, built by `npm run engine:fetch`): the engine runs in
  *   this process, every call through the guard. On a crash the guard execs `crash-report.js` in this process's
  *   place, which runs the same command again with a `CrashedEngine` answering "crashed while running <files>".
- * - Without it (no C compiler at set-up): one supervised engine worker (fn/worker/), started as soon as the
- *   command begins so the engine loads meanwhile. Same messages, a slower start (a second Node process).
+ * - Without it (no C compiler at set-up): one supervised engine worker (fn/worker/: a Node process, the native host
+ *   needing the same compiler), started as soon as the command begins so the engine loads meanwhile; the render
+ *   runs here, its engine calls there. Same messages, a slower start (a second Node process).
  *
  * Either way the engine sees the user's environment (it runs the user's own program, as `kcl run` would) and has
  * no deadline, memory or output cap.
@@ -84,15 +85,17 @@ class GuardedEngine implements CliEngine {
 
   async render(request: RenderRequest, _cwd: string): Promise<RenderOutcome> {
     const m = await this.#armed(namedFiles(request.source, request.inlineName));
-    return m.render(request, { onRun: (files) => this.#arm(m, files) });
+    return m.render(request, { engine: m.callEngine, onRun: (files) => this.#arm(m, files) });
   }
 
   async override(file: string, specs: string[]): Promise<EngineOutcome<boolean>> {
-    return (await this.#armed([file])).overrideFile(file, specs);
+    const m = await this.#armed([file]);
+    return m.overrideFile(file, specs, m.callEngine);
   }
 
   async version(): Promise<EngineVersion> {
-    return (await this.#armed([])).engineVersion();
+    const m = await this.#armed([]);
+    return m.engineVersion(m.callEngine);
   }
 
   async close(): Promise<void> {}
@@ -107,6 +110,8 @@ class WorkerEngine implements CliEngine {
       ({ EnginePool }) =>
         new EnginePool({ workers: 1, env: process.env, stderr: 'inherit', outputLimits: { maxObjects: Infinity, maxBytes: Infinity } }),
     );
+    // The worker starts now, so that its engine loads while the command reads its input.
+    void this.#pool.then((pool) => pool.probe()).catch(() => undefined);
   }
 
   keepInput(): void {}
@@ -121,11 +126,11 @@ class WorkerEngine implements CliEngine {
   }
 
   async override(file: string, specs: string[]): Promise<EngineOutcome<boolean>> {
-    return (await this.#started()).call('override', { file, specs });
+    return (await this.#started()).override(file, specs);
   }
 
   async version(): Promise<EngineVersion> {
-    return (await this.#started()).call('version', {});
+    return (await this.#started()).version();
   }
 
   async close(): Promise<void> {

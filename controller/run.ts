@@ -18,6 +18,7 @@ import { Reconciler } from './reconciler.js';
 import { ReconcileCancelled } from './cancel.js';
 import { serve } from './server.js';
 import { EnginePool } from '../fn/worker/pool.js';
+import { PoolClosedError } from '../fn/worker/errors.js';
 import { workerSandboxPolicy } from '../fn/worker/sandbox-policy.js';
 import { engineLibraryPath } from '../fn/engine/library.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_OUTPUT_LIMITS, DEFAULT_RENDER_TIMEOUT_MS } from '../fn/limits.js';
@@ -90,13 +91,14 @@ export interface ControllerOptions {
 }
 
 /**
- * The controller's engine workers: an environment holding only `KCL_PKG_PATH` (the package cache, whose top level
- * holds only namespace directories: nothing a program can import by name; and `KCLRUN_OFFLINE=1` with
- * `--no-remote-dependencies`), so a tenant's `file.read_env` sees
- * nothing of the controller's; no stderr (the controller's stderr is JSON logs only); every limit on; and a
- * file-system sandbox (fn/worker/sandbox.ts) that lets them read only the artifacts under `artifactsRoot`, the
- * package cache (read-write: dependencies are downloaded in the worker) and what the runtime needs — never the
- * controller's service-account token, `/proc`, or anything else the controller's user can read.
+ * The controller's engine workers (the native host, kclrun-engine-host, when built): an environment holding only
+ * `KCL_PKG_PATH` (the package cache, whose top level holds only namespace directories: nothing a program can import
+ * by name; and `KCLRUN_OFFLINE=1` with `--no-remote-dependencies`), so a tenant's `file.read_env` sees nothing of the
+ * controller's — the renders' package resolution reads the same environment; no stderr (the controller's stderr is
+ * JSON logs only); every limit on; and a file-system sandbox (Landlock) that lets the engine read only the artifacts
+ * under `artifactsRoot`, the package cache (read-write: `git` runs under the same sandbox) and what the runtime
+ * needs — never the controller's service-account token, `/proc`, or anything else the controller's user can read.
+ * Dependency downloads (OCI, http) run in the controller's process, under the render's deadline.
  */
 export function controllerEngine(opts: ControllerOptions, artifactsRoot: string, packageCache?: string): EnginePool {
   const libraryPath = engineLibraryPath();
@@ -182,10 +184,16 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   const packageCache = opts.kclPkgCache ?? mkdtempSync(join(tmpdir(), 'kclrun-pkg-cache-'));
   mkdirSync(packageCache, { recursive: true, mode: 0o700 });
   const engine = controllerEngine(opts, artifactsRoot, packageCache);
-  void engine.sandbox.then((status) => {
-    if (status?.applied) log.info('engine workers sandboxed', { landlockAbi: status.abi, readable: [artifactsRoot, packageCache] });
-    else if (status) log.error('engine workers run without a file-system sandbox', { reason: status.reason });
-  });
+  // A first worker starts now (it idles out like any other) to say whether the workers are sandboxed.
+  engine.probe().then(
+    (status) => {
+      if (status?.applied) log.info('engine workers sandboxed', { landlockAbi: status.abi, readable: [artifactsRoot, packageCache], native: engine.native });
+      else if (status) log.error('engine workers run without a file-system sandbox', { reason: status.reason });
+    },
+    (err: unknown) => {
+      if (!(err instanceof PoolClosedError)) log.error('engine workers cannot start', { error: (err as Error).message });
+    },
+  );
   const notifier = opts.eventsAddr ? new EventNotifier({ address: opts.eventsAddr, log }) : undefined;
   const reconciler = new Reconciler(client, log, metrics, {
     engine,

@@ -32,8 +32,9 @@ export interface FunctionContext {
   /** Receives what KCL `print()`s. */
   log?: (text: string) => void;
   /**
-   * Renders a request: `kclrun fn` passes its supervised engine worker (fn/worker/pool.ts); fn-level tests pass
-   * `render` of fn/render.ts (in their own process). This module never loads the engine itself.
+   * Renders a request: `kclrun fn` passes its engine (cli/engine.ts: in-process under the crash guard, or the
+   * engine pool of fn/worker/); fn-level tests pass `render` of fn/render.ts with the engine in their own process.
+   * This module never loads the engine itself.
    */
   render: (req: RenderRequest) => Promise<RenderOutcome>;
 }

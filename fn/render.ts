@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { loadSettingsFiles, runProgram } from './engine/engine.js';
+import type { EngineCall } from './engine/call.js';
 import type { Diagnostic } from './engine/diagnostics.js';
 import type { ExecProgramArgs } from './engine/messages.js';
 import { KclModError, readKclMod } from './package/kcl-mod.js';
@@ -52,8 +53,7 @@ export interface RenderRequest {
 }
 
 /**
- * Package access set by the caller (the controller, per KCLRun), plain data so that it crosses to an engine worker.
- * When set, registry credentials come from `dockerConfig` only (none: anonymous); no config.json file is read.
+ * Package access set by the caller (the controller, per KCLRun). When set, registry credentials come from `dockerConfig` only (none: anonymous); no config.json file is read.
  */
 export interface PackageAccess {
   /** The package cache for this render (its `KCL_PKG_PATH`; default: the environment's). */
@@ -62,12 +62,21 @@ export interface PackageAccess {
   dockerConfig?: { text: string; label: string };
 }
 
-/** How to render: output caps, and who to tell which files are about to run. */
+/** How to render: with which engine, output caps, and who to tell which files are about to run. */
 export interface RenderOptions {
+  /** The engine: in this process (native.ts's `callEngine`) or an engine worker's (the engine pool's renders). */
+  engine: EngineCall;
+  /**
+   * The environment package resolution reads (`KCL_PKG_PATH`, `KCLRUN_OFFLINE`, kpm's settings; default
+   * process.env). The engine pool gives its workers' environment (the controller's: only those two).
+   */
+  env?: NodeJS.ProcessEnv;
   /** Caps on the output; a render over them fails with a diagnostic naming the limit and its flag. */
   limits?: OutputLimits;
-  /** Called with the program's files just before the engine runs them (an engine worker reports them). */
+  /** Called with the program's files just before the engine runs them (the engine pool names them if the engine dies). */
   onRun?: (files: readonly string[]) => void;
+  /** What the `git` of git dependencies runs under (the engine pool's: its workers' sandbox); default: nothing. */
+  gitRunUnder?: readonly string[];
 }
 
 /** Rendered resources (and the raw YAML), or why not. `log` is what the program `print()`ed. */
@@ -119,9 +128,9 @@ const inlineDependenciesModule = () => import('./package/inline-dependencies.js'
  * sets it; `packages.cache` as KCL_PKG_PATH), spec.credentials first, then `packages.dockerConfig` when the caller
  * set package access (none: anonymous; no config.json file is read), else kpm's and Docker's config.json.
  */
-function fetchOptions(req: RenderRequest): FetchForPathsOptions {
+function fetchOptions(req: RenderRequest, baseEnv: NodeJS.ProcessEnv, gitRunUnder: readonly string[] | undefined): FetchForPathsOptions {
   const access = req.packages;
-  const env = { ...process.env };
+  const env = { ...baseEnv };
   if (req.allowInsecure) env.OCI_REG_PLAIN_HTTP = 'on';
   if (access?.cache !== undefined) env.KCL_PKG_PATH = access.cache;
   const dockerConfig = access?.dockerConfig;
@@ -129,6 +138,7 @@ function fetchOptions(req: RenderRequest): FetchForPathsOptions {
     env,
     signal: req.signal,
     sourceCredentials: req.credentials,
+    gitRunUnder,
     ...(access && { credentials: dockerConfig ? inMemoryCredentials(dockerConfig.text, dockerConfig.label) : () => undefined }),
   };
 }
@@ -148,9 +158,9 @@ function externalPkgsOf(dirs: ReadonlyMap<string, string>): { name: string; path
   return [...dirs].map(([name, path]) => ({ name: name.replace(/-/g, '_'), path }));
 }
 
-async function baseArgs(req: RenderRequest): Promise<Base | { error: ReturnType<typeof fail> }> {
+async function baseArgs(req: RenderRequest, opts: RenderOptions): Promise<Base | { error: ReturnType<typeof fail> }> {
   const src = req.source;
-  const fetching = fetchOptions(req);
+  const fetching = fetchOptions(req, opts.env ?? process.env, opts.gitRunUnder);
   switch (src.kind) {
     case 'inline': {
       let inline: Map<string, string>;
@@ -224,8 +234,8 @@ async function localArgs(
 }
 
 /** Renders a KCL program to resources with the official engine. Never throws for bad input. */
-export async function render(req: RenderRequest, opts: RenderOptions = {}): Promise<RenderOutcome> {
-  const based = await baseArgs(req);
+export async function render(req: RenderRequest, opts: RenderOptions): Promise<RenderOutcome> {
+  const based = await baseArgs(req, opts);
   if ('error' in based) return based.error;
   try {
     return await renderBase(req, based, opts);
@@ -242,7 +252,7 @@ async function renderBase(req: RenderRequest, based: Base, opts: RenderOptions):
     const settings = cfg.settings.map((s) => resolve(req.baseDir, s));
     const inside = manifestStep(() => settings.forEach((f, i) => root.check(f, `settings file ${cfg.settings![i]}`)));
     if (inside) return inside.error;
-    const loaded = await loadSettingsFiles(base.workDir ?? req.baseDir, settings);
+    const loaded = await loadSettingsFiles(base.workDir ?? req.baseDir, settings, opts.engine);
     if (!loaded.ok) return loaded;
     const s = loaded.value;
     if (s.files.length && req.source.kind !== 'inline') {
@@ -270,7 +280,7 @@ async function renderBase(req: RenderRequest, based: Base, opts: RenderOptions):
     if (cfg[f] !== undefined) args[f] = cfg[f];
   }
   opts.onRun?.(args.files ?? []);
-  const run = await runProgram(args);
+  const run = await runProgram(args, opts.engine);
   if (!run.ok) return run;
   const { limits } = opts;
   const tooBig = limits && checkOutputLimits(limits, { bytes: Buffer.byteLength(run.value.yaml) }, args.files?.[0]);

@@ -8,8 +8,9 @@
 // loader can resolve them in a Node process. Nothing of CPython ever runs.
 //
 // It also builds libkclguard.so (scripts/crash-guard.c) beside the engine: the CLI's crash guard, which lets
-// `kclrun fn`/`render` run the engine in their own process and still report a crashing program. Without it (no C
-// compiler) the CLI falls back to a separate engine worker process: slower to start, same messages.
+// `kclrun fn`/`render` run the engine in their own process and still report a crashing program; and
+// kclrun-engine-host (scripts/engine-host.c), the native engine worker of the controller. Without them (no C
+// compiler) both fall back to Node engine worker processes: slower to start, more memory, same messages.
 //
 // Usage: node scripts/fetch-engine.mjs [--print-dir]
 // Env:   KCLRUN_CACHE (default ~/.cache/kclrun), KCL_LIB_PATH (use that library instead; nothing is fetched)
@@ -99,27 +100,42 @@ function buildStub(library, dir) {
   return symbols.length;
 }
 
-const GUARD_SOURCE = new URL('./crash-guard.c', import.meta.url).pathname;
+/**
+ * What is compiled beside the engine: the CLI's crash guard (libkclguard.so, scripts/crash-guard.c) and the engine
+ * host (kclrun-engine-host, scripts/engine-host.c: the controller's engine workers, a few MiB instead of a Node
+ * runtime each). Without a C compiler neither is built: the CLI and the controller then run the engine in Node
+ * worker processes (fn/worker/entry.ts) — same messages, more memory.
+ */
+const NATIVE = [
+  { file: 'libkclguard.so', source: new URL('./crash-guard.c', import.meta.url).pathname, flags: ['-shared', '-fPIC'], what: 'the crash guard' },
+  { file: 'kclrun-engine-host', source: new URL('./engine-host.c', import.meta.url).pathname, flags: ['-pthread'], what: 'the engine host' },
+];
 
-/** True when libkclguard.so is missing or older than its source. */
-function guardIsStale(dir) {
-  const lib = join(dir, 'libkclguard.so');
-  return !existsSync(lib) || statSync(lib).mtimeMs < statSync(GUARD_SOURCE).mtimeMs;
+/** True when `target`'s output is missing or older than its source. */
+function isStale(dir, target) {
+  const out = join(dir, target.file);
+  return !existsSync(out) || statSync(out).mtimeMs < statSync(target.source).mtimeMs;
 }
 
-/** Compiles the CLI's crash guard into `dir`; a failure is reported, not fatal (the CLI then uses a worker). */
-export function buildGuard(dir) {
-  const source = GUARD_SOURCE;
-  const out = join(dir, 'libkclguard.so');
+/** Compiles `target` into `dir`; a failure is reported, not fatal (its callers fall back to Node workers). */
+function buildNative(dir, target) {
+  const out = join(dir, target.file);
   try {
     const cc = process.env.CC || 'cc';
-    execFileSync(cc, ['-shared', '-fPIC', '-O1', '-o', `${out}.tmp`, source, '-ldl'], { stdio: 'inherit' });
+    execFileSync(cc, [...target.flags, '-O1', '-o', `${out}.tmp`, target.source, '-ldl'], { stdio: 'inherit' });
     renameSync(`${out}.tmp`, out);
     return true;
   } catch (err) {
-    console.error(`fetch-engine: cannot build the crash guard (${err.message}); the CLI will run the engine in a worker process`);
+    console.error(`fetch-engine: cannot build ${target.what} (${err.message}); the engine will run in Node worker processes`);
     return false;
   }
+}
+
+/** Compiles the crash guard and the engine host into `dir` (the image build calls this); true if both were built. */
+export function buildNatives(dir, { onlyStale = false } = {}) {
+  let ok = true;
+  for (const target of NATIVE) if (!onlyStale || isStale(dir, target)) ok = buildNative(dir, target) && ok;
+  return ok;
 }
 
 async function main() {
@@ -133,7 +149,7 @@ async function main() {
   const libPath = join(dir, 'libkcl.so');
   const stubPath = join(dir, 'libpystub.so');
   if (existsSync(libPath) && existsSync(stubPath)) {
-    if (guardIsStale(dir)) buildGuard(dir);
+    buildNatives(dir, { onlyStale: true });
     if (process.argv.includes('--print-dir')) console.log(dir);
     else console.log(`KCL engine ${ENGINE.version} is cached in ${dir}`);
     return;
@@ -153,7 +169,7 @@ async function main() {
   writeFileSync(libPath + '.tmp', lib, { mode: 0o755 });
   renameSync(libPath + '.tmp', libPath);
   const n = buildStub(libPath, dir);
-  buildGuard(dir);
+  buildNatives(dir);
   writeFileSync(
     join(dir, 'engine.json'),
     JSON.stringify({ package: ENGINE.package, version: ENGINE.version, wheel: wheel.file, sha256: sha256(lib) }, null, 2) + '\n',

@@ -1,7 +1,7 @@
 /**
  * Build stage: render the KCL package at `spec.path` inside the fetched artifact through the one core
- * (`fn/render.ts`, the same code as `kclrun render` and `kclrun fn`), in one of the controller's engine workers
- * (fn/worker/): never in the controller's own process. Diagnostics name the KCL file (relative to the artifact) and
+ * (`fn/render.ts`, the same code as `kclrun render` and `kclrun fn`) with the controller's engine pool: the program
+ * runs in one of its engine workers (fn/worker/), never in the controller's own process. Diagnostics name the KCL file (relative to the artifact) and
  * line; a program that crashes the engine or passes a limit fails here with the limit and its flag named.
  * Argument values are passed to the engine only; they never appear in a message. Nothing outside the artifact is
  * read: a kcl.mod above it is ignored, and a path that leads out is a BuildFailed naming it.
@@ -30,8 +30,8 @@ export interface BuildContext {
   /** `option("params")` of the program (`{}` when unset, as the KRM function passes it). */
   params?: JsonObject;
   /**
-   * The KCLRun's package cache and registry credentials. Dependencies download inside the render's worker call, so
-   * the render deadline counts them; kcl.mod.lock is read, never written.
+   * The KCLRun's package cache and registry credentials. Dependencies download as part of the render, so the render
+   * deadline counts them (and stops them); kcl.mod.lock is read, never written.
    */
   packages?: PackageAccess;
 }

@@ -1,10 +1,10 @@
 /**
  * The typed KCL engine API: run a program, override a file, list options, load settings, report the version.
- * Every call goes through the official engine in-process (see native.ts). Failures come back as diagnostics with
- * file, line and column, never as a raw blob.
+ * Every function takes the engine to call (call.ts): in this process (native.ts's `callEngine`) or in an engine
+ * worker (fn/worker/). Failures come back as diagnostics with file, line and column, never as a raw blob.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { callEngine, EngineCallError } from './native.js';
+import { EngineCallError, type EngineCall } from './call.js';
 import {
   decodeExecProgramResult,
   decodeGetVersionResult,
@@ -39,7 +39,7 @@ function failed(err: unknown): { ok: false; diagnostics: Diagnostic[] } {
 }
 
 /** Runs a KCL program (`kcl run`). Compile and runtime errors come back as diagnostics. */
-export async function runProgram(args: ExecProgramArgs): Promise<EngineOutcome<RunOutput>> {
+export async function runProgram(args: ExecProgramArgs, callEngine: EngineCall): Promise<EngineOutcome<RunOutput>> {
   let reply: Buffer;
   try {
     reply = await callEngine('ExecProgram', encodeExecProgramArgs(args));
@@ -58,15 +58,16 @@ export async function runProgram(args: ExecProgramArgs): Promise<EngineOutcome<R
 export async function overrideFile(
   file: string,
   specs: readonly string[],
+  callEngine: EngineCall,
   importPaths: readonly string[] = [],
 ): Promise<EngineOutcome<boolean>> {
   const original = await readFile(file).catch(() => undefined);
-  const outcome = await overrideFileNow(file, specs, importPaths);
+  const outcome = await overrideFileNow(file, specs, importPaths, callEngine);
   if (!outcome.ok && original !== undefined) await writeFile(file, original);
   return outcome;
 }
 
-async function overrideFileNow(file: string, specs: readonly string[], importPaths: readonly string[]): Promise<EngineOutcome<boolean>> {
+async function overrideFileNow(file: string, specs: readonly string[], importPaths: readonly string[], callEngine: EngineCall): Promise<EngineOutcome<boolean>> {
   let reply: Buffer;
   try {
     reply = await callEngine('OverrideFile', encodeOverrideFileArgs(file, specs, importPaths));
@@ -91,6 +92,7 @@ async function overrideFileNow(file: string, specs: readonly string[], importPat
 /** Lists the `option()`s a program reads. */
 export async function listOptions(
   files: readonly string[],
+  callEngine: EngineCall,
   externalPkgs: readonly ExternalPkg[] = [],
 ): Promise<EngineOutcome<OptionHelp[]>> {
   try {
@@ -101,7 +103,7 @@ export async function listOptions(
 }
 
 /** Loads `kcl.yaml` settings files (`-Y`) relative to a work dir. */
-export async function loadSettingsFiles(workDir: string, files: readonly string[]): Promise<EngineOutcome<LoadedSettings>> {
+export async function loadSettingsFiles(workDir: string, files: readonly string[], callEngine: EngineCall): Promise<EngineOutcome<LoadedSettings>> {
   try {
     return {
       ok: true,
@@ -112,10 +114,7 @@ export async function loadSettingsFiles(workDir: string, files: readonly string[
   }
 }
 
-let version: Promise<EngineVersion> | undefined;
-
-/** The engine's own version (loads the engine on first use). */
-export function engineVersion(): Promise<EngineVersion> {
-  version ??= callEngine('GetVersion', new Uint8Array()).then(decodeGetVersionResult);
-  return version;
+/** The engine's own version. */
+export async function engineVersion(callEngine: EngineCall): Promise<EngineVersion> {
+  return decodeGetVersionResult(await callEngine('GetVersion', new Uint8Array()));
 }

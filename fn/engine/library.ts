@@ -28,6 +28,16 @@ export function engineLibraryPath(env: NodeJS.ProcessEnv = process.env): string 
   return join(root, 'engine', `${pin.package}-${pin.version}-${process.arch}`, 'libkcl.so');
 }
 
+/** Why the engine cannot be loaded when its library is missing. */
+export function engineNotFoundMessage(path: string): string {
+  return `KCL engine not found at ${path}: run \`npm run engine:fetch\` (or set KCL_LIB_PATH to a libkcl.so)`;
+}
+
+/** The native engine host (kclrun-engine-host, scripts/engine-host.c, built by `npm run engine:fetch`): beside the engine library. */
+export function engineHostPath(libraryPath: string): string {
+  return join(dirname(libraryPath), 'kclrun-engine-host');
+}
+
 /** Where the CLI's crash guard (libkclguard.so, built by `npm run engine:fetch`) is: beside the engine library. */
 export function crashGuardPath(libraryPath: string): string {
   return join(dirname(libraryPath), 'libkclguard.so');

@@ -8,9 +8,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import koffi from 'koffi';
-import { engineLibraryPath } from './library.js';
+import { EngineCallError, engineReply, serviceMethod, type EngineCall } from './call.js';
+import { engineLibraryPath, engineNotFoundMessage } from './library.js';
 
 export { enginePin, engineLibraryPath, type EnginePin } from './library.js';
+export { EngineCallError } from './call.js';
 
 type CallFn = ReturnType<ReturnType<typeof koffi.load>['func']>;
 
@@ -72,9 +74,7 @@ function load(): Loaded {
   if (loaded) return loaded;
   const path = libraryPath ?? engineLibraryPath();
   if (!existsSync(path)) {
-    throw new EngineLoadError(
-      `KCL engine not found at ${path}: run \`npm run engine:fetch\` (or set KCL_LIB_PATH to a libkcl.so)`,
-    );
+    throw new EngineLoadError(engineNotFoundMessage(path));
   }
   // The PyPI build of the engine links CPython symbols it never calls; the stub built beside it satisfies them.
   const stub = join(dirname(path), 'libpystub.so');
@@ -109,17 +109,6 @@ function load(): Loaded {
   }
 }
 
-/** The engine answered `ERROR:<message>` (parse and compile errors, unknown methods, malformed arguments). */
-export class EngineCallError extends Error {
-  override name = 'EngineCallError';
-  constructor(
-    readonly method: string,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
-
 function callNow(method: string, args: Uint8Array): Promise<Buffer> {
   const engine = load();
   const outLen = [0];
@@ -132,8 +121,7 @@ function callNow(method: string, args: Uint8Array): Promise<Buffer> {
         ? Buffer.from(koffi.decode(ptr, 'char', -1) as string, 'utf8')
         : Buffer.from(new Uint8Array(koffi.view(ptr, len)).slice());
     engine.free(ptr, len);
-    if (bytes.subarray(0, 6).toString('latin1') === 'ERROR:') throw new EngineCallError(method, bytes.subarray(6).toString('utf8'));
-    return bytes;
+    return engineReply(method, bytes);
   };
   if (onMainThread) {
     try {
@@ -155,14 +143,18 @@ function callNow(method: string, args: Uint8Array): Promise<Buffer> {
 }
 
 /**
- * Calls `KclService.<method>` with protobuf-encoded arguments and resolves with the protobuf reply. Calls are
- * serialised process-wide. Rejects with EngineCallError for `ERROR:` replies and EngineLoadError if unloadable.
+ * Calls the service method `method` (its full name, e.g. `KclService.ExecProgram`) with protobuf-encoded arguments
+ * and resolves with the protobuf reply. Calls are serialised process-wide. Rejects with EngineCallError for
+ * `ERROR:` replies and EngineLoadError if unloadable.
  */
-export function callEngine(method: string, args: Uint8Array): Promise<Buffer> {
+export function callService(method: string, args: Uint8Array): Promise<Buffer> {
   const run = queue.then(
-    () => callNow(`KclService.${method}`, args),
-    () => callNow(`KclService.${method}`, args),
+    () => callNow(method, args),
+    () => callNow(method, args),
   );
   queue = run.catch(() => undefined);
   return run;
 }
+
+/** The engine in this process, as the typed API (engine.ts, render.ts) takes it. */
+export const callEngine: EngineCall = (method, args) => callService(serviceMethod(method), args);

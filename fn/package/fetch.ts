@@ -77,6 +77,8 @@ export interface FetchOptions {
   root?: PackageRoot;
   /** `kclrun mod update`: ignore the lock's pinned tags; its sums still bind packages whose version is unchanged. */
   update?: boolean;
+  /** What git dependencies' `git` runs under (see GitOptions.runUnder). */
+  gitRunUnder?: readonly string[];
   /** Credentials for a git dependency's URL (spec.credentials); default none (git's own config is not read). */
   gitCredentials?: (url: string) => SourceCredentials | undefined;
   /** Clone git dependencies over plain http:// (default true, as kpm). */
@@ -280,6 +282,7 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
         allowHttp: opts.allowHttpGit,
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
+        runUnder: opts.gitRunUnder,
         verify: (dir) => checkSum(packageIn(dir), readVersion(packageIn(dir))),
       });
     } catch (err) {
@@ -332,6 +335,8 @@ export interface FetchForPathsOptions {
   timeoutMs?: number;
   /** spec.credentials: for the registries and git hosts they name (before `credentials` for registries). */
   sourceCredentials?: readonly SourceCredentials[];
+  /** What git dependencies' `git` runs under (see GitOptions.runUnder). */
+  gitRunUnder?: readonly string[];
 }
 
 /**
@@ -370,6 +375,7 @@ export async function fetchForPaths(paths: readonly string[], opts: FetchForPath
     timeoutMs: opts.timeoutMs,
     update: opts.update,
     root,
+    gitRunUnder: opts.gitRunUnder,
     ...credentialOptions(opts, settings, env),
   });
   return { ...fetched, mod };

@@ -45,6 +45,11 @@ export interface GitOptions {
   /** Per git command (ms); default 120 s. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * The command git runs under, git's own argv appended (the engine pool's: the engine host's file-system sandbox,
+   * `kclrun-engine-host --sandbox … --exec`); default: git runs directly.
+   */
+  runUnder?: readonly string[];
 }
 
 const SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:']);
@@ -137,15 +142,17 @@ function runGit(url: string, args: readonly string[], cwd: string | undefined, o
   const timeoutMs = opts.timeoutMs ?? 120_000;
   return new Promise((resolvePromise, reject) => {
     if (opts.signal?.aborted) return reject(new GitError(redactUrl(url), 'aborted', { cause: opts.signal.reason }));
+    const [command, ...prefix] = opts.runUnder?.length ? [...opts.runUnder, 'git'] : ['git'];
     execFile(
-      'git',
-      args,
+      command!,
+      [...prefix, ...args],
       { cwd, env: gitEnv(url, opts), timeout: timeoutMs, killSignal: 'SIGKILL', signal: opts.signal, maxBuffer: 4 * 1024 * 1024, windowsHide: true },
       (err, stdout, stderr) => {
         if (!err) return resolvePromise(stdout.trim());
         const e = err as NodeJS.ErrnoException & { killed?: boolean };
         let why: string;
-        if (e.code === 'ENOENT') why = 'the git binary was not found on PATH';
+        // 127: the command git runs under (runUnder) did not find it either.
+        if (e.code === 'ENOENT' || (opts.runUnder?.length && (e.code as unknown) === 127)) why = 'the git binary was not found on PATH';
         else if (e.name === 'AbortError' || opts.signal?.aborted) why = 'aborted';
         else if (e.killed) why = `git ${args[0]} timed out after ${timeoutMs / 1000}s`;
         else why = tidy(String(stderr), opts.credentials) || `git ${args[0]} failed`;

@@ -41,6 +41,7 @@ export async function fetchInlineDependencies(text: string, baseDir: string, opt
     root,
     signal: opts.signal,
     timeoutMs: opts.timeoutMs,
+    gitRunUnder: opts.gitRunUnder,
     ...credentialOptions(opts, settings, env),
   });
   return dirs;

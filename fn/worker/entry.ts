@@ -1,64 +1,71 @@
 /**
- * An engine worker: a child process (started by `EnginePool`, never run by hand) that loads the KCL engine once
- * and answers calls from its parent over IPC, one at a time. The KCL program runs here, so when it crashes the
- * engine, exhausts memory or loops, only this process dies or is killed. Imports only what a render needs.
- *
- * argv: [libkcl.so path, sandbox policy as JSON (optional)]. The environment is whatever the parent gave (the
- * controller gives an empty one). With a policy, the worker sandboxes itself (sandbox.ts) before loading the engine.
+ * The Node engine worker: what an engine worker is when the native host (scripts/engine-host.c, built by
+ * `npm run engine:fetch` with a C compiler) is missing. Same arguments, same frames (protocol.ts), same sandbox
+ * (sandbox.ts): the pool cannot tell them apart, except by memory (a Node runtime each). Started by worker.ts, never
+ * by hand. It only makes engine calls: the render itself runs in the parent.
  */
-import { engineVersion, overrideFile } from '../engine/engine.js';
-import { loadEngine } from '../engine/native.js';
-import { PackageRoot } from '../package/root.js';
-import { render } from '../render.js';
-import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { openSync } from 'node:fs';
+import { Socket } from 'node:net';
+import koffi from 'koffi';
+import { EngineCallError, errorReply } from '../engine/call.js';
+import { callService, loadEngine } from '../engine/native.js';
+import { FrameReader, helloFrame, parseRequest, parseWorkerArgs, frame, Reply } from './protocol.js';
 import { applySandbox } from './sandbox.js';
-import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 
 /** Where the worker waits between calls: never inside an artifact that is about to be deleted. */
 const IDLE_DIR = '/';
+const F_DUPFD_CLOEXEC = 1030;
+const PR_SET_PDEATHSIG = 1;
+const SIGKILL = 9;
 
-function send(reply: WorkerReply, then?: () => void): void {
-  process.send!(reply, undefined, {}, then);
+/**
+ * The frames' own descriptors: stdin and stdout moved above 2, then stdin reads /dev/null and stdout goes to stderr,
+ * so that nothing the engine prints can land in a frame (as in the native host). And, as the native host, the worker
+ * ends with its parent, even in the middle of a call.
+ */
+function takeStdio(): { input: Socket; output: Socket } {
+  const libc = koffi.load('libc.so.6');
+  libc.func('int prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d)')(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+  const dup2 = libc.func('int dup2(int oldfd, int newfd)');
+  const inFd = fcntl(0, F_DUPFD_CLOEXEC, 3) as number;
+  const outFd = fcntl(1, F_DUPFD_CLOEXEC, 3) as number;
+  if (inFd < 0 || outFd < 0 || dup2(openSync('/dev/null', 'r'), 0) < 0 || dup2(2, 1) < 0) throw new Error('cannot set up the frame descriptors');
+  return { input: new Socket({ fd: inFd, readable: true, writable: false }), output: new Socket({ fd: outFd, readable: false, writable: true }) };
 }
 
-async function answer(req: WorkerRequest): Promise<unknown> {
-  switch (req.method) {
-    case 'render': {
-      process.chdir(req.args.cwd);
-      try {
-        const onRun = (files: readonly string[]) => send({ type: 'running', id: req.id, files: [...files] });
-        const { root } = req.args;
-        const request = { ...req.args.request, root: root && new PackageRoot(root.dir, root.label) };
-        return await render(request, { limits: req.args.limits, onRun });
-      } finally {
-        process.chdir(IDLE_DIR);
-      }
-    }
-    case 'override':
-      return overrideFile(req.args.file, req.args.specs);
-    case 'version':
-      return engineVersion();
-  }
-}
-
-async function handle(req: WorkerRequest): Promise<void> {
+async function answer(payload: Buffer): Promise<Buffer> {
+  const req = parseRequest(payload);
+  if (!req) return frame(Reply.Failed, 'malformed request frame');
   try {
-    send({ type: 'result', id: req.id, result: await answer(req) });
+    process.chdir(req.cwd);
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    send({ type: 'error', id: req.id, name: e.name, message: e.message });
+    return frame(Reply.Failed, `cannot enter the work dir ${req.cwd}: ${(err as Error).message}`);
+  }
+  try {
+    return frame(Reply.Engine, await callService(req.method, req.args));
+  } catch (err) {
+    if (err instanceof EngineCallError) return frame(Reply.Engine, errorReply(err.detail));
+    return frame(Reply.Failed, `${(err as Error).name}: ${(err as Error).message}`);
+  } finally {
+    process.chdir(IDLE_DIR);
   }
 }
 
 process.title = 'kclrun-engine-worker';
-process.on('disconnect', () => process.exit(0));
+const { input, output } = takeStdio();
+const { libraryPath, sandbox: policy } = parseWorkerArgs(process.argv.slice(2));
 try {
-  const policy = process.argv[3] ? (JSON.parse(process.argv[3]) as SandboxPolicy) : undefined;
-  const sandbox: SandboxStatus | undefined = policy && applySandbox(policy);
-  loadEngine(process.argv[2] ?? '', { mainThread: sandbox?.applied });
+  const sandbox = policy && applySandbox(policy);
+  loadEngine(libraryPath, { mainThread: sandbox?.applied });
   process.chdir(IDLE_DIR);
-  process.on('message', (req: WorkerRequest) => void handle(req));
-  send({ type: 'ready', sandbox });
+  output.write(helloFrame({ ready: true, sandbox }));
 } catch (err) {
-  send({ type: 'unavailable', message: (err as Error).message }, () => process.exit(1));
+  output.end(helloFrame({ ready: false, message: (err as Error).message }), () => process.exit(1));
 }
+const reader = new FrameReader();
+let replies: Promise<unknown> = Promise.resolve();
+input.on('data', (chunk: Buffer) => {
+  for (const payload of reader.push(chunk)) replies = replies.then(async () => output.write(await answer(payload)));
+});
+input.on('end', () => void replies.then(() => process.exit(0)));

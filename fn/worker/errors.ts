@@ -83,12 +83,15 @@ export class RenderAbortedError extends Error {
   }
 }
 
-/** The engine could not be loaded in a worker (e.g. not fetched). */
+/** The engine could not be loaded in a worker (e.g. not fetched), or the worker did not start. */
 export class EngineUnavailableError extends Error {
   override name = 'EngineUnavailableError';
 }
 
-/** The worker's own code threw while handling a call (a kclrun bug, not the program's doing). */
+/**
+ * A call's own code threw (a kclrun bug, not the program's doing: the program's failures are diagnostics), or the
+ * worker could not make the engine call (e.g. it could not enter the work dir).
+ */
 export class WorkerInternalError extends Error {
   override name = 'WorkerInternalError';
   constructor(

@@ -1,17 +1,24 @@
 /**
- * The engine pool: the only way kclrun's controller and CLI call the KCL engine. A few engine workers (child
- * processes, see entry.ts), each taking one call at a time from a shared FIFO queue, under a supervisor that
- *   - kills a worker whose call passes its deadline (the pool's timeout, lowered per call) or whose memory passes
- *     the cap (VmRSS polled while it runs, and checked after each call), and replaces it;
- *   - replaces a worker that dies, failing its call with the files it was running;
- *   - kills the worker of a call whose AbortSignal fires;
- *   - re-checks the output caps on what comes back.
+ * The engine pool: the only way kclrun's controller (and the CLI without its crash guard) calls the KCL engine.
+ * Engine workers (child processes, see worker.ts) are started on demand, up to `size`, and exit after idling for
+ * `idleMs`. A call leases one worker from a shared FIFO queue and runs in this process — a render's package
+ * resolution, downloads and output parsing included — with its engine calls made on the leased worker, under a
+ * supervisor that
+ *   - stops a call that passes its deadline (the pool's timeout, lowered per call): its downloads are aborted and
+ *     its worker killed;
+ *   - kills a worker whose memory passes the cap (VmRSS polled while it is leased, and checked after each call);
+ *   - fails the call of a worker that dies with the files it was running;
+ *   - kills the worker of a call whose AbortSignal fires.
  * Program failures come back from `render` as diagnostics; everything else is a typed error.
  */
 import { availableParallelism } from 'node:os';
-import { engineLibraryPath } from '../engine/library.js';
-import { checkOutputLimits, DEFAULT_OUTPUT_LIMITS, formatDuration, LIMIT_FLAGS, type OutputLimits } from '../limits.js';
-import type { RenderOutcome, RenderRequest } from '../render.js';
+import { existsSync } from 'node:fs';
+import type { EngineCall } from '../engine/call.js';
+import { engineVersion, overrideFile, type EngineOutcome } from '../engine/engine.js';
+import { engineHostPath, engineLibraryPath } from '../engine/library.js';
+import type { EngineVersion } from '../engine/messages.js';
+import { DEFAULT_OUTPUT_LIMITS, formatDuration, LIMIT_FLAGS, type OutputLimits } from '../limits.js';
+import { render, type RenderOutcome, type RenderRequest } from '../render.js';
 import { namedFiles } from '../source.js';
 import {
   EngineUnavailableError,
@@ -23,16 +30,18 @@ import {
   WorkerCrashError,
   WorkerInternalError,
 } from './errors.js';
-import type { WorkerMethod, WorkerMethods } from './protocol.js';
+import { sandboxArgs } from './protocol.js';
 import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 import { EngineWorker, WorkerExitedError, type WorkerStartOptions } from './worker.js';
 
 /** How long a worker may take to load its engine before a call on it fails. */
 const WORKER_START_TIMEOUT_MS = 60_000;
+/** How long an idle worker lives by default. */
+const DEFAULT_IDLE_MS = 30_000;
 
 /** Pool settings. Unset limits are off (the CLI's default); the controller sets them all. */
 export interface EnginePoolOptions {
-  /** Workers (default: the CPUs available). */
+  /** Workers at most (default: the CPUs available). */
   workers?: number;
   /** Deadline of each call (default none). */
   timeoutMs?: number;
@@ -40,14 +49,21 @@ export interface EnginePoolOptions {
   memoryLimitBytes?: number;
   /** Output caps of a render (default DEFAULT_OUTPUT_LIMITS). */
   outputLimits?: OutputLimits;
-  /** The workers' whole environment (default: empty). */
+  /** The workers' whole environment, which is also what a render's package resolution reads (default: empty). */
   env?: NodeJS.ProcessEnv;
   /** The workers' stderr (default 'ignore'). */
   stderr?: WorkerStartOptions['stderr'];
   /** The engine library (default engineLibraryPath()). */
   libraryPath?: string;
-  /** How often a busy worker's memory is read (default 50 ms). */
+  /**
+   * The native engine host (default: kclrun-engine-host beside the engine library, if it was built); `null`, or a
+   * host that is not there: Node workers (fn/worker/entry.ts).
+   */
+  hostPath?: string | null;
+  /** How often a leased worker's memory is read (default 50 ms). */
   memoryPollMs?: number;
+  /** How long a worker may idle before it exits (default 30 s). */
+  idleMs?: number;
   /** The file-system sandbox each worker applies to itself (default none). */
   sandbox?: SandboxPolicy;
 }
@@ -60,15 +76,21 @@ export interface CallOptions {
   timeoutSetBy?: string;
 }
 
+/** What a call does with its leased worker's engine; `signal` fires when the supervisor stops it. */
+type Task = (engine: EngineCall, job: Job, signal: AbortSignal) => Promise<unknown>;
+
 interface Job {
-  method: WorkerMethod;
-  args: unknown;
+  task: Task;
+  /** Where the worker runs the engine calls. */
+  cwd: string;
+  /** A render (its deadline may pass before the program: in the downloads). */
+  render: boolean;
   opts: CallOptions;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
-  /** The program's files, once the worker reports them. */
+  /** The program's files, once the render is about to run them. */
   files: string[];
-  /** Files to name before the worker reports them. */
+  /** Files to name before that. */
   fallbackFiles: string[];
   /** Drops the call from the queue when its signal fires (removed once it leaves the queue). */
   onQueuedAbort?: () => void;
@@ -80,31 +102,42 @@ export class EnginePool {
   readonly #opts: EnginePoolOptions;
   readonly #start: WorkerStartOptions;
   readonly #limits: OutputLimits;
+  readonly #env: NodeJS.ProcessEnv;
+  /** What the `git` of a render's git dependencies runs under: the native host's `--exec`, in the workers' sandbox. */
+  readonly #gitRunUnder: string[] | undefined;
+  readonly #idleMs: number;
   readonly #idle: EngineWorker[] = [];
+  readonly #idleTimers = new Map<EngineWorker, NodeJS.Timeout>();
   readonly #all = new Set<EngineWorker>();
   readonly #queue: Job[] = [];
+  /** How to stop each running call. */
+  readonly #running = new Set<(why: Error) => void>();
   #closed = false;
 
-  /** Starts `workers` workers now, so their engines load while the caller gets ready. */
+  /** Starts no worker: the first call (or `probe`) does. */
   constructor(opts: EnginePoolOptions = {}) {
     this.#opts = opts;
     this.size = Math.max(1, opts.workers ?? availableParallelism());
     this.#limits = opts.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
+    this.#env = opts.env ?? {};
+    this.#idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+    const libraryPath = opts.libraryPath ?? engineLibraryPath();
+    const host = opts.hostPath === undefined ? engineHostPath(libraryPath) : opts.hostPath;
     this.#start = {
-      libraryPath: opts.libraryPath ?? engineLibraryPath(),
-      env: opts.env ?? {},
+      libraryPath,
+      hostPath: host !== null && existsSync(host) ? host : undefined,
+      env: this.#env,
       stderr: opts.stderr ?? 'ignore',
       sandbox: opts.sandbox,
     };
-    for (let i = 0; i < this.size; i++) this.#spawn();
-    this.sandbox = this.#idle[0]!.ready;
+    const native = this.#start.hostPath;
+    this.#gitRunUnder = native && opts.sandbox ? [native, ...sandboxArgs(opts.sandbox), '--exec'] : undefined;
   }
 
-  /**
-   * The sandbox status of the first worker, once its engine is loaded (undefined when no sandbox was asked for);
-   * every worker applies the same policy on the same kernel. Never resolves if that worker dies before.
-   */
-  readonly sandbox: Promise<SandboxStatus | undefined>;
+  /** True when the workers are the native host, false when they are Node processes. */
+  get native(): boolean {
+    return this.#start.hostPath !== undefined;
+  }
 
   /** Workers alive now (tests and metrics). */
   get workers(): number {
@@ -116,53 +149,88 @@ export class EnginePool {
     return this.#all.size - this.#idle.length;
   }
 
+  /**
+   * The workers' sandbox status (undefined when no sandbox was asked for; every worker applies the same policy on
+   * the same kernel): starts a worker if none is running (it idles out like any other) and resolves once its engine
+   * is loaded. Rejects with EngineUnavailableError when it cannot load the engine, PoolClosedError when closed.
+   */
+  probe(): Promise<SandboxStatus | undefined> {
+    if (this.#closed) return Promise.reject(new PoolClosedError());
+    const w = this.#all.values().next().value ?? this.#spawn();
+    return w.ready.catch((err: Error) => {
+      throw this.#closed ? new PoolClosedError() : err;
+    });
+  }
+
   #spawn(): EngineWorker {
     const w = new EngineWorker(this.#start);
     this.#all.add(w);
-    this.#idle.push(w);
+    this.#rest(w);
     void w.exited.then(() => {
       this.#all.delete(w);
-      const i = this.#idle.indexOf(w);
-      if (i < 0) return; // a busy worker: its call's supervisor replaces it
-      this.#idle.splice(i, 1);
-      // An idle worker that died is replaced now, unless it never had an engine (then only on demand: no loop).
-      if (!this.#closed && !w.unavailable) this.#spawn();
+      this.#unrest(w);
       this.#dispatch();
     });
     return w;
   }
 
-  /** Calls `method` on the next free worker. Rejects with the typed errors of errors.ts. */
-  call<M extends WorkerMethod>(method: M, args: WorkerMethods[M]['args'], opts: CallOptions = {}): Promise<WorkerMethods[M]['result']> {
-    return this.#enqueue(method, args, opts, []) as Promise<WorkerMethods[M]['result']>;
+  /** Puts `w` on the idle list, to exit if nothing leases it within idleMs. */
+  #rest(w: EngineWorker): void {
+    this.#idle.push(w);
+    const timer = setTimeout(() => {
+      if (!this.#unrest(w)) return;
+      this.#all.delete(w);
+      w.retire();
+    }, this.#idleMs);
+    timer.unref();
+    this.#idleTimers.set(w, timer);
+  }
+
+  /** Takes `w` off the idle list; false if it was not on it. */
+  #unrest(w: EngineWorker): boolean {
+    clearTimeout(this.#idleTimers.get(w));
+    this.#idleTimers.delete(w);
+    const i = this.#idle.indexOf(w);
+    if (i < 0) return false;
+    this.#idle.splice(i, 1);
+    return true;
   }
 
   /**
-   * Renders in a worker (in `cwd`, the program's work dir). A program that crashes the engine, passes the
-   * deadline, the memory cap or the output caps comes back as a failed outcome with a diagnostic naming its file;
-   * an aborted call rejects with RenderAbortedError, other failures with their typed errors.
+   * Renders `request` (fn/render.ts, in this process) with the engine of a leased worker, which runs the program
+   * in `cwd` (the program's work dir). A program that crashes the engine, passes the deadline, the memory cap or
+   * the output caps comes back as a failed outcome with a diagnostic naming its file; an aborted call rejects with
+   * RenderAbortedError, other failures with their typed errors.
    */
   async render(request: RenderRequest, cwd: string, opts: CallOptions = {}): Promise<RenderOutcome> {
-    const named = namedFiles(request.source, request.inlineName);
-    const { root, signal: _signal, ...wire } = request; // the worker's deadline bounds downloads; a signal cannot cross
-    const args = { request: wire, root: root && { dir: root.dir, label: root.label }, limits: this.#limits, cwd };
+    const task: Task = (engine, job, stopped) => {
+      const signal = request.signal ? AbortSignal.any([request.signal, stopped]) : stopped;
+      const onRun = (files: readonly string[]) => (job.files = [...files]);
+      return render({ ...request, signal }, { engine, env: this.#env, limits: this.#limits, onRun, gitRunUnder: this.#gitRunUnder });
+    };
     try {
-      const out = (await this.#enqueue('render', args, opts, named)) as RenderOutcome;
-      if (!out.ok) return out;
-      // Defence in depth: the worker checked the caps, check what actually came back.
-      const over = checkOutputLimits(this.#limits, { bytes: Buffer.byteLength(out.yaml), objects: out.objects.length });
-      return over ? { ok: false, diagnostics: [over], log: out.log } : out;
+      return (await this.#enqueue(task, cwd, opts, namedFiles(request.source, request.inlineName), true)) as RenderOutcome;
     } catch (err) {
       if (err instanceof ProgramStoppedError) return { ok: false, diagnostics: [err.toDiagnostic()] };
       throw err;
     }
   }
 
-  #enqueue(method: WorkerMethod, args: unknown, opts: CallOptions, fallbackFiles: string[]): Promise<unknown> {
+  /** `kclrun set`: the engine's OverrideFile on one file. */
+  override(file: string, specs: readonly string[], opts: CallOptions = {}): Promise<EngineOutcome<boolean>> {
+    return this.#enqueue((engine) => overrideFile(file, specs, engine), '/', opts, [file], false) as Promise<EngineOutcome<boolean>>;
+  }
+
+  /** The engine's version. */
+  version(opts: CallOptions = {}): Promise<EngineVersion> {
+    return this.#enqueue((engine) => engineVersion(engine), '/', opts, [], false) as Promise<EngineVersion>;
+  }
+
+  #enqueue(task: Task, cwd: string, opts: CallOptions, fallbackFiles: string[], isRender: boolean): Promise<unknown> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (opts.signal?.aborted) return Promise.reject(new RenderAbortedError(opts.signal.reason));
     return new Promise((resolve, reject) => {
-      const job: Job = { method, args, opts, resolve, reject, files: [], fallbackFiles };
+      const job: Job = { task, cwd, render: isRender, opts, resolve, reject, files: [], fallbackFiles };
       if (opts.signal) {
         const signal = opts.signal;
         job.onQueuedAbort = () => this.#dequeue(job, new RenderAbortedError(signal.reason));
@@ -182,72 +250,81 @@ export class EnginePool {
 
   #dispatch(): void {
     if (this.#closed) return;
-    // Workers that could not load the engine are not replaced at once; a waiting call starts one.
     while (this.#queue.length > this.#idle.length && this.#all.size < this.size) this.#spawn();
     while (this.#idle.length && this.#queue.length) {
       const job = this.#queue.shift()!;
       if (job.onQueuedAbort) job.opts.signal?.removeEventListener('abort', job.onQueuedAbort);
-      void this.#run(this.#idle.shift()!, job);
+      const w = this.#idle[0]!;
+      this.#unrest(w);
+      void this.#run(w, job);
     }
   }
 
-  /** Runs one job on `w`, supervising it; then returns `w` to the idle list or replaces it. */
+  /** Runs one job on `w`, supervising it; then returns `w` to the idle list or kills it. */
   async #run(w: EngineWorker, job: Job): Promise<void> {
     let stopped: Error | undefined;
+    const halt = new AbortController();
+    let onStop!: (err: Error) => void;
+    const stoppedNow = new Promise<never>((_, reject) => (onStop = reject));
+    stoppedNow.catch(() => undefined);
     const stop = (why: Error) => {
-      stopped ??= why;
+      if (stopped) return;
+      stopped = why;
+      halt.abort(why);
       w.kill();
+      onStop(why);
     };
+    this.#running.add(stop);
     const files = () => (job.files.length ? job.files : job.fallbackFiles);
     // The deadline runs from when the worker has its engine: a worker still starting does not eat into it. A worker
     // that never gets there is the engine's failure, not the program's.
-    const timeout = this.#deadline(job.opts);
-    let settled = false;
     let timer: NodeJS.Timeout | undefined = setTimeout(
       () => stop(new EngineUnavailableError(`the engine worker did not start within ${formatDuration(WORKER_START_TIMEOUT_MS)}`)),
       WORKER_START_TIMEOUT_MS,
     );
-    void w.ready.then(() => {
-      clearTimeout(timer);
-      if (!settled && timeout) {
-        // A render reports its files just before the engine runs them: none yet means its dependencies were still downloading.
-        const beforeProgram = () => job.method === 'render' && job.files.length === 0;
-        timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy, beforeProgram())), timeout.ms);
-      }
-    });
     const limit = this.#opts.memoryLimitBytes;
     const overLimit = () => {
       const rss = limit !== undefined ? w.rssBytes() : undefined;
       return rss !== undefined && rss > limit! ? rss : undefined;
     };
-    const poll =
-      limit !== undefined &&
-      setInterval(() => {
-        const rss = overLimit();
-        if (rss !== undefined) stop(new RenderMemoryError(files(), limit, rss));
-      }, this.#opts.memoryPollMs ?? 50);
+    let poll: NodeJS.Timeout | undefined;
     const onAbort = () => stop(new RenderAbortedError(job.opts.signal!.reason));
     job.opts.signal?.addEventListener('abort', onAbort, { once: true });
     let keep = false;
     try {
-      const result = await w.call(job.method as never, job.args as never, (f) => (job.files = f));
-      if (stopped) throw stopped;
+      await Promise.race([w.ready, stoppedNow]);
+      clearTimeout(timer);
+      const timeout = this.#deadline(job.opts);
+      if (timeout) {
+        // A render names its files just before the engine runs them: none yet means its dependencies were still downloading.
+        const beforeProgram = () => job.render && job.files.length === 0;
+        timer = setTimeout(() => stop(new RenderTimeoutError(files(), timeout.ms, timeout.setBy, beforeProgram())), timeout.ms);
+      }
+      if (limit !== undefined) {
+        poll = setInterval(() => {
+          const rss = overLimit();
+          if (rss !== undefined) stop(new RenderMemoryError(files(), limit, rss));
+        }, this.#opts.memoryPollMs ?? 50);
+      }
+      const running = job.task((method, args) => w.call(job.cwd, method, args), job, halt.signal);
+      running.catch(() => undefined); // after a stop, what the task still does is moot
+      const result = await Promise.race([running, stoppedNow]);
       job.resolve(result);
-      // A worker left over its cap by a call that finished in time is recycled, not reused.
+      // A worker left over its cap by a call that finished in time is retired, not reused.
       keep = overLimit() === undefined;
     } catch (err) {
       if (stopped) job.reject(stopped);
       else if (this.#closed) job.reject(new PoolClosedError());
       else if (err instanceof WorkerExitedError) job.reject(new WorkerCrashError(files(), err.exit.code, err.exit.signal));
-      else job.reject(err as Error);
-      keep = err instanceof WorkerInternalError && !stopped;
+      else job.reject(internal(err));
+      keep = !w.dead && !w.unavailable && !stopped;
     } finally {
-      settled = true;
+      this.#running.delete(stop);
       clearTimeout(timer);
-      if (poll) clearInterval(poll);
+      clearInterval(poll);
       job.opts.signal?.removeEventListener('abort', onAbort);
     }
-    if (keep && !this.#closed) this.#idle.push(w);
+    if (keep && !this.#closed && !w.dead) this.#rest(w);
     else this.#retire(w);
     this.#dispatch();
   }
@@ -260,11 +337,10 @@ export class EnginePool {
     return own === undefined ? undefined : { ms: own, setBy: LIMIT_FLAGS.timeout };
   }
 
-  /** Kills `w` and starts its replacement (unless the pool is closed or `w` could not load the engine). */
+  /** Kills `w` (a replacement starts when a call needs one). */
   #retire(w: EngineWorker): void {
     w.kill();
     this.#all.delete(w);
-    if (!this.#closed && !w.unavailable) this.#spawn();
   }
 
   /** Fails waiting and running calls with PoolClosedError, kills every worker and waits for them to end. */
@@ -274,8 +350,21 @@ export class EnginePool {
       if (job.onQueuedAbort) job.opts.signal?.removeEventListener('abort', job.onQueuedAbort);
       job.reject(new PoolClosedError());
     }
+    for (const stop of this.#running) stop(new PoolClosedError());
+    for (const t of this.#idleTimers.values()) clearTimeout(t);
+    this.#idleTimers.clear();
     const all = [...this.#all];
     for (const w of all) w.kill();
     await Promise.all(all.map((w) => w.exited));
   }
+}
+
+/**
+ * An error of the call's own code (a kclrun bug, not the program's doing: its failures are diagnostics), typed as
+ * such; the pool's typed errors pass as they are.
+ */
+function internal(err: unknown): Error {
+  if (err instanceof EngineUnavailableError || err instanceof WorkerInternalError || err instanceof PoolClosedError) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  return new WorkerInternalError(e.name, e.message);
 }

@@ -7,8 +7,9 @@
  * (Node's own) are not restricted, so a sandboxed worker calls the engine on its main thread (engine/native.ts).
  *
  * Landlock needs no privilege; where the kernel lacks it (Linux < 5.13, or a seccomp profile that blocks it) the
- * worker runs without and says so (`SandboxStatus`), and the controller logs it at start. Only the worker imports
- * this module (it loads koffi); the policy is built by the parent from sandbox-policy.ts.
+ * worker runs without and says so (`SandboxStatus`), and the controller logs it at start. Only the Node worker
+ * imports this module (it loads koffi); the native host (scripts/engine-host.c) applies the same rules in C, and
+ * the policy is built by the parent from sandbox-policy.ts.
  */
 import { existsSync, statSync } from 'node:fs';
 import koffi from 'koffi';

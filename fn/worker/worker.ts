@@ -1,12 +1,15 @@
 /**
- * One engine worker process, seen from the parent: start it, call it, read its memory, kill it. It knows nothing of
- * deadlines or limits (the pool supervises); it only turns the child's messages and its exit into promises.
+ * One engine worker process, seen from the parent: start it, make engine calls on it, read its memory, kill it. The
+ * process is the native host (kclrun-engine-host, scripts/engine-host.c) when it was built, else a Node process
+ * (entry.ts); both take the same arguments and speak the frames of protocol.ts. It knows nothing of deadlines or
+ * limits (the pool supervises); it only turns the child's frames and its exit into promises.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { engineReply, serviceMethod } from '../engine/call.js';
 import { EngineUnavailableError, WorkerInternalError } from './errors.js';
-import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol.js';
+import { FrameReader, parseHello, parseReply, requestFrame, workerArgs } from './protocol.js';
 import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
 
 const ENTRY = fileURLToPath(new URL('./entry.js', import.meta.url));
@@ -15,6 +18,8 @@ const ENTRY = fileURLToPath(new URL('./entry.js', import.meta.url));
 export interface WorkerStartOptions {
   /** The engine library (`libkcl.so`) the worker loads. */
   libraryPath: string;
+  /** The native engine host; undefined: a Node worker (entry.ts). */
+  hostPath?: string;
   /** The worker's whole environment. */
   env: NodeJS.ProcessEnv;
   /** The worker's stderr (the engine's own panic messages): shown (CLI) or dropped (controller: JSON logs only). */
@@ -38,46 +43,53 @@ export class WorkerExitedError extends Error {
 }
 
 interface Pending {
-  resolve: (value: unknown) => void;
+  method: string;
+  resolve: (value: Buffer) => void;
   reject: (err: Error) => void;
-  onRunning?: (files: string[]) => void;
 }
 
 /** A running engine worker. */
 export class EngineWorker {
   readonly #child: ChildProcess;
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
+  /** Calls sent, answered in order. */
+  readonly #pending: Pending[] = [];
+  readonly #frames = new FrameReader();
+  #hello = false;
   #unavailable: string | undefined;
   #exit: WorkerExit | undefined;
   /** Resolves when the process has ended. */
   readonly exited: Promise<WorkerExit>;
-  /** Resolves when the engine is loaded, with the sandbox's status if one was asked for (never, if the worker dies first). */
+  /**
+   * Resolves when the engine is loaded, with the sandbox's status if one was asked for; rejects if the worker ends
+   * first (EngineUnavailableError when it said why, else WorkerExitedError).
+   */
   readonly ready: Promise<SandboxStatus | undefined>;
   #onReady!: (sandbox: SandboxStatus | undefined) => void;
 
   constructor(opts: WorkerStartOptions) {
-    this.#child = fork(ENTRY, opts.sandbox ? [opts.libraryPath, JSON.stringify(opts.sandbox)] : [opts.libraryPath], {
-      env: opts.env,
-      cwd: '/',
-      execArgv: [],
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', opts.stderr, 'ipc'],
+    const args = workerArgs(opts.libraryPath, opts.sandbox);
+    const [command, argv] = opts.hostPath ? [opts.hostPath, args] : [process.execPath, [ENTRY, ...args]];
+    this.#child = spawn(command, argv, { env: opts.env, cwd: '/', stdio: ['pipe', 'pipe', opts.stderr] });
+    let notReady!: (err: Error) => void;
+    this.ready = new Promise((resolve, reject) => ((this.#onReady = resolve), (notReady = reject)));
+    this.ready.catch(() => undefined); // a caller that never waits for it must not see an unhandled rejection
+    this.#child.stdout!.on('data', (chunk: Buffer) => {
+      for (const payload of this.#frames.push(chunk)) this.#onFrame(payload);
     });
-    this.ready = new Promise((resolve) => (this.#onReady = resolve));
-    this.#child.on('message', (m: WorkerReply) => this.#onMessage(m));
+    // A closed stdin (the worker died) is seen as its exit.
+    this.#child.stdin!.on('error', () => undefined);
     this.exited = new Promise((resolve) => {
       const finish = (exit: WorkerExit) => {
         if (this.#exit) return;
         this.#exit = exit;
         const err = this.#unavailable !== undefined ? new EngineUnavailableError(this.#unavailable) : new WorkerExitedError(exit);
-        for (const p of this.#pending.values()) p.reject(err);
-        this.#pending.clear();
+        notReady(err);
+        for (const p of this.#pending.splice(0)) p.reject(err);
         resolve(exit);
       };
-      // 'close', not 'exit': it comes after the IPC channel is drained, so a 'running' message is never lost.
+      // 'close', not 'exit': it comes after stdout is drained, so a last frame is never lost.
       this.#child.once('close', (code, signal) => finish({ code, signal }));
-      // A fork that failed (no pid) never exits; other errors (a closed channel) are followed by 'exit'.
+      // A spawn that failed (no pid) never exits; other errors are followed by 'close'.
       this.#child.on('error', (err) => {
         if (this.#child.pid !== undefined) return;
         this.#unavailable ??= `cannot start an engine worker: ${err.message}`;
@@ -86,7 +98,7 @@ export class EngineWorker {
     });
   }
 
-  /** The process id (undefined if the fork failed). */
+  /** The process id (undefined if the spawn failed). */
   get pid(): number | undefined {
     return this.#child.pid;
   }
@@ -101,34 +113,37 @@ export class EngineWorker {
     return this.#unavailable !== undefined;
   }
 
-  /**
-   * Calls `method`; `onRunning` hears which files the engine is about to run. Rejects with WorkerExitedError if the
-   * process ends first, EngineUnavailableError if it could not load the engine, WorkerInternalError if its code threw.
-   */
-  call<M extends WorkerMethod>(method: M, args: WorkerMethods[M]['args'], onRunning?: (files: string[]) => void): Promise<WorkerMethods[M]['result']> {
-    if (this.#exit) return Promise.reject(new WorkerExitedError(this.#exit));
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onRunning });
-      this.#child.send({ id, method, args } as WorkerRequest, (err) => {
-        // The channel closed under us: the 'exit' handler rejects the call.
-        if (err) this.kill();
-      });
-    });
-  }
-
-  #onMessage(m: WorkerReply): void {
-    if (m.type === 'ready') return this.#onReady(m.sandbox);
-    if (m.type === 'unavailable') {
-      this.#unavailable = m.message;
+  #onFrame(payload: Buffer): void {
+    if (!this.#hello) {
+      this.#hello = true;
+      const hello = parseHello(payload);
+      if (hello.ready) this.#onReady(hello.sandbox);
+      else this.#unavailable = hello.message;
       return;
     }
-    const p = this.#pending.get(m.id);
+    const p = this.#pending.shift();
     if (!p) return;
-    if (m.type === 'running') return p.onRunning?.(m.files);
-    this.#pending.delete(m.id);
-    if (m.type === 'result') p.resolve(m.result);
-    else p.reject(new WorkerInternalError(m.name, m.message));
+    const reply = parseReply(payload);
+    if (!reply.ok) return p.reject(new WorkerInternalError('EngineHostError', reply.message));
+    try {
+      p.resolve(engineReply(p.method, reply.bytes));
+    } catch (err) {
+      p.reject(err as Error);
+    }
+  }
+
+  /**
+   * Calls the engine's `KclService.<method>` in `cwd` (an engine-call function, fn/engine/call.ts). Rejects with
+   * EngineCallError for an `ERROR:` reply, WorkerExitedError if the process ends first, EngineUnavailableError if it
+   * could not load the engine, WorkerInternalError if it could not make the call.
+   */
+  call(cwd: string, method: string, args: Uint8Array): Promise<Buffer> {
+    if (this.#exit) return Promise.reject(new WorkerExitedError(this.#exit));
+    const full = serviceMethod(method);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ method: full, resolve, reject });
+      this.#child.stdin!.write(requestFrame(cwd, full, args));
+    });
   }
 
   /** Resident memory in bytes (VmRSS), or undefined when the process is gone. */
@@ -145,5 +160,10 @@ export class EngineWorker {
   /** Kills the process at once (SIGKILL: the engine holds nothing worth a graceful stop). */
   kill(): void {
     if (!this.#exit) this.#child.kill('SIGKILL');
+  }
+
+  /** Ends the process gracefully (its stdin closes; it exits when its call, if any, is answered). */
+  retire(): void {
+    if (!this.#exit) this.#child.stdin!.end();
   }
 }

@@ -7,7 +7,6 @@
  */
 import test from 'ava';
 import { newNamespace } from '../harness/ava.js';
-import { render } from '../../fn/render.js';
 import type { KCLRun } from '../../controller/api/types.js';
 import {
   condition,
@@ -26,7 +25,7 @@ import {
   useController,
   waitKCLRun,
 } from './suite.js';
-import { tempDir } from '../support/kclrun.js';
+import { tempDir, renderHere } from '../support/kclrun.js';
 
 const Mi = 1024 * 1024;
 const suite = useController(test, { renderWorkers: 3, renderTimeoutMs: 5000, renderMemoryLimitBytes: 200 * Mi });
@@ -100,7 +99,7 @@ test.serial("a program reading the environment sees none of the controller's", a
     '',
   ].join('\n');
   // Positive control: rendered in this process (which runs the controller), the program does see the variable.
-  const here = await render({ source: { kind: 'inline', code: main }, baseDir: tempDir() });
+  const here = await renderHere({ source: { kind: 'inline', code: main }, baseDir: tempDir() });
   t.deepEqual(here.ok && here.objects[0]?.data, { secret: 'controller-only', path: process.env.PATH });
 
   const ns = await newNamespace(cp, 'env');
@@ -121,7 +120,7 @@ test.serial('the engine workers are sandboxed: a program cannot write, even insi
   ].join('\n');
   // Positive control: outside the sandbox the engine lets a program write inside its module root.
   const dir = tempDir();
-  const here = await render({ source: { kind: 'inline', code: main }, baseDir: dir });
+  const here = await renderHere({ source: { kind: 'inline', code: main }, baseDir: dir });
   t.true(here.ok);
 
   const ns = await newNamespace(cp, 'sandbox');

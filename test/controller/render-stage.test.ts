@@ -1,12 +1,13 @@
 /**
  * The build stage (controller/stages/render.ts) reads nothing outside the artifact: a kcl.mod above the artifact
  * root is ignored, and a path dependency or settings file leading out of it is a build failure naming the path.
- * It never writes kcl.mod.lock; with --no-remote-dependencies it fetches nothing; a git dependency is cloned by the
- * controller's own (sandboxed) engine workers. No cluster needed: buildObjects is called on an artifact directory
- * directly, rendering in an engine worker as the controller does (the package root crosses into the worker).
+ * It never writes kcl.mod.lock; with --no-remote-dependencies it fetches nothing; a git dependency is cloned by `git`
+ * run under the engine workers' file-system sandbox (the native engine host's `--exec`), into the namespace cache.
+ * No cluster needed: buildObjects is called on an artifact directory directly, with the controller's engine pool
+ * (the render in this process, the program in a sandboxed engine worker), as the controller does.
  */
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildObjects } from '../../controller/stages/render.js';
 import { controllerEngine } from '../../controller/run.js';
@@ -90,7 +91,7 @@ test('--no-remote-dependencies: a dependency not vendored or cached fails naming
   t.regex(online.ok ? '' : online.message, /dependency "labels": oci:\/\/127\.0\.0\.1:9\/lib\/labels/);
 });
 
-test('a git dependency is cloned inside the sandboxed engine worker, into the namespace cache', async (t) => {
+test('a git dependency is cloned by git inside the engine workers\' sandbox, into the namespace cache; git cannot write outside it', async (t) => {
   const git = await startGitServer();
   t.teardown(() => git.close());
   await git.createRepo('labels', { 'kcl.mod': '[package]\nname = "labels"\nversion = "0.1.0"\n', 'main.k': 'team = "platform"\n' });
@@ -102,9 +103,19 @@ test('a git dependency is cloned inside the sandboxed engine worker, into the na
   const cache = tempDir('kclrun-pkg-cache-');
   const pool = controllerEngine({ renderWorkers: 1 }, artifact, cache);
   t.teardown(() => pool.close());
-  t.like(await pool.sandbox, { applied: true });
+  t.like(await pool.probe(), { applied: true });
+  t.true(pool.native, 'the engine host is built (npm run engine:fetch with a C compiler): git runs under its sandbox');
   const out = await buildObjects(artifact, './app', undefined, [], { engine: pool, packages: { cache: join(cache, 'tenant') } });
   t.true(out.ok, out.ok ? '' : out.message);
   t.deepEqual(out.ok && out.objects.map((o) => o.data), [{ team: 'platform' }]);
   t.true(existsSync(join(cache, 'tenant', 'labels_v0.1.0', 'main.k')));
+
+  // A namespace cache that leads out of the sandbox (a symlink to a directory outside it): the controller's own
+  // code follows it, git (sandboxed) cannot write there.
+  const outside = tempDir('kclrun-outside-');
+  symlinkSync(outside, join(cache, 'escape'));
+  const escaped = await buildObjects(artifact, './app', undefined, [], { engine: pool, packages: { cache: join(cache, 'escape') } });
+  t.false(escaped.ok);
+  t.regex(escaped.ok ? '' : escaped.message, /dependency "labels": .*v0\.1\.0.*Permission denied/);
+  t.false(existsSync(join(outside, 'labels_v0.1.0')));
 });

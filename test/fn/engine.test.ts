@@ -7,7 +7,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineVersion, listOptions, overrideFile, runProgram } from '../../fn/engine/engine.js';
-import { enginePin } from '../../fn/engine/native.js';
+import { callEngine, enginePin } from '../../fn/engine/native.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
 import { tempDir, writeTree } from '../support/kclrun.js';
 
@@ -34,19 +34,19 @@ const dir = writeTree(tempDir('kclrun-engine-'), {
 const f = (name: string) => join(dir, name);
 
 async function failure(file: string) {
-  const r = await runProgram({ workDir: dir, files: [f(file)] });
+  const r = await runProgram({ workDir: dir, files: [f(file)] }, callEngine);
   if (r.ok) throw new Error(`${file} was expected to fail`);
   return r.diagnostics;
 }
 
 test('reports the pinned engine version', async (t) => {
-  const v = await engineVersion();
+  const v = await engineVersion(callEngine);
   t.is(v.version, enginePin().version);
   t.regex(v.gitSha, /^[0-9a-f]{40}$/);
 });
 
 test('runs a file and returns YAML and JSON, with -D arguments taken as JSON when they parse', async (t) => {
-  const r = await runProgram({ workDir: dir, files: [f('ok.k')], args: [{ name: 'replicas', value: '3' }] });
+  const r = await runProgram({ workDir: dir, files: [f('ok.k')], args: [{ name: 'replicas', value: '3' }] }, callEngine);
   if (!r.ok) return t.fail(JSON.stringify(r.diagnostics));
   t.is(r.value.yaml.trim(), 'name: web\nreplicas: 3\nlabels:\n  app: web');
   t.deepEqual(JSON.parse(r.value.json), { name: 'web', replicas: 3, labels: { app: 'web' } });
@@ -58,7 +58,7 @@ test('runs inline code, and print() output comes back as the log', async (t) => 
     files: [f('inline.k')],
     codes: ['print("hello from kcl")\nv = option("v")\n'],
     args: [{ name: 'v', value: '{"k": [1, 2]}' }],
-  });
+  }, callEngine);
   if (!r.ok) return t.fail(JSON.stringify(r.diagnostics));
   t.is(r.value.yaml.trim(), 'v:\n  k:\n  - 1\n  - 2');
   t.is(r.value.log.trim(), 'hello from kcl');
@@ -93,7 +93,7 @@ test('a failed schema check names where the instance is made and the failing con
 });
 
 test('inline code errors name the inline file name', async (t) => {
-  const r = await runProgram({ workDir: dir, files: [f('fn-config.k')], codes: ['a = 1\nassert a > 3, "nope"\n'] });
+  const r = await runProgram({ workDir: dir, files: [f('fn-config.k')], codes: ['a = 1\nassert a > 3, "nope"\n'] }, callEngine);
   t.false(r.ok);
   if (!r.ok) t.like(r.diagnostics[0], { file: f('fn-config.k'), line: 2, message: 'nope' });
 });
@@ -101,8 +101,8 @@ test('inline code errors name the inline file name', async (t) => {
 test('concurrent callers each get their own result (calls are serialised)', async (t) => {
   const calls = Array.from({ length: 40 }, (_, i) =>
     i % 4 === 3
-      ? runProgram({ workDir: dir, files: [f('assert.k')] })
-      : runProgram({ workDir: dir, files: [f(`c${i}.k`)], codes: [`i = ${i}\ns = "call-${i}"\n`] }),
+      ? runProgram({ workDir: dir, files: [f('assert.k')] }, callEngine)
+      : runProgram({ workDir: dir, files: [f(`c${i}.k`)], codes: [`i = ${i}\ns = "call-${i}"\n`] }, callEngine),
   );
   const results = await Promise.all(calls);
   results.forEach((r, i) => {
@@ -120,21 +120,21 @@ test('OverrideFile edits a file in place and keeps its comments', async (t) => {
   const d = writeTree(tempDir(), {
     'main.k': '# the app\nconfig = {\n    # the image\n    image = "nginx:1.0"\n    replicas = 1\n}\n',
   });
-  const r = await overrideFile(join(d, 'main.k'), ['config.image="nginx:2.0"', 'config.replicas=4']);
+  const r = await overrideFile(join(d, 'main.k'), ['config.image="nginx:2.0"', 'config.replicas=4'], callEngine);
   t.deepEqual(r, { ok: true, value: true });
   t.is(readFileSync(join(d, 'main.k'), 'utf8'), '# the app\nconfig = {\n    # the image\n    image = "nginx:2.0"\n    replicas = 4\n}\n');
 });
 
 test('OverrideFile on a file with a syntax error reports it with file and line', async (t) => {
   const d = writeTree(tempDir(), { 'main.k': 'config = {\n    image = \n}\n' });
-  const r = await overrideFile(join(d, 'main.k'), ['config.image="x"']);
+  const r = await overrideFile(join(d, 'main.k'), ['config.image="x"'], callEngine);
   t.false(r.ok);
   if (!r.ok) t.like(r.diagnostics[0], { file: join(d, 'main.k'), line: 2 });
   t.is(readFileSync(join(d, 'main.k'), 'utf8'), 'config = {\n    image = \n}\n', 'the file is left as it was');
 });
 
 test('ListOptions lists the options a program reads', async (t) => {
-  const r = await listOptions([f('options.k')]);
+  const r = await listOptions([f('options.k')], callEngine);
   t.deepEqual(r, {
     ok: true,
     value: [

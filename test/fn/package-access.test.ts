@@ -8,10 +8,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../fn/package/oci/client.js';
 import { pushPackage } from '../../fn/package/oci/package.js';
-import { render, type RenderOutcome, type RenderRequest } from '../../fn/render.js';
+import type { RenderOutcome, RenderRequest } from '../../fn/render.js';
 import { formatDiagnostic } from '../../fn/engine/diagnostics.js';
 import { startRegistry, type Registry } from '../harness/registry.js';
-import { tempDir, writeTree } from '../support/kclrun.js';
+import { tempDir, writeTree, renderHere } from '../support/kclrun.js';
 
 const USER = 'kcl';
 const PASSWORD = 'access-s3cret';
@@ -48,21 +48,21 @@ test.serial('with package access set, only its in-memory credentials count: $DOC
     for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   });
   // Positive control: without package access, the credentials of $DOCKER_CONFIG are used.
-  t.is(shown(await render(request())), 'team: platform');
+  t.is(shown(await renderHere(request())), 'team: platform');
 
   const anonymous = tempDir();
-  const refused = await render(request({ cache: anonymous }));
+  const refused = await renderHere(request({ cache: anonymous }));
   t.regex(shown(refused), /dependency "labels": .*the registry needs credentials \(none configured\): 401 /);
   t.false(existsSync(join(anonymous, 'labels_0.1.0')), 'nothing cached');
 
   const cache = tempDir();
-  t.is(shown(await render(request({ cache, dockerConfig: { text: dockerConfig(), label: "registry Secret 'team/creds'" } }))), 'team: platform');
+  t.is(shown(await renderHere(request({ cache, dockerConfig: { text: dockerConfig(), label: "registry Secret 'team/creds'" } }))), 'team: platform');
   t.true(existsSync(join(cache, 'labels_0.1.0', 'kcl.mod')), 'cached in the given cache');
   t.false(existsSync(join(cache, 'kcl.mod.lock')));
 });
 
 test.serial('unusable in-memory credentials fail the render naming their label, never their text', async (t) => {
-  const out = await render(request({ cache: tempDir(), dockerConfig: { text: `{"auths": ${PASSWORD}`, label: "registry Secret 'team/creds'" } }));
+  const out = await renderHere(request({ cache: tempDir(), dockerConfig: { text: `{"auths": ${PASSWORD}`, label: "registry Secret 'team/creds'" } }));
   t.regex(shown(out), /dependency "labels": .*registry Secret 'team\/creds': is not valid JSON/);
   t.false(shown(out).includes(PASSWORD));
 });

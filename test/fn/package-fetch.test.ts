@@ -11,9 +11,8 @@ import { hashDir } from '../../fn/package/dir-hash.js';
 import { fetchForPaths, PackageSumError, DependencyFetchError } from '../../fn/package/fetch.js';
 import { RegistryClient } from '../../fn/package/oci/client.js';
 import { pushPackage } from '../../fn/package/oci/package.js';
-import { render } from '../../fn/render.js';
 import { startRegistry, type Registry } from '../harness/registry.js';
-import { kclrun, kclrunAsync, tempDir, writeTree } from '../support/kclrun.js';
+import { kclrun, kclrunAsync, tempDir, writeTree, renderHere } from '../support/kclrun.js';
 
 let registry: Registry;
 const sources = new Map<string, string>();
@@ -151,7 +150,7 @@ test('an unreachable or unknown package is an error naming the dependency and th
     const saved = { ...process.env };
     Object.assign(process.env, envFor(tempDir()));
     try {
-      return await render({ source: { kind: 'local', paths: [dir] }, baseDir: dir });
+      return await renderHere({ source: { kind: 'local', paths: [dir] }, baseDir: dir });
     } finally {
       for (const k of ['KCL_PKG_PATH', 'KPM_REG', 'KPM_REPO']) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
     }

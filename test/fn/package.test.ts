@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { findKclMod, resolveProgram } from '../../fn/package/resolve.js';
 import { KclModError } from '../../fn/package/kcl-mod.js';
 import { defaultPackageRoot, OutsideRootError, PackageRoot } from '../../fn/package/root.js';
-import { render } from '../../fn/render.js';
-import { tempDir, writeTree } from '../support/kclrun.js';
+import { tempDir, writeTree, renderHere } from '../support/kclrun.js';
 
 const LIB_MOD = '[package]\nname = "{name}"\nedition = "v0.11.0"\nversion = "{version}"\n';
 
@@ -24,7 +23,7 @@ function lib(name: string, version: string, label: string): Record<string, strin
 }
 
 async function renderDir(dir: string) {
-  return render({ source: { kind: 'local', paths: [dir] }, baseDir: dir });
+  return renderHere({ source: { kind: 'local', paths: [dir] }, baseDir: dir });
 }
 
 test('[profile] entries are run in the order kcl.mod lists them, and only those', async (t) => {
@@ -86,7 +85,7 @@ test('a git dependency that is neither vendored nor cached is a clear error nami
   });
   const env = { ...process.env, KCL_PKG_PATH: tempDir() }; // an empty package cache
   t.throws(() => resolveProgram(app, { env }), { instanceOf: KclModError, message: /dependency "k8s" \(https:\/\/example\.invalid\/k8s\.git\) is not available locally/ });
-  const out = await render({ source: { kind: 'local', paths: [app] }, baseDir: app });
+  const out = await renderHere({ source: { kind: 'local', paths: [app] }, baseDir: app });
   t.false(out.ok);
   if (!out.ok) {
     const d = out.diagnostics[0]!;
@@ -169,7 +168,7 @@ test('a kcl.mod above the root is ignored', async (t) => {
   t.is(p.kclMod, undefined);
   t.deepEqual(p.files, [join(pkg, 'main.k')]);
   t.is(findKclMod(pkg), join(outer, 'kcl.mod'), 'positive control: without the root it is found');
-  const out = await render({ source: { kind: 'local', paths: [pkg] }, baseDir: pkg, root: new PackageRoot(pkg) });
+  const out = await renderHere({ source: { kind: 'local', paths: [pkg] }, baseDir: pkg, root: new PackageRoot(pkg) });
   if (!out.ok) return t.fail(JSON.stringify(out.diagnostics));
   t.is(out.yaml.trim(), 'a: 1');
 });
@@ -185,7 +184,7 @@ test('a path dependency outside the root is an error naming the path and the kcl
   t.is(err.file, join(app, 'kcl.mod'));
   t.is(err.path, join(top, 'x'));
   t.is(err.message, `${join(app, 'kcl.mod')}: dependency "x": path ../../x leads outside the package root (${app})`);
-  const out = await render({ source: { kind: 'local', paths: [app] }, baseDir: app, root: new PackageRoot(join(top, 'repo'), 'the artifact') });
+  const out = await renderHere({ source: { kind: 'local', paths: [app] }, baseDir: app, root: new PackageRoot(join(top, 'repo'), 'the artifact') });
   t.false(out.ok);
   if (!out.ok) t.like(out.diagnostics[0], { file: join(app, 'kcl.mod'), message: 'dependency "x": path ../../x leads outside the artifact' });
   // Positive control: the same package with the root one level up resolves.
@@ -238,7 +237,7 @@ test('-Y settings files outside the root, and files they list outside it, are er
     'lists.yaml': 'kcl_cli_configs:\n  files:\n  - ../../outside.k\n',
   });
   const root = new PackageRoot(join(top, 'repo'));
-  const run = (settings: string[]) => render({ source: { kind: 'local', paths: [app] }, baseDir: app, config: { settings }, root });
+  const run = (settings: string[]) => renderHere({ source: { kind: 'local', paths: [app] }, baseDir: app, config: { settings }, root });
   const out = await run(['../../settings.yaml']);
   t.false(out.ok);
   if (!out.ok) t.like(out.diagnostics[0], { file: join(top, 'settings.yaml'), message: `settings file ../../settings.yaml leads outside the package root (${join(top, 'repo')})` });

@@ -184,6 +184,7 @@ spec:
     const ls = await opened.run(['node', '-p', `require('node:fs').readdirSync('${engineDir}').sort().join(' ')`]);
     t.is(ls.code, 0, ls.stderr);
     t.regex(ls.stdout, /libkclguard\.so/);
+    t.regex(ls.stdout, /kclrun-engine-host/, 'the engine host is in the image: the controller runs native engine workers');
     const r = await runImage(undefined, resourceList(RECURSION));
     t.is(r.code, 1, r.stderr);
     t.regex(r.stdout, /severity: error/);

@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseInput, formatResourceList, formatStream, exitCodeFor, type Result } from '../../krm/index.js';
 import { runFunction, type FunctionContext } from '../../fn/function.js';
-import { render } from '../../fn/render.js';
+import { render, type RenderOptions, type RenderOutcome, type RenderRequest } from '../../fn/render.js';
+import { callEngine } from '../../fn/engine/native.js';
 
 /** The repository root (this file runs from dist/test/support). */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -101,10 +102,15 @@ export interface FnAnswer {
   results: Result[];
 }
 
+/** fn/render.ts with the engine in this process (what the CLI does under its crash guard). */
+export function renderHere(req: RenderRequest, opts: Partial<RenderOptions> = {}): Promise<RenderOutcome> {
+  return render(req, { engine: callEngine, ...opts });
+}
+
 /** Runs the KRM function in-process on `text` (a ResourceList or a YAML stream), formatting as `kclrun fn` does. */
 export async function fn(text: string, ctx: Partial<FunctionContext> = {}): Promise<FnAnswer> {
   const input = parseInput(text);
-  const out = await runFunction(input, { render: (req) => render(req), ...ctx });
+  const out = await runFunction(input, { render: (req) => renderHere(req), ...ctx });
   const stdout =
     input.format === 'stream'
       ? formatStream(out.items)
