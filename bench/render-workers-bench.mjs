@@ -16,6 +16,7 @@ const { freePort, waitFor } = await dist('test/harness/processes.js');
 const { newNamespace } = await dist('test/harness/ava.js');
 const { installKCLRunCRD, gitSource, createKCLRun, kclPackage, startControllerProcess, httpGet } = await dist('test/controller/suite.js');
 const { render } = await dist('fn/render.js');
+const { callEngine } = await dist('fn/engine/native.js');
 
 const count = Number(process.argv[2] ?? 100);
 const fib = Number(process.argv[3] ?? 21);
@@ -26,7 +27,7 @@ const revision = (i) => `main@sha1:${i.toString(16).padStart(40, '0')}`;
 
 // What one program costs the engine, measured in this process.
 const t = performance.now();
-const probe = await render({ source: { kind: 'inline', code: program(0) }, baseDir: root });
+const probe = await render({ source: { kind: 'inline', code: program(0) }, baseDir: root }, { engine: callEngine });
 if (!probe.ok) throw new Error(`the bench program does not render: ${JSON.stringify(probe.diagnostics)}`);
 const engineMs = performance.now() - t;
 
