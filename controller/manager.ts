@@ -7,7 +7,6 @@
  * running reconcile whose source has a newer revision (it runs again at once, for the new revision — as
  * kustomize-controller cancels health checks when a new revision arrives).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from './kube/client.js';
 import { REQUESTED_AT_ANNOTATION, SOURCE_KINDS, type SourceKind } from './api/group.js';
 import { discoverSourceVersion } from './source-version.js';
@@ -48,7 +47,6 @@ export class Manager {
 
   constructor(
     readonly client: KubeClient,
-    readonly kubeConfig: KubeConfig,
     readonly reconciler: Reconciler,
     readonly log: Logger,
     readonly opts: ManagerOptions = {},
@@ -92,7 +90,7 @@ export class Manager {
 
   /** Starts the informers (KCLRuns first) and the queue. */
   async start(): Promise<void> {
-    const kclruns = new Informer<KCLRun>(this.client, this.kubeConfig, kclRunPath(this.opts.namespace), {
+    const kclruns = new Informer<KCLRun>(this.client, kclRunPath(this.opts.namespace), {
       onAdd: (k) => {
         this.#index(k);
         this.queue.add(objectKey(k));
@@ -136,7 +134,7 @@ export class Manager {
     const attempt = async (delay: number) => {
       if (this.#stopped) return;
       const version = await discoverSourceVersion(this.client, kind);
-      const informer = new Informer<FluxSource>(this.client, this.kubeConfig, sourcePath(kind, this.opts.namespace, version), {
+      const informer = new Informer<FluxSource>(this.client, sourcePath(kind, this.opts.namespace, version), {
         onAdd: (s) => onChange(s),
         onUpdate: (s, prev) => onChange(s, prev),
       }, this.log);
