@@ -120,3 +120,31 @@ test('beforeSend runs right before each request is sent: a signal it aborts stop
   t.true((await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'first' })).ok);
   t.is((await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'second' })).status, 404);
 });
+
+test('watch: events after the listed version arrive as they happen, a selector filters them, the signal ends it; a forbidden watch is a 403 result', async (t) => {
+  const ns = await newNamespace(cp(), 'watch');
+  const c = adminClient(cp());
+  await c.apply(configMap(ns, 'before', { v: '1' }, { metadata: { labels: { w: 'yes' } } }), { fieldManager: 'kclrun' });
+  const list = await c.request<ObjectList>('GET', `/api/v1/namespaces/${ns}/configmaps`);
+  if (!list.ok) return t.fail(list.message);
+  const events: string[] = [];
+  const ac = new AbortController();
+  const ended = c.watch<JsonObject>(
+    `/api/v1/namespaces/${ns}/configmaps`,
+    { resourceVersion: (list.body['metadata'] as { resourceVersion: string }).resourceVersion, labelSelector: 'w=yes', signal: ac.signal },
+    ({ type, object }) => {
+      if (type === 'BOOKMARK') return;
+      events.push(`${type} ${String((object['metadata'] as JsonObject)['name'])}`);
+      if (events.length === 3) ac.abort();
+    },
+  );
+  await c.apply(configMap(ns, 'unlabelled', { v: '1' }), { fieldManager: 'kclrun' });
+  await c.apply(configMap(ns, 'after', { v: '1' }, { metadata: { labels: { w: 'yes' } } }), { fieldManager: 'kclrun' });
+  await c.apply(configMap(ns, 'after', { v: '2' }, { metadata: { labels: { w: 'yes' } } }), { fieldManager: 'kclrun' });
+  await c.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'after' });
+  const end = await ended;
+  t.deepEqual(events, ['ADDED after', 'MODIFIED after', 'DELETED after'], 'only what happened after the list, only labelled objects');
+  t.like(end, { ok: false, reason: 'Aborted' });
+  const nobody = await certClient(cp(), 'nobody');
+  t.like(await nobody.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, () => t.fail('no event for a forbidden watch')), { ok: false, status: 403 });
+});
