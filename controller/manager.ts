@@ -113,12 +113,16 @@ export class Manager {
         this.queue.forget(objectKey(k));
       },
     }, this.log, this.opts.labelSelector);
+    // Sources are listed first: a source's first sight then finds no KCLRun indexed, and each KCLRun is queued once,
+    // by its own first sight. Listed the other way round, a source listed after its KCLRun was queued (or already
+    // reconciling) queued it a second time: a redundant reconcile at every start, whenever the KCLRuns' list won.
+    await Promise.all(SOURCE_KINDS.map((kind) => this.#startSource(kind)));
     await kclruns.start();
     this.#informers.push(kclruns as unknown as Informer<never>);
-    for (const kind of SOURCE_KINDS) this.#startSource(kind);
   }
 
-  #startSource(kind: SourceKind): void {
+  /** Starts watching one source kind; resolves after the first attempt (listed, or failed and retrying in the background). */
+  #startSource(kind: SourceKind): Promise<void> {
     const onChange = (src: FluxSource, prev?: FluxSource) => {
       const rev = src.status?.artifact?.revision;
       if (!rev || rev === prev?.status?.artifact?.revision) return;
@@ -139,7 +143,7 @@ export class Manager {
         onUpdate: (s, prev) => onChange(s, prev),
       }, this.log);
       this.#informers.push(informer as unknown as Informer<never>);
-      informer.start().catch((err: unknown) => {
+      await informer.start().catch((err: unknown) => {
         informer.stop();
         this.#informers.splice(this.#informers.indexOf(informer as unknown as Informer<never>), 1);
         if (this.#stopped) return;
@@ -147,7 +151,9 @@ export class Manager {
         setTimeout(() => void attempt(Math.min(delay * 2, 60_000)), delay).unref();
       });
     };
-    void attempt(1000);
+    return attempt(1000).catch((err: unknown) => {
+      this.log.error('cannot watch source kind', { kind, error: (err as Error).message });
+    });
   }
 
   /**
