@@ -22,7 +22,6 @@ export class ProxyTunnelError extends Error {
 }
 
 type Done = (err: Error | null, socket?: Socket) => void;
-type StreamCallback = (err: Error | null, stream: Duplex) => void;
 
 /** Opens a CONNECT tunnel through `proxy` to `host:port`. */
 function tunnel(proxy: URL, host: string, port: number, done: Done): void {
@@ -59,42 +58,6 @@ interface ConnectOptions extends tls.ConnectionOptions {
   port: number;
 }
 
-/** An https.Agent whose connections are TLS inside a proxy tunnel. */
-class HttpsTunnelAgent extends https.Agent {
-  constructor(
-    readonly proxy: URL,
-    opts: https.AgentOptions,
-  ) {
-    super(opts);
-  }
-
-  // Node's Agent waits for the callback when createConnection returns nothing.
-  override createConnection(args: http.ClientRequestArgs, cb?: StreamCallback): undefined {
-    const options = args as ConnectOptions;
-    tunnel(this.proxy, options.host, Number(options.port), (err, socket) => {
-      if (err || !socket) return cb?.(err ?? new ProxyTunnelError('no socket'), undefined as never);
-      cb?.(null, tls.connect({ ...options, socket }));
-    });
-    return undefined;
-  }
-}
-
-/** An http.Agent whose connections are proxy tunnels (a plain-http API server). */
-class HttpTunnelAgent extends http.Agent {
-  constructor(
-    readonly proxy: URL,
-    opts: http.AgentOptions,
-  ) {
-    super(opts);
-  }
-
-  override createConnection(args: http.ClientRequestArgs, cb?: StreamCallback): undefined {
-    const options = args as ConnectOptions;
-    tunnel(this.proxy, options.host, Number(options.port), (err, socket) => cb?.(err, socket as Socket));
-    return undefined;
-  }
-}
-
 /**
  * A keep-alive agent for `server` through `proxyUrl`, with `tlsOptions` for the API server's TLS.
  * @throws KubeconfigInvalidError for a proxy URL that is not http(s)
@@ -109,5 +72,16 @@ export function proxyAgent(proxyUrl: string, server: URL, tlsOptions: https.Agen
   if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
     throw new KubeconfigInvalidError(`proxy-url scheme ${proxy.protocol} is not supported (http and https proxies are)`);
   }
-  return server.protocol === 'http:' ? new HttpTunnelAgent(proxy, { keepAlive: true }) : new HttpsTunnelAgent(proxy, { ...tlsOptions, keepAlive: true });
+  const secure = server.protocol !== 'http:';
+  const agent: http.Agent = secure ? new https.Agent({ ...tlsOptions, keepAlive: true }) : new http.Agent({ keepAlive: true });
+  // Node's Agent waits for the callback when createConnection returns nothing.
+  agent.createConnection = (args: http.ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): undefined => {
+    const options = args as ConnectOptions;
+    tunnel(proxy, options.host, Number(options.port), (err, socket) => {
+      if (err || !socket) return cb?.(err ?? new ProxyTunnelError('no socket'), undefined as never);
+      cb?.(null, secure ? tls.connect({ ...options, socket }) : socket);
+    });
+    return undefined;
+  };
+  return agent;
 }
