@@ -158,7 +158,8 @@ export function streamLines(req: StreamRequest, onLine: (line: string) => void):
         done({ ok: true });
       });
       res.on('error', (e) => done({ ok: false, status: 0, reason: 'NetworkError', message: e.message }));
-      res.on('aborted', () => done({ ok: false, status: 0, reason: 'NetworkError', message: `${what}: connection closed` }));
+      // After 'end' this is a no-op; before it, the connection was cut mid-stream.
+      res.on('close', () => done({ ok: false, status: 0, reason: 'NetworkError', message: `${what}: connection closed` }));
     });
     r.on('error', (e) => done({ ok: false, status: 0, reason: 'NetworkError', message: e.message }));
     const timeout = (ms: number, message: string) => setTimeout(() => done({ ok: false, status: 0, reason: 'Timeout', message }), ms);
