@@ -114,6 +114,7 @@ export function streamLines(req: StreamRequest, onLine: (line: string) => void):
   if (req.signal?.aborted) return Promise.resolve({ ok: false, status: 0, reason: 'Aborted', message: `${what} aborted` });
   return new Promise((resolve) => {
     let settled = false;
+    let complete = false; // the response was read to its end: its kept-alive socket goes back to the agent
     let connectTimer: NodeJS.Timeout | undefined;
     let streamTimer: NodeJS.Timeout | undefined;
     const done = (end: StreamEnd): void => {
@@ -122,7 +123,7 @@ export function streamLines(req: StreamRequest, onLine: (line: string) => void):
       clearTimeout(connectTimer);
       clearTimeout(streamTimer);
       req.signal?.removeEventListener('abort', onAbort);
-      r.destroy();
+      if (!complete) r.destroy();
       resolve(end);
     };
     const lib = req.url.protocol === 'http:' ? http : https;
@@ -135,7 +136,10 @@ export function streamLines(req: StreamRequest, onLine: (line: string) => void):
         res.on('data', (c: Buffer) => {
           if ((size += c.length) <= 64 * 1024) chunks.push(c);
         });
-        res.on('end', () => done({ ok: false, status, reason: 'HTTPError', text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => {
+          complete = true;
+          done({ ok: false, status, reason: 'HTTPError', text: Buffer.concat(chunks).toString('utf8') });
+        });
         res.on('error', (e) => done({ ok: false, status: 0, reason: 'NetworkError', message: e.message }));
         return;
       }
@@ -154,6 +158,7 @@ export function streamLines(req: StreamRequest, onLine: (line: string) => void):
         }
       });
       res.on('end', () => {
+        complete = true;
         if (!settled && pending.trim()) onLine(pending.trim());
         done({ ok: true });
       });

@@ -121,7 +121,7 @@ test('beforeSend runs right before each request is sent: a signal it aborts stop
   t.is((await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'second' })).status, 404);
 });
 
-test('watch: events after the listed version arrive as they happen, a selector filters them, the signal ends it; a forbidden watch is a 403 result', async (t) => {
+test('watch: events after the listed version arrive as they happen, a selector filters them, the signal or the server timeout ends it; a forbidden watch is a 403 result', async (t) => {
   const ns = await newNamespace(cp(), 'watch');
   const c = adminClient(cp());
   await c.apply(configMap(ns, 'before', { v: '1' }, { metadata: { labels: { w: 'yes' } } }), { fieldManager: 'kclrun' });
@@ -145,6 +145,11 @@ test('watch: events after the listed version arrive as they happen, a selector f
   const end = await ended;
   t.deepEqual(events, ['ADDED after', 'MODIFIED after', 'DELETED after'], 'only what happened after the list, only labelled objects');
   t.like(end, { ok: false, reason: 'Aborted' });
+  // The server's own timeout ends a watch normally (the informer then reconnects at once); from no version, what
+  // exists comes first as ADDED.
+  const added: string[] = [];
+  t.like(await c.watch<JsonObject>(`/api/v1/namespaces/${ns}/configmaps`, { timeoutSeconds: 1, labelSelector: 'w=yes' }, (e) => e.type !== 'BOOKMARK' && added.push(`${e.type} ${String((e.object['metadata'] as JsonObject)['name'])}`)), { ok: true });
+  t.deepEqual(added, ['ADDED before']);
   const nobody = await certClient(cp(), 'nobody');
   t.like(await nobody.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, () => t.fail('no event for a forbidden watch')), { ok: false, status: 403 });
 });
