@@ -1,9 +1,8 @@
 /**
  * List-then-watch for one collection, with a local cache. Reconnects from the last resourceVersion when a watch
  * ends (server timeouts are routine), relists on 410 Gone, and backs off on errors — it never stops by itself
- * (client-node's informer stops on the first unexpected error).
+ * (an informer that stops on the first unexpected error leaves the controller deaf).
  */
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from './kube/client.js';
 import type { Logger } from './log.js';
 
@@ -36,7 +35,6 @@ export class Informer<T extends Meta> {
 
   constructor(
     readonly client: KubeClient,
-    readonly kubeConfig: KubeConfig,
     readonly path: string,
     readonly handlers: InformerHandlers<T>,
     readonly log: Logger,
@@ -126,47 +124,35 @@ export class Informer<T extends Meta> {
   #watch(): void {
     if (this.#stopped) return;
     let gone = false;
-    const watch = new Watch(this.kubeConfig);
-    watch
-      .watch(
-        this.path,
-        {
-          resourceVersion: this.#resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds: 300,
-          ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}),
-        },
-        (type: string, obj: T & { code?: number }) => {
-          this.#backoff = 500;
-          if (type === 'ERROR') {
-            if (obj.code === 410) gone = true;
-            return;
-          }
-          if (obj.metadata?.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
-          if (type === 'BOOKMARK') return;
-          const key = objectKey(obj);
-          if (type === 'DELETED') {
-            this.cache.delete(key);
-            this.handlers.onDelete?.(obj);
-          } else this.#upsert(key, obj);
-        },
-        (err: unknown) => {
-          if (this.#stopped) return;
-          const status = (err as { statusCode?: number } | null)?.statusCode;
-          if (err && status !== 410) this.log.debug('watch ended', { path: this.path, error: (err as Error).message });
-          if (!err && !gone) {
-            this.#backoff = 500;
-            this.#watch();
-          } else this.#schedule(gone || status === 410);
-        },
-      )
-      .then((abort) => {
-        this.#abort = abort;
-        if (this.#stopped) abort.abort();
+    const abort = new AbortController();
+    this.#abort = abort;
+    const opts = { resourceVersion: this.#resourceVersion, labelSelector: this.labelSelector, timeoutSeconds: 300, signal: abort.signal };
+    void this.client
+      .watch<T & { code?: number }>(this.path, opts, ({ type, object: obj }) => {
+        this.#backoff = 500;
+        if (type === 'ERROR') {
+          if (obj.code === 410) gone = true;
+          return;
+        }
+        if (obj.metadata?.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
+        if (type === 'BOOKMARK') return;
+        const key = objectKey(obj);
+        if (type === 'DELETED') {
+          this.cache.delete(key);
+          this.handlers.onDelete?.(obj);
+        } else this.#upsert(key, obj);
       })
-      .catch((err: unknown) => {
-        this.log.error('watch failed', { path: this.path, error: (err as Error).message });
-        this.#schedule(false);
+      .then((end) => {
+        if (this.#stopped) return;
+        if (end.ok && !gone) {
+          // The server's timeout: routine, reconnect from the last version at once.
+          this.#backoff = 500;
+          this.#watch();
+          return;
+        }
+        if (!end.ok && end.reason === 'ConfigError') this.log.error('watch failed', { path: this.path, error: end.message });
+        else if (!end.ok && end.status !== 410) this.log.debug('watch ended', { path: this.path, error: end.message });
+        this.#schedule(gone || (!end.ok && end.status === 410));
       });
   }
 }

@@ -7,7 +7,6 @@
  * running reconcile whose source has a newer revision (it runs again at once, for the new revision — as
  * kustomize-controller cancels health checks when a new revision arrives).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from './kube/client.js';
 import { REQUESTED_AT_ANNOTATION, SOURCE_KINDS, type SourceKind } from './api/group.js';
 import { discoverSourceVersion } from './source-version.js';
@@ -48,7 +47,6 @@ export class Manager {
 
   constructor(
     readonly client: KubeClient,
-    readonly kubeConfig: KubeConfig,
     readonly reconciler: Reconciler,
     readonly log: Logger,
     readonly opts: ManagerOptions = {},
@@ -92,7 +90,7 @@ export class Manager {
 
   /** Starts the informers (KCLRuns first) and the queue. */
   async start(): Promise<void> {
-    const kclruns = new Informer<KCLRun>(this.client, this.kubeConfig, kclRunPath(this.opts.namespace), {
+    const kclruns = new Informer<KCLRun>(this.client, kclRunPath(this.opts.namespace), {
       onAdd: (k) => {
         this.#index(k);
         this.queue.add(objectKey(k));
@@ -115,12 +113,16 @@ export class Manager {
         this.queue.forget(objectKey(k));
       },
     }, this.log, this.opts.labelSelector);
+    // Sources are listed first: a source's first sight then finds no KCLRun indexed, and each KCLRun is queued once,
+    // by its own first sight. Listed the other way round, a source listed after its KCLRun was queued (or already
+    // reconciling) queued it a second time: a redundant reconcile at every start, whenever the KCLRuns' list won.
+    await Promise.all(SOURCE_KINDS.map((kind) => this.#startSource(kind)));
     await kclruns.start();
     this.#informers.push(kclruns as unknown as Informer<never>);
-    for (const kind of SOURCE_KINDS) this.#startSource(kind);
   }
 
-  #startSource(kind: SourceKind): void {
+  /** Starts watching one source kind; resolves after the first attempt (listed, or failed and retrying in the background). */
+  #startSource(kind: SourceKind): Promise<void> {
     const onChange = (src: FluxSource, prev?: FluxSource) => {
       const rev = src.status?.artifact?.revision;
       if (!rev || rev === prev?.status?.artifact?.revision) return;
@@ -136,12 +138,12 @@ export class Manager {
     const attempt = async (delay: number) => {
       if (this.#stopped) return;
       const version = await discoverSourceVersion(this.client, kind);
-      const informer = new Informer<FluxSource>(this.client, this.kubeConfig, sourcePath(kind, this.opts.namespace, version), {
+      const informer = new Informer<FluxSource>(this.client, sourcePath(kind, this.opts.namespace, version), {
         onAdd: (s) => onChange(s),
         onUpdate: (s, prev) => onChange(s, prev),
       }, this.log);
       this.#informers.push(informer as unknown as Informer<never>);
-      informer.start().catch((err: unknown) => {
+      await informer.start().catch((err: unknown) => {
         informer.stop();
         this.#informers.splice(this.#informers.indexOf(informer as unknown as Informer<never>), 1);
         if (this.#stopped) return;
@@ -149,7 +151,9 @@ export class Manager {
         setTimeout(() => void attempt(Math.min(delay * 2, 60_000)), delay).unref();
       });
     };
-    void attempt(1000);
+    return attempt(1000).catch((err: unknown) => {
+      this.log.error('cannot watch source kind', { kind, error: (err as Error).message });
+    });
   }
 
   /**

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube/client.js';
+import { loadKubeConfig } from './kube/kubeconfig.js';
 import { CONTROLLER_NAME } from './api/group.js';
 import { LeaderElector } from './leader.js';
 import { jsonLogger, type Logger, type LogLevel } from './log.js';
@@ -25,7 +25,7 @@ import { DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_OUTPUT_LIMITS, DEFAULT_RENDER_TIMEO
 
 /** Controller settings; the flags of `kclrun controller`. */
 export interface ControllerOptions {
-  /** Kubeconfig file; default KUBECONFIG, then in-cluster, then ~/.kube/config. */
+  /** Kubeconfig file; default the first file of KUBECONFIG, then in-cluster, then ~/.kube/config. */
   kubeconfig?: string;
   metricsAddr?: string;
   healthAddr?: string;
@@ -148,13 +148,8 @@ export function leaderElectionId(base: string, labelSelector?: string): string {
   return labelSelector ? `${base}-${createHash('sha256').update(labelSelector).digest('hex').slice(0, 8)}` : base;
 }
 
-/** Loads the kubeconfig the way kubectl and Flux do. */
-export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  return kc;
-}
+/** Loads the controller's kubeconfig the way Flux (controller-runtime) does: see kube/kubeconfig.ts. */
+export { loadKubeConfig };
 
 /** Starts the controller and returns a handle. */
 export async function runController(opts: ControllerOptions = {}): Promise<RunningController> {
@@ -211,7 +206,7 @@ export async function runController(opts: ControllerOptions = {}): Promise<Runni
   });
   const namespace = opts.watchAllNamespaces === false ? opts.runtimeNamespace ?? 'default' : undefined;
   const startManager = async () => {
-    manager = new Manager(client, kubeConfig, reconciler, log, {
+    manager = new Manager(client, reconciler, log, {
       namespace,
       labelSelector: opts.watchLabelSelector,
       concurrency: opts.concurrent,

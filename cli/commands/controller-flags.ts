@@ -19,7 +19,7 @@ export interface FlagSpec {
 
 /** Every flag of `kclrun controller`. */
 export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
-  { name: 'kubeconfig', type: 'string', usage: 'Path to a kubeconfig file; default KUBECONFIG, then the in-cluster config.' },
+  { name: 'kubeconfig', type: 'string', usage: 'Path to a kubeconfig file; default the first file of KUBECONFIG, then the in-cluster config, then ~/.kube/config.' },
   { name: 'metrics-addr', type: 'string', default: ':8080', usage: 'The address the metric endpoint binds to.' },
   { name: 'health-addr', type: 'string', default: ':9440', usage: 'The address the health endpoint binds to.' },
   { name: 'events-addr', type: 'string', usage: 'The address of the events receiver (notification-controller), e.g. http://notification-controller.flux-system.svc.cluster.local./' },

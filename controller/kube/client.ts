@@ -1,15 +1,15 @@
 /**
  * A small Kubernetes REST client on raw JSON: KubeConfig auth (token, client certificate, basic, exec plugins),
- * impersonation, discovery-based REST mapping, and results instead of throws. Server-side apply sends the object
- * as-is, never through client-node's typed serialisation (which can drop fields).
+ * impersonation, discovery-based REST mapping, watches, and results instead of throws. Server-side apply sends the
+ * object as-is, never through a typed serialisation (which can drop fields).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
-import { ConnectionResolver } from './auth.js';
+import { ConnectionResolver, type Connection } from './auth.js';
 import { Discovery } from './discovery.js';
 import type { MappingResult } from './discovery.js';
 import { apiPath, InvalidPathSegmentError, type ApiPath } from './paths.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
-import { roundTrip } from './transport.js';
+import type { KubeConfig } from './kubeconfig.js';
+import { roundTrip, streamLines } from './transport.js';
 import type { JsonObject, KubeResult, ObjectList, ObjectRef, ResourceMapping } from './types.js';
 
 export type { KubeResult, ResourceMapping, ObjectRef, ObjectList, JsonObject } from './types.js';
@@ -51,6 +51,26 @@ export interface RequestOptions {
   /** Aborts the request (`reason: 'Aborted'`); the per-request timeout applies as well. */
   signal?: AbortSignal;
 }
+
+/** One watch event (`type` is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR; an ERROR's object is a Status). */
+export interface WatchEvent<T> {
+  type: string;
+  object: T;
+}
+
+/** Options of {@link KubeClient.watch}. */
+export interface WatchOptions {
+  /** Start after this version (from a list); empty = from now, with synthetic ADDED events for what exists. */
+  resourceVersion?: string;
+  labelSelector?: string;
+  /** The server ends the watch after this long (default 300); the client gives up 30 s after that. */
+  timeoutSeconds?: number;
+  /** Ends the watch (`reason: 'Aborted'`). */
+  signal?: AbortSignal;
+}
+
+/** Why a watch ended: `ok` when the server closed it (routine: its timeout); else the status (0 = no response). */
+export type WatchEnd = { ok: true } | { ok: false; status: number; reason: string; message: string };
 
 /** Shared per KubeConfig: connection pool and discovery cache (impersonating clones reuse them). */
 interface Shared {
@@ -108,34 +128,10 @@ export class KubeClient {
    * nothing is sent.
    */
   async request<T = unknown>(method: string, path: string | ApiPath, opts: RequestOptions = {}): Promise<KubeResult<T>> {
-    let relative: string;
-    try {
-      relative = (typeof path === 'string' ? path : apiPath(path)).replace(/^\/+/, '');
-    } catch (e) {
-      if (e instanceof InvalidPathSegmentError) return { ok: false, status: 0, reason: 'InvalidPath', message: e.message };
-      throw e;
-    }
-    let conn;
-    try {
-      conn = await this.#shared.resolver.resolve();
-    } catch (e) {
-      return { ok: false, status: 0, reason: 'ConfigError', message: `kubeconfig: ${(e as Error).message}` };
-    }
-    const url = new URL(relative, conn.server);
-    if (url.pathname !== `${conn.server.pathname}${relative}`) {
-      return { ok: false, status: 0, reason: 'InvalidPath', message: `API path ${JSON.stringify(relative.slice(0, 200))} does not resolve to itself` };
-    }
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const headers: Record<string, string | string[]> = {
-      ...conn.headers,
-      Accept: 'application/json',
-      'User-Agent': this.#opts.userAgent ?? 'kclrun',
-    };
-    const imp = this.#opts.impersonate;
-    if (imp) {
-      headers['Impersonate-User'] = imp.user;
-      if (imp.groups?.length) headers['Impersonate-Group'] = imp.groups; // node sends one header line per value
-    }
+    const target = await this.#target(path, opts.query);
+    if (!target.ok) return target;
+    const { url, conn, relative } = target;
+    const headers = this.#headers(conn);
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -157,23 +153,102 @@ export class KubeClient {
       beforeSend: this.#opts.beforeSend,
     });
     if (!res.ok) return { ok: false, status: 0, reason: res.reason, message: res.message };
-    let parsed: unknown = undefined;
-    if (res.text !== '') {
-      try {
-        parsed = JSON.parse(res.text);
-      } catch {
-        parsed = res.text;
-      }
-    }
+    if (res.status === 401) this.#shared.resolver.unauthorized();
+    const parsed = parseBody(res.text);
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body: parsed as T };
-    const st = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { reason?: string; message?: string };
-    return {
-      ok: false,
-      status: res.status,
-      reason: st.reason || `HTTP${res.status}`,
-      message: st.message || (typeof parsed === 'string' && parsed.trim() ? parsed.trim().slice(0, 500) : `HTTP ${res.status}`),
-      body: parsed,
+    return apiFailure(res.status, parsed);
+  }
+
+  /**
+   * Watches a collection (`path`, as for {@link request}): `onEvent` gets each event as it arrives, until the server
+   * ends the watch, it fails, or `opts.signal` aborts it. Resolves with why it ended; never throws. Not rate-limited
+   * (one long request), and `beforeSend` does not run for it.
+   */
+  async watch<T = unknown>(path: string | ApiPath, opts: WatchOptions, onEvent: (event: WatchEvent<T>) => void): Promise<WatchEnd> {
+    const timeoutSeconds = opts.timeoutSeconds ?? 300;
+    const target = await this.#target(path, {
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion: opts.resourceVersion || undefined,
+      labelSelector: opts.labelSelector,
+      timeoutSeconds: String(timeoutSeconds),
+    });
+    if (!target.ok) return target;
+    let invalid: WatchEnd | undefined;
+    const stop = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const end = await streamLines(
+      {
+        url: target.url,
+        headers: this.#headers(target.conn),
+        agent: target.conn.agent,
+        connectTimeoutMs: this.#opts.timeoutMs ?? 30_000,
+        maxDurationMs: (timeoutSeconds + 30) * 1000,
+        signal,
+      },
+      (line) => {
+        let event: unknown;
+        try {
+          event = JSON.parse(line);
+        } catch {
+          event = undefined;
+        }
+        const e = event as Partial<WatchEvent<T>> | undefined;
+        if (typeof e?.type !== 'string' || typeof e.object !== 'object' || e.object === null) {
+          invalid = { ok: false, status: 0, reason: 'InvalidWatchEvent', message: `watch ${target.url.pathname}: the server sent a line that is not a watch event` };
+          stop.abort();
+          return;
+        }
+        onEvent(e as WatchEvent<T>);
+      },
+    );
+    if (invalid) return invalid;
+    if (end.ok) return end;
+    if (end.reason !== 'HTTPError') return { ok: false, status: 0, reason: end.reason, message: end.message };
+    if (end.status === 401) this.#shared.resolver.unauthorized();
+    const { reason, message } = apiFailure(end.status, parseBody(end.text));
+    return { ok: false, status: end.status, reason, message };
+  }
+
+  /** The URL of `path` with `query`, and the connection to send it on; or why there is none. */
+  async #target(
+    path: string | ApiPath,
+    query: Record<string, string | undefined> = {},
+  ): Promise<{ ok: true; url: URL; conn: Connection; relative: string } | Extract<KubeResult<never>, { ok: false }>> {
+    let relative: string;
+    try {
+      relative = (typeof path === 'string' ? path : apiPath(path)).replace(/^\/+/, '');
+    } catch (e) {
+      if (e instanceof InvalidPathSegmentError) return { ok: false, status: 0, reason: 'InvalidPath', message: e.message };
+      throw e;
+    }
+    let conn: Connection;
+    try {
+      conn = await this.#shared.resolver.resolve();
+    } catch (e) {
+      return { ok: false, status: 0, reason: 'ConfigError', message: `kubeconfig: ${(e as Error).message}` };
+    }
+    const url = new URL(relative, conn.server);
+    if (url.pathname !== `${conn.server.pathname}${relative}`) {
+      return { ok: false, status: 0, reason: 'InvalidPath', message: `API path ${JSON.stringify(relative.slice(0, 200))} does not resolve to itself` };
+    }
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    return { ok: true, url, conn, relative };
+  }
+
+  /** The headers of every request: credentials, Accept, User-Agent, impersonation. */
+  #headers(conn: Connection): Record<string, string | string[]> {
+    const headers: Record<string, string | string[]> = {
+      ...conn.headers,
+      Accept: 'application/json',
+      'User-Agent': this.#opts.userAgent ?? 'kclrun',
     };
+    const imp = this.#opts.impersonate;
+    if (imp) {
+      headers['Impersonate-User'] = imp.user;
+      if (imp.groups?.length) headers['Impersonate-Group'] = imp.groups; // node sends one header line per value
+    }
+    return headers;
   }
 
   /** The REST mapping of a kind (discovery, cached, re-discovered on a miss); undefined when not served. */
@@ -256,6 +331,28 @@ export class KubeClient {
     }
     return { ok: true, path: this.objectPath(mr.mapping, ref.namespace, ref.name), mapping: mr.mapping };
   }
+}
+
+/** A response body: JSON when it parses, else the text (undefined when empty). */
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The result of an error status: the `Status` body's reason and message, or the start of a text body. */
+function apiFailure(status: number, parsed: unknown): Extract<KubeResult<never>, { ok: false }> {
+  const st = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { reason?: string; message?: string };
+  return {
+    ok: false,
+    status,
+    reason: st.reason || `HTTP${status}`,
+    message: st.message || (typeof parsed === 'string' && parsed.trim() ? parsed.trim().slice(0, 500) : `HTTP ${status}`),
+    body: parsed,
+  };
 }
 
 /** The result for a kind the API server does not serve. */

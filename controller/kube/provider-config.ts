@@ -6,7 +6,7 @@
  * (aws, azure, gcp) need cloud SDKs and are refused with a clear message. The ConfigMap is tenant input: the same
  * TLS rule as for kubeconfig Secrets applies, and the KubeConfig is built here, never parsed from tenant text.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 import { INSECURE_TLS_FLAG, KubeconfigInvalidError, KubeconfigRefusedError, type RemoteKubeconfigPolicy } from './remote-config.js';
 
 /** The generic-provider settings read from the ConfigMap. */
@@ -52,12 +52,9 @@ export function parseProviderConfig(data: Record<string, string>, policy: Remote
 
 /** A KubeConfig for `cfg` authenticating with `token` (held in memory only). */
 export function providerKubeConfig(cfg: ProviderConfig, token: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'remote', server: cfg.address, skipTLSVerify: false, ...(cfg.caCert ? { caData: Buffer.from(cfg.caCert).toString('base64') } : {}) }],
-    users: [{ name: cfg.serviceAccountName, token }],
-    contexts: [{ name: 'remote', cluster: 'remote', user: cfg.serviceAccountName }],
-    currentContext: 'remote',
-  });
-  return kc;
+  return {
+    context: 'remote',
+    cluster: { server: cfg.address, insecureSkipTlsVerify: false, ...(cfg.caCert ? { caData: Buffer.from(cfg.caCert).toString('base64') } : {}) },
+    user: { name: cfg.serviceAccountName, token },
+  };
 }

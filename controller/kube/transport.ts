@@ -1,6 +1,7 @@
 /**
- * One HTTP(S) round trip to the API server with node:http(s) and the KubeConfig's agent (client-node's agents are
- * node-style, which Node 20's global fetch cannot use). Never throws: network failures come back as `error`.
+ * HTTP(S) to the API server with node:http(s) and the KubeConfig's agent (node-style agents, which Node 20's global
+ * fetch cannot use): one round trip, or a GET streamed line by line (a watch). Never throws: network failures come
+ * back as results.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -78,6 +79,99 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
     if (req.body !== undefined) r.write(req.body);
+    r.end();
+  });
+}
+
+/** What {@link streamLines} sends: a GET whose response body is read line by line as it arrives. */
+export interface StreamRequest {
+  url: URL;
+  headers: Record<string, string | string[]>;
+  agent?: http.Agent;
+  /** Until the response headers arrive (0 = no limit). */
+  connectTimeoutMs: number;
+  /** For the whole stream (0 = no limit): a connection that went silent without closing ends here. */
+  maxDurationMs: number;
+  /** Stops the stream; it then ends with `reason: 'Aborted'`. */
+  signal?: AbortSignal;
+}
+
+/** How a stream ended: the server closed it (`ok`), an error status (with its body), or no response / a cut. */
+export type StreamEnd =
+  | { ok: true }
+  | { ok: false; status: number; reason: 'HTTPError'; text: string }
+  | { ok: false; status: 0; reason: 'Timeout' | 'Aborted' | 'NetworkError' | 'LineTooLong'; message: string };
+
+/** The longest line {@link streamLines} buffers (a watch event holds one object; etcd stores at most ~1.5 MiB). */
+export const MAX_STREAM_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Sends a GET and calls `onLine` with each non-empty line of a 2xx response body as it arrives (a watch: one JSON
+ * event per line). Resolves when the stream ends; never throws. `onLine` may abort `signal` to stop.
+ */
+export function streamLines(req: StreamRequest, onLine: (line: string) => void): Promise<StreamEnd> {
+  const what = `watch ${req.url.pathname}`;
+  if (req.signal?.aborted) return Promise.resolve({ ok: false, status: 0, reason: 'Aborted', message: `${what} aborted` });
+  return new Promise((resolve) => {
+    let settled = false;
+    let complete = false; // the response was read to its end: its kept-alive socket goes back to the agent
+    let connectTimer: NodeJS.Timeout | undefined;
+    let streamTimer: NodeJS.Timeout | undefined;
+    const done = (end: StreamEnd): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(streamTimer);
+      req.signal?.removeEventListener('abort', onAbort);
+      if (!complete) r.destroy();
+      resolve(end);
+    };
+    const lib = req.url.protocol === 'http:' ? http : https;
+    const r = lib.request(req.url, { method: 'GET', headers: req.headers, agent: req.agent }, (res) => {
+      clearTimeout(connectTimer);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if ((size += c.length) <= 64 * 1024) chunks.push(c);
+        });
+        res.on('end', () => {
+          complete = true;
+          done({ ok: false, status, reason: 'HTTPError', text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', (e) => done({ ok: false, status: 0, reason: 'NetworkError', message: e.message }));
+        return;
+      }
+      let pending = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        pending += chunk;
+        let nl: number;
+        while (!settled && (nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl).trim();
+          pending = pending.slice(nl + 1);
+          if (line) onLine(line);
+        }
+        if (pending.length > MAX_STREAM_LINE_BYTES) {
+          done({ ok: false, status: 0, reason: 'LineTooLong', message: `${what}: a line longer than ${MAX_STREAM_LINE_BYTES} bytes` });
+        }
+      });
+      res.on('end', () => {
+        complete = true;
+        if (!settled && pending.trim()) onLine(pending.trim());
+        done({ ok: true });
+      });
+      res.on('error', (e) => done({ ok: false, status: 0, reason: 'NetworkError', message: e.message }));
+      // After 'end' this is a no-op; before it, the connection was cut mid-stream.
+      res.on('close', () => done({ ok: false, status: 0, reason: 'NetworkError', message: `${what}: connection closed` }));
+    });
+    r.on('error', (e) => done({ ok: false, status: 0, reason: 'NetworkError', message: e.message }));
+    const timeout = (ms: number, message: string) => setTimeout(() => done({ ok: false, status: 0, reason: 'Timeout', message }), ms);
+    if (req.connectTimeoutMs > 0) connectTimer = timeout(req.connectTimeoutMs, `${what}: no response within ${req.connectTimeoutMs}ms`);
+    if (req.maxDurationMs > 0) streamTimer = timeout(req.maxDurationMs, `${what}: still open after ${req.maxDurationMs}ms`);
+    const onAbort = (): void => done({ ok: false, status: 0, reason: 'Aborted', message: `${what} aborted` });
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     r.end();
   });
 }

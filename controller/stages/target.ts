@@ -8,7 +8,7 @@ import { KubeconfigInvalidError, KubeconfigRefusedError, loadRemoteKubeconfig, t
 import { parseProviderConfig, providerKubeConfig } from '../kube/provider-config.js';
 import { readObjectData, requestServiceAccountToken } from '../store.js';
 import type { KCLRun } from '../api/types.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../kube/kubeconfig.js';
 
 /** The target client; `dispose` closes a remote client's connections (impersonating clients share the controller's). */
 export interface Target {

@@ -7,31 +7,8 @@
  * of the controller's memory) is loaded only once a KCLRun has health expressions.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const DIST = fileURLToPath(new URL('../../', import.meta.url));
-const STATIC_IMPORT = /(?:\bfrom\s*|\bimport\s+)['"]([^'"]+)['"]/g;
-const ANY_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
-
-/**
- * Every module reachable from `entry` (relative imports followed, bare package names recorded as `pkg:<name>`);
- * `staticOnly`: dynamic `import()`s are not followed.
- */
-function reachable(entry: string, staticOnly = false): Set<string> {
-  const seen = new Set<string>();
-  const walk = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const [, spec] of readFileSync(file, 'utf8').matchAll(staticOnly ? STATIC_IMPORT : ANY_IMPORT)) {
-      if (spec!.startsWith('.')) walk(resolve(dirname(file), spec!));
-      else seen.add(`pkg:${spec!.split('/')[0]}`);
-    }
-  };
-  walk(join(DIST, entry));
-  return seen;
-}
+import { join } from 'node:path';
+import { DIST, reachable } from './module-graph.js';
 
 const ENGINE = join(DIST, 'fn/engine/native.js');
 

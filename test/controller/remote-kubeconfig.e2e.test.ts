@@ -96,7 +96,7 @@ test('an exec plugin in a kubeconfig Secret never runs and is named in Ready; a 
   t.true(message.includes(`kubeconfig Secret '${ns}/evil'`), message);
   t.regex(message, /uses exec, /);
   t.true(message.includes('--insecure-kubeconfig-exec'), message);
-  // The reconcile got past the point where client-node would have run the plugin, and it did not run.
+  // The reconcile got past the point where the client would have run the plugin, and it did not run.
   t.false(existsSync(marker), 'the exec plugin ran inside the controller');
 
   const events = await listEvents(cp, ns);

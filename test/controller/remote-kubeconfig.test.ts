@@ -17,6 +17,7 @@ import {
   loadRemoteKubeconfig,
 } from '../../controller/kube/remote-config.js';
 import { parseProviderConfig, providerKubeConfig } from '../../controller/kube/provider-config.js';
+import { ConnectionResolver } from '../../controller/kube/auth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kclrun-remote-kubeconfig-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,10 +43,11 @@ function refusal(t: import('ava').ExecutionContext, fn: () => unknown): Kubeconf
 
 test('a kubeconfig with client certificate data and a token loads; unknown fields are dropped', (t) => {
   const kc = loadRemoteKubeconfig(kubeconfig({ 'client-certificate-data': b64('CERT'), 'client-key-data': b64('KEY'), 'x-unknown': 'y' }));
-  t.is(kc.getCurrentCluster()?.server, 'https://remote.example:6443');
-  t.is(kc.getCurrentCluster()?.caData, b64('CA'));
-  t.false(kc.getCurrentCluster()?.skipTLSVerify);
-  const user = kc.getCurrentUser();
+  t.is(kc.cluster.server, 'https://remote.example:6443');
+  t.is(kc.cluster.caData, b64('CA'));
+  t.false(kc.cluster.insecureSkipTlsVerify);
+  t.is(kc.namespace, 'apps');
+  const user = kc.user;
   t.is(user?.token, 'T0KEN');
   t.is(user?.certData, b64('CERT'));
   t.is(user?.keyData, b64('KEY'));
@@ -61,18 +63,19 @@ test('an exec plugin is refused, names exec and the flag, and never runs; with t
   t.is(err.flag, INSECURE_EXEC_FLAG);
   t.regex(err.message, /kubeconfig user 'deployer' uses exec, .*--insecure-kubeconfig-exec/);
   t.false(existsSync(marker));
-  // The same kubeconfig, allowed by the operator: client-node runs the command when it builds a request.
+  // The same kubeconfig, allowed by the operator: the client runs the command when it builds a request.
   const kc = loadRemoteKubeconfig(text, { allowExec: true });
-  await kc.applyToHTTPSOptions({});
+  const conn = await new ConnectionResolver(kc).resolve();
   t.true(existsSync(marker), 'the exec plugin ran when allowed, so the refusal above is what kept it from running');
+  t.is(conn.headers['Authorization'], 'Bearer x');
 });
 
-test('auth-provider (cmd-path) is refused unless --insecure-kubeconfig-exec', (t) => {
+test('auth-provider (cmd-path) is refused unless --insecure-kubeconfig-exec, and unsupported with it', (t) => {
   const text = kubeconfig({ 'auth-provider': { name: 'gcp', config: { 'cmd-path': '/bin/sh', 'cmd-args': '-c id' } } });
   const err = refusal(t, () => loadRemoteKubeconfig(text));
   t.is(err.field, 'auth-provider');
   t.regex(err.message, /--insecure-kubeconfig-exec/);
-  t.truthy(loadRemoteKubeconfig(text, { allowExec: true }).getCurrentUser()?.authProvider);
+  t.throws(() => loadRemoteKubeconfig(text, { allowExec: true }), { instanceOf: KubeconfigInvalidError, message: /auth-provider, which is not supported .*use an exec plugin/ });
 });
 
 const fileFields: Array<[string, () => string]> = [
@@ -92,7 +95,7 @@ for (const [field, text] of fileFields) {
   });
 }
 
-test('token-file is refused before anything reads it (client-node would read it while parsing)', (t) => {
+test('token-file is refused before anything reads it', (t) => {
   const secret = join(dir, 'controller-token');
   writeFileSync(secret, 'CONTROLLER-SECRET');
   const err = refusal(t, () => loadRemoteKubeconfig(kubeconfig({ token: undefined, 'token-file': secret })));
@@ -105,13 +108,13 @@ test('insecure-skip-tls-verify is refused unless --insecure-kubeconfig-tls', (t)
   t.is(err.field, 'insecure-skip-tls-verify');
   t.is(err.flag, INSECURE_TLS_FLAG);
   t.regex(err.message, /kubeconfig cluster 'remote' uses insecure-skip-tls-verify, .*--insecure-kubeconfig-tls/);
-  t.true(loadRemoteKubeconfig(text, { allowInsecureTls: true }).getCurrentCluster()?.skipTLSVerify);
+  t.true(loadRemoteKubeconfig(text, { allowInsecureTls: true }).cluster.insecureSkipTlsVerify);
 });
 
 test('a plain-http server is refused unless --insecure-kubeconfig-tls', (t) => {
   const text = kubeconfig({}, { server: 'http://remote.example:8080' });
   t.is(refusal(t, () => loadRemoteKubeconfig(text)).flag, INSECURE_TLS_FLAG);
-  t.is(loadRemoteKubeconfig(text, { allowInsecureTls: true }).getCurrentCluster()?.server, 'http://remote.example:8080');
+  t.is(loadRemoteKubeconfig(text, { allowInsecureTls: true }).cluster.server, 'http://remote.example:8080');
 });
 
 test('every user is checked, not only the current one', (t) => {
@@ -138,9 +141,9 @@ test('configMapRef (generic provider): parsed into address, CA, ServiceAccount a
   const cfg = parseProviderConfig({ provider: 'generic', address: 'https://remote.example:6443/', 'ca.crt': 'PEM', serviceAccountName: 'deployer', audiences: 'a, b\nc' });
   t.deepEqual(cfg, { provider: 'generic', address: 'https://remote.example:6443', caCert: 'PEM', serviceAccountName: 'deployer', audiences: ['a', 'b', 'c'] });
   const kc = providerKubeConfig(cfg, 'TOKEN');
-  t.is(kc.getCurrentCluster()?.server, 'https://remote.example:6443');
-  t.is(kc.getCurrentCluster()?.caData, b64('PEM'));
-  t.deepEqual({ ...kc.getCurrentUser() }, { name: 'deployer', token: 'TOKEN' });
+  t.is(kc.cluster.server, 'https://remote.example:6443');
+  t.is(kc.cluster.caData, b64('PEM'));
+  t.deepEqual({ ...kc.user }, { name: 'deployer', token: 'TOKEN' });
 });
 
 test('configMapRef: cloud providers, a missing key and plain http are refused with the reason', (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../controller/kube/index.js';
 import type { JsonObject, ObjectList } from '../../../controller/kube/index.js';
+import { loadKubeConfig } from '../../../controller/kube/kubeconfig.js';
 import { newNamespace, useControlPlane } from '../../harness/ava.js';
 import { adminClient, certClient, configMap, crd, rand } from './fixtures.js';
 
@@ -86,14 +86,8 @@ test('impersonation: Impersonate-User (and groups) reach the API server', async 
 });
 
 test('network failures are results with status 0, not throws', async (t) => {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  const c = new KubeClient({ kubeConfig: kc, timeoutMs: 2000 });
+  const kubeConfig = { context: 'x', cluster: { server: 'https://127.0.0.1:1', insecureSkipTlsVerify: true }, user: { name: 'u', token: 't' } };
+  const c = new KubeClient({ kubeConfig, timeoutMs: 2000 });
   const res = await c.request('GET', '/version');
   t.false(res.ok);
   t.is(res.status, 0);
@@ -110,7 +104,7 @@ test('beforeSend runs right before each request is sent: a signal it aborts stop
   const ac = new AbortController();
   let calls = 0;
   const fenced = new KubeClient({
-    kubeConfig: cp().kubeConfig(),
+    kubeConfig: loadKubeConfig(cp().kubeconfigPath),
     beforeSend: () => {
       calls++;
       if (calls === 2) ac.abort(new Error('lease lost'));
@@ -118,7 +112,7 @@ test('beforeSend runs right before each request is sent: a signal it aborts stop
   });
   const first = await fenced.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: configMap(ns, 'first', { v: '1' }), signal: ac.signal });
   t.true(first.ok, JSON.stringify(first));
-  const second = await fenced.forKubeConfig(cp().kubeConfig()).request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: configMap(ns, 'second', { v: '1' }), signal: ac.signal });
+  const second = await fenced.forKubeConfig(loadKubeConfig(cp().kubeconfigPath)).request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: configMap(ns, 'second', { v: '1' }), signal: ac.signal });
   t.is(calls, 2, 'the client for another kubeconfig ran the same hook');
   t.is(!second.ok && second.reason, 'Aborted');
   // What the API server holds: the first ConfigMap, not the second.
@@ -129,7 +123,7 @@ test('beforeSend runs right before each request is sent: a signal it aborts stop
 
 test('the client-side rate limit holds the controller client; the apply client (withoutRateLimit) is not held', async (t) => {
   // One token, then one every ~17 minutes: a second request through the limited client can only wait.
-  const limited = new KubeClient({ kubeConfig: cp().kubeConfig(), rateLimit: { qps: 0.001, burst: 1 } });
+  const limited = new KubeClient({ kubeConfig: loadKubeConfig(cp().kubeconfigPath), rateLimit: { qps: 0.001, burst: 1 } });
   const path = '/api/v1/namespaces/default/configmaps';
   t.true((await limited.request('GET', path)).ok, 'the first request takes the burst token');
   const held = await limited.request('GET', path, { signal: AbortSignal.timeout(300) });
@@ -139,4 +133,37 @@ test('the client-side rate limit holds the controller client; the apply client (
   const apply = limited.withoutRateLimit();
   for (let i = 0; i < 3; i++) t.true((await apply.request('GET', path, { signal: AbortSignal.timeout(10_000) })).ok, `unlimited request ${i}`);
   t.true((await apply.withImpersonation('system:admin', ['system:masters']).request('GET', path)).ok, 'an impersonating clone stays unlimited');
+});
+
+test('watch: events after the listed version arrive as they happen, a selector filters them, the signal or the server timeout ends it; a forbidden watch is a 403 result', async (t) => {
+  const ns = await newNamespace(cp(), 'watch');
+  const c = adminClient(cp());
+  await c.apply(configMap(ns, 'before', { v: '1' }, { metadata: { labels: { w: 'yes' } } }), { fieldManager: 'kclrun' });
+  const list = await c.request<ObjectList>('GET', `/api/v1/namespaces/${ns}/configmaps`);
+  if (!list.ok) return t.fail(list.message);
+  const events: string[] = [];
+  const ac = new AbortController();
+  const ended = c.watch<JsonObject>(
+    `/api/v1/namespaces/${ns}/configmaps`,
+    { resourceVersion: (list.body['metadata'] as { resourceVersion: string }).resourceVersion, labelSelector: 'w=yes', signal: ac.signal },
+    ({ type, object }) => {
+      if (type === 'BOOKMARK') return;
+      events.push(`${type} ${String((object['metadata'] as JsonObject)['name'])}`);
+      if (events.length === 3) ac.abort();
+    },
+  );
+  await c.apply(configMap(ns, 'unlabelled', { v: '1' }), { fieldManager: 'kclrun' });
+  await c.apply(configMap(ns, 'after', { v: '1' }, { metadata: { labels: { w: 'yes' } } }), { fieldManager: 'kclrun' });
+  await c.apply(configMap(ns, 'after', { v: '2' }, { metadata: { labels: { w: 'yes' } } }), { fieldManager: 'kclrun' });
+  await c.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'after' });
+  const end = await ended;
+  t.deepEqual(events, ['ADDED after', 'MODIFIED after', 'DELETED after'], 'only what happened after the list, only labelled objects');
+  t.like(end, { ok: false, reason: 'Aborted' });
+  // The server's own timeout ends a watch normally (the informer then reconnects at once); from no version, what
+  // exists comes first as ADDED.
+  const added: string[] = [];
+  t.like(await c.watch<JsonObject>(`/api/v1/namespaces/${ns}/configmaps`, { timeoutSeconds: 1, labelSelector: 'w=yes' }, (e) => e.type !== 'BOOKMARK' && added.push(`${e.type} ${String((e.object['metadata'] as JsonObject)['name'])}`)), { ok: true });
+  t.deepEqual(added, ['ADDED before']);
+  const nobody = await certClient(cp(), 'nobody');
+  t.like(await nobody.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, () => t.fail('no event for a forbidden watch')), { ok: false, status: 403 });
 });

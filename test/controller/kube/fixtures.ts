@@ -1,22 +1,20 @@
 /**
  * Shared helpers for the cluster-library e2e tests: clients for the harness control plane and manifest builders.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { KubeClient } from '../../../controller/kube/index.js';
 import type { JsonObject } from '../../../controller/kube/index.js';
+import { loadKubeConfig } from '../../../controller/kube/kubeconfig.js';
 import type { ControlPlane } from '../../harness/control-plane.js';
 
 /** A KubeClient authenticating with the admin bearer token. */
 export function adminClient(cp: ControlPlane): KubeClient {
-  return new KubeClient({ kubeConfig: cp.kubeConfig(), userAgent: 'kclrun-test' });
+  return new KubeClient({ kubeConfig: loadKubeConfig(cp.kubeconfigPath), userAgent: 'kclrun-test' });
 }
 
 /** A KubeClient authenticating with a client certificate for `user` (no RBAC grants). */
 export async function certClient(cp: ControlPlane, user: string, groups: string[] = []): Promise<KubeClient> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(await cp.userKubeconfig(user, groups));
-  return new KubeClient({ kubeConfig: kc });
+  return new KubeClient({ kubeConfig: loadKubeConfig(await cp.userKubeconfig(user, groups)) });
 }
 
 /** A short random suffix. */

@@ -7,7 +7,6 @@
 import test from 'ava';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../controller/kube/client.js';
 import { apiPath, InvalidPathSegmentError, pathSegmentProblem, type ApiPath } from '../../../controller/kube/paths.js';
 import { readObjectData, requestServiceAccountToken } from '../../../controller/store.js';
@@ -82,15 +81,12 @@ async function recorder(): Promise<{ paths: string[]; client: KubeClient; close(
     res.end(req.url === '/api/v1' ? JSON.stringify(CORE_V1) : '{}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    // client-node refuses http: unless skipTLSVerify is set
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 'test' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  const client = new KubeClient({ kubeConfig: kc, timeoutMs: 5000 });
+  const kubeConfig = {
+    context: 'x',
+    cluster: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, insecureSkipTlsVerify: false },
+    user: { name: 'u', token: 'test' },
+  };
+  const client = new KubeClient({ kubeConfig, timeoutMs: 5000 });
   return {
     paths,
     client,
