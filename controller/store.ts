@@ -8,6 +8,7 @@ import { API_VERSION, CONTROLLER_NAME, GROUP, KIND, PLURAL, SOURCE_GROUP, STATUS
 import type { ArgumentsKind, SourceKind } from './api/group.js';
 import type { KCLRun, KCLRunStatus } from './api/types.js';
 import type { Artifact } from './stages/fetch.js';
+import { compareStrings } from './order.js';
 
 /** A Flux source as far as this controller reads it. */
 export interface FluxSource {
@@ -98,7 +99,7 @@ export async function readArguments(
       if (res.status === 404 && ref.optional) continue;
       return { ok: false, message: `${ref.kind} '${k.metadata.namespace}/${ref.name}' ${res.status === 404 ? 'not found' : `cannot be read: ${res.message}`}` };
     }
-    for (const [name, raw] of Object.entries(res.body.data ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, raw] of Object.entries(res.body.data ?? {}).sort(([a], [b]) => compareStrings(a, b))) {
       const value = ref.kind === 'Secret' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
       if (ref.kind === 'Secret') secrets.push(value, raw);
       args.push({ name, value });

@@ -3,6 +3,7 @@
  */
 import { splitApiVersion } from '../kube/types.js';
 import type { JsonObject } from './types.js';
+import { compareStrings } from '../order.js';
 
 /** Flux's apply order for well-known kinds; other kinds go after these, webhooks last. */
 const KIND_ORDER = [
@@ -78,8 +79,8 @@ export function sortObjects(objects: readonly JsonObject[]): JsonObject[] {
   return [...objects].sort(
     (a, b) =>
       rank(String(a['kind'] ?? '')) - rank(String(b['kind'] ?? '')) ||
-      meta(a, 'namespace').localeCompare(meta(b, 'namespace')) ||
-      meta(a, 'name').localeCompare(meta(b, 'name')),
+      compareStrings(meta(a, 'namespace'), meta(b, 'namespace')) ||
+      compareStrings(meta(a, 'name'), meta(b, 'name')),
   );
 }
 

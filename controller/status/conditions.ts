@@ -3,6 +3,7 @@
  * Pure functions: they return new condition lists; `lastTransitionTime` changes only when the status does.
  */
 import { MAX_MESSAGE_LENGTH, REASON_PATTERN, type Condition, type ConditionType } from '../api/conditions.js';
+import { compareStrings } from '../order.js';
 
 /** Finds a condition by type. */
 export function getCondition(conditions: readonly Condition[] | undefined, type: ConditionType): Condition | undefined {
@@ -53,5 +54,5 @@ const ORDER: Record<string, number> = { Ready: 0, Reconciling: 1, Stalled: 2, He
 
 /** Ready first, then Reconciling, Stalled, Healthy, then others by type (as Flux prints them). */
 export function sortConditions(conditions: Condition[]): Condition[] {
-  return conditions.sort((a, b) => (ORDER[a.type] ?? 9) - (ORDER[b.type] ?? 9) || a.type.localeCompare(b.type));
+  return conditions.sort((a, b) => (ORDER[a.type] ?? 9) - (ORDER[b.type] ?? 9) || compareStrings(a.type, b.type));
 }

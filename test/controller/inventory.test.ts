@@ -41,6 +41,14 @@ test('sortEntries sorts by id and keeps the last entry of a duplicate id', (t) =
   t.deepEqual(sortEntries([]), []);
 });
 
+test("sortEntries uses Go's byte order, as Flux sorts its inventory (not a locale's collation)", (t) => {
+  // '-' (0x2d) < '_' (0x5f) and 'D' < 'a' in bytes; a collation would put `web_` before `web-` and `apps` before `D…`.
+  t.deepEqual(
+    sortEntries([cm('web'), cm('web-api'), e('ns_x__Deployment'), e('ns_x_apps_Deployment')]).map((x) => x.id),
+    ['ns_web-api__ConfigMap', 'ns_web__ConfigMap', 'ns_x__Deployment', 'ns_x_apps_Deployment'],
+  );
+});
+
 test('prune then survive: a failed delete stays in the next inventory, a successful one leaves it', (t) => {
   const previous = [cm('keep'), cm('gone'), cm('stuck')];
   const current = [cm('keep')];
