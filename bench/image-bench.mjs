@@ -43,7 +43,7 @@ if (!config) {
 } else {
   const image = await openImage(builder, tag);
   try {
-    const host = await median(() => exec(process.execPath, [join(ROOT, 'bin', 'kclrun'), 'fn'], { input }));
+    const host = await median(() => exec(join(ROOT, 'bin', 'kclrun'), ['fn'], { input }));
     const inImage = await median(() => image.run([...config.entrypoint, ...config.cmd], input));
     const start = await median(() => image.run(['node', '-e', '0']));
     console.log(`\nimage (${tag}, ${(config.size / 1e6).toFixed(1)} MB, ${builder}) — ${runs} runs each after a warm-up, medians\n`);

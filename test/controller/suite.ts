@@ -252,7 +252,8 @@ process.once('exit', () => {
 /** Starts `bin/kclrun controller ARGS` (env added to the current one). */
 export function startControllerProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): ControllerProcess {
   const bin = join(repoRoot(), 'bin', 'kclrun');
-  const child = spawn(process.execPath, [bin, 'controller', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through its shebang, as a user runs it (with its node flags).
+  const child = spawn(bin, ['controller', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   liveControllers.add(child);
   let out = '';
   let err = '';
