@@ -254,7 +254,8 @@ export class EnginePool {
     while (this.#idle.length && this.#queue.length) {
       const job = this.#queue.shift()!;
       if (job.onQueuedAbort) job.opts.signal?.removeEventListener('abort', job.onQueuedAbort);
-      const w = this.#idle[0]!;
+      // The worker that rested last: under light load one worker takes every call and the others idle out.
+      const w = this.#idle.at(-1)!;
       this.#unrest(w);
       void this.#run(w, job);
     }

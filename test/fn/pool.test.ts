@@ -96,6 +96,20 @@ test.serial('workers start on demand, up to the pool size, and exit after idling
   t.is(workerProcesses().length, 1);
 });
 
+test.serial('sequential calls keep using the worker that rested last, so a worker no longer needed idles out', async (t) => {
+  const p = pool(t, { workers: 2, idleMs: 1500 });
+  await Promise.all([p.render(inline('a = 1\n'), dir), p.render(inline('a = 2\n'), dir)]);
+  t.is(workerProcesses().length, 2, 'two calls at once start two workers');
+  // One call every 200 ms: one worker takes them all; the other passes its idle time and exits.
+  const end = Date.now() + 2500;
+  while (Date.now() < end) {
+    t.is(message(await p.render(inline('a = 3\n'), dir)), 'ok');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.is(workerProcesses().length, 1);
+  t.is(p.workers, 1);
+});
+
 test.serial('probe starts a worker and says whether it is sandboxed; calls then use that worker', async (t) => {
   const p = pool(t, { idleMs: 60_000 });
   t.is(await p.probe(), undefined, 'no sandbox was asked for');
