@@ -261,8 +261,8 @@ static void serve(void *svc, svc_call_fn call, free_fn kcl_free, free_string_fn 
       else free_string(reply);
     }
     free(req);
-    /* Give what the program allocated back to the system: an idle host between renders holds ~4 MiB, not the
-       high-water mark of its last program (glibc keeps freed heap otherwise; the engine uses glibc's malloc). */
+    /* Give what the program allocated and freed back to the system (glibc keeps freed heap otherwise; the engine uses
+       glibc's malloc): between renders a host holds the engine's code pages it has run, not its last program's peak. */
     malloc_trim(0);
   }
 }
