@@ -3,7 +3,7 @@
  * (`krm.kcl.dev/v1alpha1`) or a `ConfigMap` whose `data.source` is the program and whose other keys are params
  * (so `kpt fn eval --exec kclrun -- source="$(cat main.k)" replicas=3` works).
  */
-import { ANNOTATION_INTERNAL_PATH, ANNOTATION_PACKAGE_PATH, ANNOTATION_PATH, type Item, type JsonObject, type JsonValue } from '../krm/index.js';
+import { ANNOTATION_INTERNAL_PATH, ANNOTATION_PACKAGE_PATH, ANNOTATION_PATH, isJsonObject, type Item, type JsonObject, type JsonValue } from '../krm/index.js';
 import { ANNOTATION_ALLOW_INSECURE_SOURCE, FN_API_VERSION, FN_DEFAULT_NAME, FN_KIND, type CredentialsSpec, type KCLRunFunctionSpec, type KclConfigSpec, type ResourceRule } from './api.js';
 
 /** A validated function configuration. */
@@ -30,10 +30,6 @@ export type ConfigOutcome = { ok: true; config: FunctionConfig } | { ok: false; 
 const BOOL_FIELDS = ['vendor', 'sortKeys', 'showHidden', 'disableNone', 'debug', 'strictRangeCheck'] as const;
 const LIST_FIELDS = ['arguments', 'settings', 'overrides', 'pathSelectors'] as const;
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function origin(item: Item): string {
   const path = item.getAnnotation(ANNOTATION_PATH) ?? item.getAnnotation(ANNOTATION_INTERNAL_PATH);
   return path ?? `${item.kind ?? 'functionConfig'}/${item.name ?? FN_DEFAULT_NAME}`;
@@ -41,7 +37,7 @@ function origin(item: Item): string {
 
 function readConfigSpec(v: JsonValue | undefined, problems: ConfigProblem[]): KclConfigSpec | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) {
+  if (!isJsonObject(v)) {
     problems.push({ field: 'spec.config', message: 'must be a mapping' });
     return undefined;
   }
@@ -64,7 +60,7 @@ function readConfigSpec(v: JsonValue | undefined, problems: ConfigProblem[]): Kc
 
 function readRules(v: JsonValue | undefined, problems: ConfigProblem[]): ResourceRule[] | undefined {
   if (v === undefined || v === null) return undefined;
-  const rules = isObject(v) ? v.resourceRules : undefined;
+  const rules = isJsonObject(v) ? v.resourceRules : undefined;
   if (rules === undefined || rules === null) return [];
   if (!Array.isArray(rules)) {
     problems.push({ field: 'spec.matchConstraints.resourceRules', message: 'must be a list' });
@@ -73,7 +69,7 @@ function readRules(v: JsonValue | undefined, problems: ConfigProblem[]): Resourc
   return rules.map((r, i) => {
     const rule: ResourceRule = {};
     for (const f of ['apiVersions', 'kinds'] as const) {
-      const list = isObject(r) ? r[f] : undefined;
+      const list = isJsonObject(r) ? r[f] : undefined;
       if (list === undefined || list === null) continue;
       if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) {
         problems.push({ field: `spec.matchConstraints.resourceRules[${i}].${f}`, message: 'must be a list of strings' });
@@ -85,13 +81,13 @@ function readRules(v: JsonValue | undefined, problems: ConfigProblem[]): Resourc
 
 function fromKCLRun(item: Item, obj: JsonObject): ConfigOutcome {
   const problems: ConfigProblem[] = [];
-  const spec = isObject(obj.spec) ? obj.spec : {};
+  const spec = isJsonObject(obj.spec) ? obj.spec : {};
   if (typeof spec.source !== 'string' || spec.source.trim() === '') {
     problems.push({ field: 'spec.source', message: 'is required: inline KCL code, a .k file or a KCL package directory' });
   }
   let params: JsonObject | undefined;
   if (spec.params !== undefined && spec.params !== null) {
-    if (isObject(spec.params)) params = spec.params;
+    if (isJsonObject(spec.params)) params = spec.params;
     else problems.push({ field: 'spec.params', message: 'must be a mapping' });
   }
   const config = readConfigSpec(spec.config, problems);
@@ -116,7 +112,7 @@ function fromKCLRun(item: Item, obj: JsonObject): ConfigOutcome {
 /** `spec.credentials {url, username, password}`; problems never quote the password. */
 function readCredentials(v: JsonValue | undefined, problems: ConfigProblem[]): CredentialsSpec | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) {
+  if (!isJsonObject(v)) {
     problems.push({ field: 'spec.credentials', message: 'must be a mapping with url, username and password' });
     return undefined;
   }
@@ -147,7 +143,7 @@ function configured(item: Item, spec: KCLRunFunctionSpec): ConfigOutcome {
 }
 
 function fromConfigMap(item: Item, obj: JsonObject): ConfigOutcome {
-  const data = isObject(obj.data) ? obj.data : {};
+  const data = isJsonObject(obj.data) ? obj.data : {};
   const { source, ...rest } = data;
   if (typeof source !== 'string' || source.trim() === '') {
     return {

@@ -2,17 +2,13 @@
  * Turns the engine's YAML output into resources, as krm-kcl does: one document with an `items` list → those items;
  * otherwise every non-empty document is a resource. Anything that is not a mapping is an error, not dropped.
  */
-import type { JsonObject, JsonValue } from '../krm/index.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../krm/index.js';
 
 /** Resources, or the reason the output is not a list of resources. */
 export type UnwrapOutcome = { ok: true; objects: JsonObject[] } | { ok: false; message: string };
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isEmptyObject(v: unknown): boolean {
-  return isObject(v) && Object.keys(v).length === 0;
+  return isJsonObject(v) && Object.keys(v).length === 0;
 }
 
 /**
@@ -56,7 +52,7 @@ export async function unwrapOutput(yamlText: string, jsonText?: string): Promise
   }
   // A program with no top-level output (a validator that only asserts) prints `{}`: no resource, an empty stream.
   for (let i = docs.length - 1; i >= 0; i--) if (isEmptyObject(docs[i])) docs.splice(i, 1);
-  if (docs.length === 1 && isObject(docs[0]) && 'items' in docs[0]) {
+  if (docs.length === 1 && isJsonObject(docs[0]) && 'items' in docs[0]) {
     const items = docs[0].items;
     if (items === null) return { ok: true, objects: [] };
     if (!Array.isArray(items)) return { ok: false, message: 'KCL output `items` must be a list of resources' };
@@ -71,7 +67,7 @@ function check(values: JsonValue[]): UnwrapOutcome {
   const objects: JsonObject[] = [];
   for (const [i, v] of values.entries()) {
     if (v === null) continue;
-    if (!isObject(v)) return { ok: false, message: `KCL output item ${i} is a ${Array.isArray(v) ? 'list' : typeof v}, not a resource` };
+    if (!isJsonObject(v)) return { ok: false, message: `KCL output item ${i} is a ${Array.isArray(v) ? 'list' : typeof v}, not a resource` };
     objects.push(v);
   }
   return { ok: true, objects };

@@ -3,7 +3,7 @@
  * objects written under a ResourceList's `results`.
  */
 import type { Item } from './item.js';
-import { SEVERITIES } from './types.js';
+import { isJsonObject, SEVERITIES } from './types.js';
 import type { JsonObject, JsonValue, ResourceRef, Result, Severity } from './types.js';
 
 /** True when any result has severity `error`. */
@@ -30,13 +30,9 @@ function isSeverity(v: unknown): v is Severity {
   return typeof v === 'string' && (SEVERITIES as readonly string[]).includes(v);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Type guard for a well-formed {@link Result} (used when reading `results` from input). */
 export function isResult(v: unknown): v is Result {
-  return isRecord(v) && typeof v.message === 'string' && isSeverity(v.severity);
+  return isJsonObject(v) && typeof v.message === 'string' && isSeverity(v.severity);
 }
 
 /** Copies the defined string fields of `src` listed in `keys`. */

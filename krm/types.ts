@@ -10,7 +10,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: s
 export type JsonObject = { [k: string]: JsonValue };
 
 /** Whether `v` is a JSON object (not null, not an array). */
-export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
+export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { aliasBudgetProblem, TO_JS_OPTIONS } from '../../krm/index.js';
+import { aliasBudgetProblem, isJsonObject, TO_JS_OPTIONS } from '../../krm/index.js';
 import { yaml } from '../../krm/yaml-lib.js';
 
 /** Where the API server is and how to trust it. */
@@ -98,11 +98,6 @@ export class KubeconfigLoadError extends Error {
 /** A parsed kubeconfig document (or any nested map of it). */
 export type KubeconfigDoc = Record<string, unknown>;
 
-/** True for a plain map (not null, not a list). */
-export function isRecord(v: unknown): v is KubeconfigDoc {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** The largest kubeconfig text read (a Secret holds at most 1 MiB; a real kubeconfig is a few KiB). */
 export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
 
@@ -118,7 +113,7 @@ export function readKubeconfigYaml(text: string): KubeconfigDoc {
   const aliases = aliasBudgetProblem([doc], text.length);
   if (aliases) throw new KubeconfigInvalidError(aliases.message);
   const data: unknown = doc.toJS(TO_JS_OPTIONS);
-  if (!isRecord(data)) throw new KubeconfigInvalidError('not a kubeconfig (expected a map)');
+  if (!isJsonObject(data)) throw new KubeconfigInvalidError('not a kubeconfig (expected a map)');
   return data;
 }
 
@@ -135,9 +130,9 @@ export function namedEntries(list: unknown, kind: 'clusters' | 'users' | 'contex
   if (!Array.isArray(list)) throw new KubeconfigInvalidError(`${kind} must be a list`);
   const body = kind.slice(0, -1);
   return list.map((e, i) => {
-    if (!isRecord(e) || typeof e.name !== 'string' || !e.name) throw new KubeconfigInvalidError(`${kind}[${i}].name is missing`);
+    if (!isJsonObject(e) || typeof e.name !== 'string' || !e.name) throw new KubeconfigInvalidError(`${kind}[${i}].name is missing`);
     const inner = e[body] ?? {};
-    if (!isRecord(inner)) throw new KubeconfigInvalidError(`${kind}[${i}].${body} must be a map`);
+    if (!isJsonObject(inner)) throw new KubeconfigInvalidError(`${kind}[${i}].${body} must be a map`);
     return { name: e.name, body: inner };
   });
 }
@@ -181,7 +176,7 @@ function toCluster(name: string, c: KubeconfigDoc, files: FileAccess): ClusterCo
 }
 
 function toExec(e: unknown, where: string, files: FileAccess): ExecConfig {
-  if (!isRecord(e)) throw new KubeconfigInvalidError(`${where} exec must be a map`);
+  if (!isJsonObject(e)) throw new KubeconfigInvalidError(`${where} exec must be a map`);
   const command = optionalString(e.command, `${where} exec command`);
   if (!command) throw new KubeconfigInvalidError(`${where} exec has no command`);
   const apiVersion = optionalString(e.apiVersion, `${where} exec apiVersion`) ?? '';
@@ -191,7 +186,7 @@ function toExec(e: unknown, where: string, files: FileAccess): ExecConfig {
   const args = e.args ?? [];
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new KubeconfigInvalidError(`${where} exec args must be a list of strings`);
   const env = e.env ?? [];
-  if (!Array.isArray(env) || !env.every((v) => isRecord(v) && typeof v.name === 'string' && typeof v.value === 'string')) {
+  if (!Array.isArray(env) || !env.every((v) => isJsonObject(v) && typeof v.name === 'string' && typeof v.value === 'string')) {
     throw new KubeconfigInvalidError(`${where} exec env must be a list of {name, value} strings`);
   }
   // client-go: a command with a path separator is relative to the kubeconfig's directory; a bare name is looked up in PATH.

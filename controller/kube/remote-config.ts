@@ -10,7 +10,6 @@
  * fields by kube/kubeconfig.ts with no file access at all.
  */
 import {
-  isRecord,
   kubeConfigFromDocument,
   KubeconfigInvalidError,
   namedEntries,
@@ -18,6 +17,7 @@ import {
   type KubeConfig,
   type KubeconfigDoc,
 } from './kubeconfig.js';
+import { isJsonObject } from '../../krm/index.js';
 
 export { KubeconfigInvalidError } from './kubeconfig.js';
 
@@ -59,7 +59,7 @@ function checkUser(name: string, u: KubeconfigDoc, policy: RemoteKubeconfigPolic
   const where = `kubeconfig user '${name}'`;
   for (const f of USER_FILE_FIELDS) if (u[f] !== undefined) throw new KubeconfigRefusedError(f, where, READS_FILE);
   const provider = u['auth-provider'];
-  if (isRecord(provider) && isRecord(provider.config) && provider.config.tokenFile !== undefined) {
+  if (isJsonObject(provider) && isJsonObject(provider.config) && provider.config.tokenFile !== undefined) {
     throw new KubeconfigRefusedError('auth-provider tokenFile', where, READS_FILE);
   }
   if (u.exec !== undefined && !policy.allowExec) throw new KubeconfigRefusedError('exec', where, RUNS_COMMAND, INSECURE_EXEC_FLAG);
