@@ -18,7 +18,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts/fetch-engine.mjs scripts/crash-guard.c scripts/engine-host.c ./scripts/
+COPY scripts/fetch-engine.mjs scripts/bundle.mjs scripts/crash-guard.c scripts/engine-host.c ./scripts/
 # The engine (PyPI kcl-lib wheel, sha256-pinned in package.json), its CPython stub, the CLI's crash guard
 # (libkclguard.so: `kclrun fn` runs the engine in its own process and still reports a crashing program) and the
 # engine host (kclrun-engine-host: the controller's engine workers, a few MiB each), into /opt/kclrun.
@@ -28,7 +28,7 @@ COPY fn ./fn
 COPY controller ./controller
 COPY cli ./cli
 # Type declarations, source maps and docs of the dependencies are not needed to run them.
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund \
+RUN npx tsc -p tsconfig.json && node scripts/bundle.mjs && npm prune --omit=dev --no-audit --no-fund \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) -delete
 
 # --- runtime: Node.js and the app only (no compiler, no npm, no npm cache), non-root ---

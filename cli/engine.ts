@@ -13,13 +13,13 @@
  * no deadline, memory or output cap.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { EngineOutcome } from '../fn/engine/engine.js';
 import { crashGuardPath, engineLibraryPath } from '../fn/engine/library.js';
 import type { EngineVersion } from '../fn/engine/messages.js';
 import type { RenderOutcome, RenderRequest } from '../fn/render.js';
 import { namedFiles } from '../fn/source.js';
 import type { EnginePool } from '../fn/worker/pool.js';
+import { installPath } from '../fn/install-dir.js';
 
 /** What the CLI's commands ask of the engine. */
 export interface CliEngine {
@@ -36,7 +36,7 @@ export interface CliEngine {
 }
 
 /** The reporter the crash guard execs: `node crash-report.js <signal> <files as JSON> <the CLI's argv…>`. */
-const CRASH_REPORT = fileURLToPath(new URL('./crash-report.js', import.meta.url));
+const CRASH_REPORT = installPath('dist', 'cli', 'crash-report.js');
 
 /** The engine for a CLI run with arguments `argv`: in-process under the crash guard if built, else a worker. */
 export function cliEngine(argv: readonly string[]): CliEngine {

@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { enginePin } from '../fn/engine/library.js';
 import { cliEngine, type CliEngine } from './engine.js';
 import { UsageError, write } from './io.js';
+import { installPath } from '../fn/install-dir.js';
 
 /** The kclrun version, from package.json. */
 export function kclrunVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(installPath('package.json'), 'utf8')) as { version: string }).version;
 }
 
 const HELP = `kclrun — KCL for GitOps

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { installPath } from '../install-dir.js';
 
 /** The engine pin declared in package.json (`kclEngine`). */
 export interface EnginePin {
@@ -14,7 +15,7 @@ export interface EnginePin {
 
 /** Reads the pinned engine version from package.json. */
 export function enginePin(): EnginePin {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(installPath('package.json'), 'utf8')) as {
     kclEngine: EnginePin;
   };
   return pkg.kclEngine;

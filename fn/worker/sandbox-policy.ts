@@ -4,7 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { INSTALL_DIR } from '../install-dir.js';
 
 /** What a sandboxed worker may open. Paths that do not exist are left out. */
 export interface SandboxPolicy {
@@ -18,7 +18,6 @@ export interface SandboxPolicy {
 export type SandboxStatus = { applied: true; abi: number } | { applied: false; reason: string };
 
 /** kclrun's own files (the package holding dist/ and node_modules/), from this module's place in dist/fn/worker/. */
-const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** System files a worker reads: the user database (the home directory lookup) and name resolution. No secrets. */
 const SYSTEM_FILES = ['/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/etc/hosts', '/etc/resolv.conf', '/etc/ssl', '/etc/ca-certificates'];

@@ -6,13 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { engineReply, serviceMethod } from '../engine/call.js';
 import { EngineUnavailableError, WorkerInternalError } from './errors.js';
 import { FrameReader, parseHello, parseReply, requestFrame, workerArgs } from './protocol.js';
 import type { SandboxPolicy, SandboxStatus } from './sandbox-policy.js';
+import { installPath } from '../install-dir.js';
 
-const ENTRY = fileURLToPath(new URL('./entry.js', import.meta.url));
+const ENTRY = installPath('dist', 'fn', 'worker', 'entry.js');
 
 /** How to start a worker. */
 export interface WorkerStartOptions {

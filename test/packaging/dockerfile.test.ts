@@ -69,7 +69,7 @@ test('base images are build args with public defaults; the build stage fetches t
   t.deepEqual(lines.filter((l) => /^FROM\s/.test(l)), ['FROM ${BUILD_IMAGE} AS build', 'FROM ${RUNTIME_IMAGE}']);
   t.regex(dockerfile, /RUN KCLRUN_CACHE=\/opt\/kclrun node scripts\/fetch-engine\.mjs/);
   t.regex(dockerfile, /npm ci/);
-  t.regex(dockerfile, /npx tsc -p tsconfig\.json && npm prune --omit=dev/);
+  t.regex(dockerfile, /npx tsc -p tsconfig\.json && node scripts\/bundle\.mjs && npm prune --omit=dev/, "the CLI bundle is built before devDependencies (esbuild) are pruned");
   t.regex(dockerfile, /COPY --from=build \/opt\/kclrun\/engine \/opt\/kclrun\/engine/);
   t.regex(dockerfile, /ENV KCLRUN_CACHE=\/opt\/kclrun/);
   // Every source folder tsconfig.json compiles (but the tests) is copied into the build stage, and all of bin/.
