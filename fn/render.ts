@@ -53,7 +53,8 @@ export interface RenderRequest {
 }
 
 /**
- * Package access set by the caller (the controller, per KCLRun). When set, registry credentials come from `dockerConfig` only (none: anonymous); no config.json file is read.
+ * Package access set by the caller (the controller, per KCLRun). When set, registry credentials come from
+ * `dockerConfig` only (none: anonymous); no config.json file is read.
  */
 export interface PackageAccess {
   /** The package cache for this render (its `KCL_PKG_PATH`; default: the environment's). */
