@@ -88,7 +88,7 @@ export class Manager {
     this.#bySource.get(sourceKeyOf(k))?.delete(objectKey(k));
   }
 
-  /** Starts the informers (KCLRuns first) and the queue. */
+  /** Starts the informers (sources first, then KCLRuns) and the queue. */
   async start(): Promise<void> {
     const kclruns = new Informer<KCLRun>(this.client, kclRunPath(this.opts.namespace), {
       onAdd: (k) => {
