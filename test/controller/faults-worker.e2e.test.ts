@@ -2,7 +2,7 @@
  * An engine worker killed from outside: `bin/kclrun controller --render-workers 2`, a slow KCL program rendering,
  * its worker (`kclrun-engine-host` in `ps`, a child of the controller, started on demand) SIGKILLed mid-render. That
  * KCLRun fails with the crash named, retries on its own (in a new worker) and succeeds; the other KCLRuns are
- * unaffected (Ready, no failure).
+ * unaffected (Ready, no failure). The controller process itself never maps the engine.
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -79,4 +79,10 @@ test('a render worker SIGKILLed mid-render: that KCLRun retries and succeeds, th
   }
   t.false(workers(proc.pid).has(victim), 'the killed worker is gone');
   t.true(workers(proc.pid).size <= 2, 'no more workers than --render-workers');
+  // The controller (bin/kclrun, its bundle) never loads the engine or koffi itself; its workers do (the check sees it).
+  const mapped = (pid: number) => readFileSync(`/proc/${pid}/maps`, 'utf8');
+  t.notRegex(mapped(proc.pid), /libkcl\.so|koffi/);
+  const [worker] = workers(proc.pid).keys();
+  t.truthy(worker, 'a worker is still up (30 s idle time)');
+  t.regex(mapped(worker!), /libkcl\.so/);
 });

@@ -225,7 +225,7 @@ console.log(JSON.stringify({ tools, caches }));`;
   test('image: its user cannot modify the app or the engine (a hostile program cannot persist), only /tmp', async (t) => {
     const probe = `const fs = require('node:fs');
 const engine = fs.readdirSync('/opt/kclrun/engine').map((d) => '/opt/kclrun/engine/' + d + '/libkcl.so');
-const paths = ['/app', '/app/bin/kclrun', '/app/dist/cli/main.js', '/app/dist/bundle/main.js', '/app/node_modules/koffi', '/opt/kclrun/engine', ...engine, '/tmp'];
+const paths = ['/app', '/app/bin/kclrun', '/app/dist/cli/main.js', '/app/dist/bundle/kclrun.cjs', '/app/node_modules/koffi', '/opt/kclrun/engine', ...engine, '/tmp'];
 const writable = paths.filter((p) => { try { fs.accessSync(p, fs.constants.W_OK); return true; } catch { return false; } });
 console.log(JSON.stringify({ engines: engine.length, writable }));`;
     const r = await opened.run(['node', '-e', probe]);
