@@ -91,7 +91,7 @@ function fail(message: string, file?: string, line?: number): { ok: false; diagn
 
 /** A KclModError (a bad manifest, a path outside the root, a dependency not fetched) as a diagnostic naming its file. */
 function manifestFailure(err: unknown): { error: ReturnType<typeof fail> } {
-  if (err instanceof KclModError) return { error: fail(err.message.replace(`${err.file}: `, '').replace(/^:\d+: /, ''), err.file, err.line) };
+  if (err instanceof KclModError) return { error: fail(err.reason, err.file, err.line) };
   throw err;
 }
 

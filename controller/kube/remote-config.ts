@@ -11,7 +11,6 @@
  */
 import {
   kubeConfigFromDocument,
-  KubeconfigInvalidError,
   namedEntries,
   readKubeconfigYaml,
   type KubeConfig,

@@ -1,11 +1,12 @@
 /**
  * Small helpers on manifests and promises shared by the verbs. Pure except {@link sleep}.
  */
+import { isJsonObject } from '../../krm/index.js';
 import type { JsonObject, JsonValue } from '../kube/types.js';
 
 /** A plain-object view of `v`, or undefined. */
 export function asObject(v: JsonValue | undefined): JsonObject | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+  return isJsonObject(v) ? v : undefined;
 }
 
 /** `metadata.annotations[key]` or `metadata.labels[key]` (Flux's `AnyInMetadata`), as a string. */

@@ -4,6 +4,7 @@
 import { splitApiVersion } from '../kube/types.js';
 import type { JsonObject } from './types.js';
 import { compareStrings } from '../order.js';
+import { isJsonObject } from '../../krm/index.js';
 
 /** Flux's apply order for well-known kinds; other kinds go after these, webhooks last. */
 const KIND_ORDER = [
@@ -71,7 +72,7 @@ function rank(kind: string): number {
 
 function meta(obj: JsonObject, key: 'namespace' | 'name'): string {
   const md = obj['metadata'];
-  return md && typeof md === 'object' && !Array.isArray(md) ? String(md[key] ?? '') : '';
+  return isJsonObject(md) ? String(md[key] ?? '') : '';
 }
 
 /** Sorts by Flux's kind order, then namespace, then name (a stable copy). */

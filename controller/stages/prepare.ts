@@ -6,7 +6,7 @@
  * labels that make pruning safe. Pure apart
  * from the `isNamespaced` lookup the caller provides (discovery).
  */
-import type { JsonObject } from '../../krm/index.js';
+import { isJsonObject, type JsonObject } from '../../krm/index.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from '../api/group.js';
 import type { KCLRun } from '../api/types.js';
 import { nameRuleProblem } from '../api/names.js';
@@ -21,7 +21,7 @@ export function ownerLabels(k: KCLRun): Record<string, string> {
 }
 
 function record(v: unknown): Record<string, unknown> {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  return isJsonObject(v) ? v : {};
 }
 
 /** The namespace a namespaced object is applied in, given the one it was rendered with. */

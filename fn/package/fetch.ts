@@ -286,7 +286,7 @@ export async function fetchDependencies(mod: KclMod, opts: FetchOptions): Promis
         verify: (dir) => checkSum(packageIn(dir), readVersion(packageIn(dir))),
       });
     } catch (err) {
-      if (err instanceof GitError) throw new DependencyFetchError(m.file, dep.name, `${shown}${at}: ${err.message.replace(`${err.url}: `, '')}`, { cause: err });
+      if (err instanceof GitError) throw new DependencyFetchError(m.file, dep.name, `${shown}${at}: ${err.reason}`, { cause: err });
       throw err;
     }
     function packageIn(dir: string): string {

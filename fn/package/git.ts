@@ -16,10 +16,11 @@ export class GitError extends Error {
   override name = 'GitError';
   constructor(
     readonly url: string,
-    message: string,
+    /** Why, without the URL (callers that name the source their own way use this). */
+    readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`${url}: ${message}`, options);
+    super(`${url}: ${reason}`, options);
   }
 }
 

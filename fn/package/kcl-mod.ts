@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
+import { isJsonObject } from '../../krm/index.js';
 
 /** Which ref a git dependency pins (kpm accepts at most one). */
 export type GitRefKind = 'tag' | 'commit' | 'branch';
@@ -47,17 +48,18 @@ export class KclModError extends Error {
   override name = 'KclModError';
   constructor(
     readonly file: string,
-    message: string,
+    /** Why, without the file and line (a diagnostic carries those apart). */
+    readonly reason: string,
     readonly line?: number,
   ) {
-    super(`${file}${line ? `:${line}` : ''}: ${message}`);
+    super(`${file}${line ? `:${line}` : ''}: ${reason}`);
   }
 }
 
 type Table = Record<string, unknown>;
 
 function asTable(v: unknown): Table {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Table) : {};
+  return isJsonObject(v) ? v : {};
 }
 
 const GIT_REF_KINDS: readonly GitRefKind[] = ['tag', 'commit', 'branch'];

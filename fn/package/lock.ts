@@ -7,6 +7,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { KclModError } from './kcl-mod.js';
+import { isJsonObject } from '../../krm/index.js';
 
 /** One locked dependency; field names as in the file. */
 export interface LockedDependency {
@@ -42,9 +43,9 @@ export function parseLock(text: string, file: string): KclModLock {
   const lock: KclModLock = new Map();
   const deps = doc.dependencies;
   if (deps === undefined) return lock;
-  if (!isTable(deps)) throw new KclModError(file, '[dependencies] must be a table');
+  if (!isJsonObject(deps)) throw new KclModError(file, '[dependencies] must be a table');
   for (const [key, value] of Object.entries(deps)) {
-    if (!isTable(value)) throw new KclModError(file, `dependency "${key}" must be a table`);
+    if (!isJsonObject(value)) throw new KclModError(file, `dependency "${key}" must be a table`);
     const entry: Partial<Record<(typeof FIELDS)[number], string>> = {};
     for (const f of FIELDS) {
       const v = value[f];
@@ -60,10 +61,6 @@ export function parseLock(text: string, file: string): KclModLock {
 /** Reads `file`; a missing lock is an empty one. */
 export function readLock(file: string): KclModLock {
   return existsSync(file) ? parseLock(readFileSync(file, 'utf8'), file) : new Map();
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** A TOML key as BurntSushi/toml writes it: bare when it can be, else a basic string. */

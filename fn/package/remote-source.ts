@@ -81,7 +81,7 @@ async function fetchGitSource(source: string, opts: RemoteSourceOptions): Promis
     return { path, root, cleanup: tmp.cleanup };
   } catch (err) {
     tmp.cleanup();
-    if (err instanceof GitError) throw new SourceFetchError(shown, err.message.replace(`${err.url}: `, ''), { cause: err });
+    if (err instanceof GitError) throw new SourceFetchError(shown, err.reason, { cause: err });
     throw err;
   }
 }

@@ -5,7 +5,7 @@
  * rc=1 and no file written (bytes compared before/after).
  */
 import test from 'ava';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { parseInput } from '../../krm/index.js';

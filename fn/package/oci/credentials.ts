@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isJsonObject } from '../../../krm/index.js';
 
 /** Credentials for one registry. */
 export interface RegistryCredentials {
@@ -58,8 +59,8 @@ function parseAuths(text: string, file: string): Record<string, unknown> | undef
   } catch {
     throw new CredentialsFileError(file, 'is not valid JSON');
   }
-  const auths = doc && typeof doc === 'object' ? (doc as Record<string, unknown>).auths : undefined;
-  return auths && typeof auths === 'object' && !Array.isArray(auths) ? (auths as Record<string, unknown>) : undefined;
+  const auths = isJsonObject(doc) ? doc['auths'] : undefined;
+  return isJsonObject(auths) ? auths : undefined;
 }
 
 /** Credentials for `registry` from the Docker config JSON text `text` (as in a `kubernetes.io/dockerconfigjson`). */
