@@ -41,5 +41,5 @@ COPY bin ./bin
 COPY --from=build /opt/kclrun/engine /opt/kclrun/engine
 ENV KCLRUN_CACHE=/opt/kclrun NODE_ENV=production PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin
 USER 65532:65532
-ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/kclrun"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-opt", "--optimize-for-size", "/app/bin/kclrun"]
 CMD ["fn"]

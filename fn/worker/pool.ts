@@ -1,7 +1,9 @@
 /**
  * The engine pool: the only way kclrun's controller (and the CLI without its crash guard) calls the KCL engine.
  * Engine workers (child processes, see worker.ts) are started on demand, up to `size`, and exit after idling for
- * `idleMs`. A call leases one worker from a shared FIFO queue and runs in this process — a render's package
+ * `idleMs`. The first starts with the first call; each further one only once a call has waited `growAfterMs` for a
+ * worker (each costs its own memory, ~11 MiB for the native host after a render: a short queue behind a busy worker
+ * is cheaper than that). A call leases one worker from a shared FIFO queue and runs in this process — a render's package
  * resolution, downloads and output parsing included — with its engine calls made on the leased worker, under a
  * supervisor that
  *   - stops a call that passes its deadline (the pool's timeout, lowered per call): its downloads are aborted and
@@ -38,6 +40,8 @@ import { EngineWorker, WorkerExitedError, type WorkerStartOptions } from './work
 const WORKER_START_TIMEOUT_MS = 60_000;
 /** How long an idle worker lives by default. */
 const DEFAULT_IDLE_MS = 30_000;
+/** How long a call waits for a busy worker by default before the pool starts another. */
+const DEFAULT_GROW_AFTER_MS = 250;
 
 /** Pool settings. Unset limits are off (the CLI's default); the controller sets them all. */
 export interface EnginePoolOptions {
@@ -64,6 +68,11 @@ export interface EnginePoolOptions {
   memoryPollMs?: number;
   /** How long a worker may idle before it exits (default 30 s). */
   idleMs?: number;
+  /**
+   * How long a call waits while every worker is busy before the pool starts another (default 250 ms; 0: at once).
+   * The first worker always starts at once.
+   */
+  growAfterMs?: number;
   /** The file-system sandbox each worker applies to itself (default none). */
   sandbox?: SandboxPolicy;
 }
@@ -94,6 +103,8 @@ interface Job {
   fallbackFiles: string[];
   /** Drops the call from the queue when its signal fires (removed once it leaves the queue). */
   onQueuedAbort?: () => void;
+  /** When it was queued (performance.now()). */
+  queuedAt: number;
 }
 
 /** A pool of supervised engine workers. */
@@ -106,6 +117,9 @@ export class EnginePool {
   /** What the `git` of a render's git dependencies runs under: the native host's `--exec`, in the workers' sandbox. */
   readonly #gitRunUnder: string[] | undefined;
   readonly #idleMs: number;
+  readonly #growAfterMs: number;
+  /** Runs #dispatch when the call first in line has waited growAfterMs. */
+  #growTimer: NodeJS.Timeout | undefined;
   readonly #idle: EngineWorker[] = [];
   readonly #idleTimers = new Map<EngineWorker, NodeJS.Timeout>();
   readonly #all = new Set<EngineWorker>();
@@ -121,6 +135,7 @@ export class EnginePool {
     this.#limits = opts.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
     this.#env = opts.env ?? {};
     this.#idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+    this.#growAfterMs = opts.growAfterMs ?? DEFAULT_GROW_AFTER_MS;
     const libraryPath = opts.libraryPath ?? engineLibraryPath();
     const host = opts.hostPath === undefined ? engineHostPath(libraryPath) : opts.hostPath;
     this.#start = {
@@ -230,7 +245,7 @@ export class EnginePool {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (opts.signal?.aborted) return Promise.reject(new RenderAbortedError(opts.signal.reason));
     return new Promise((resolve, reject) => {
-      const job: Job = { task, cwd, render: isRender, opts, resolve, reject, files: [], fallbackFiles };
+      const job: Job = { task, cwd, render: isRender, opts, resolve, reject, files: [], fallbackFiles, queuedAt: performance.now() };
       if (opts.signal) {
         const signal = opts.signal;
         job.onQueuedAbort = () => this.#dequeue(job, new RenderAbortedError(signal.reason));
@@ -250,7 +265,7 @@ export class EnginePool {
 
   #dispatch(): void {
     if (this.#closed) return;
-    while (this.#queue.length > this.#idle.length && this.#all.size < this.size) this.#spawn();
+    if (this.#all.size === 0 && this.#queue.length) this.#spawn();
     while (this.#idle.length && this.#queue.length) {
       const job = this.#queue.shift()!;
       if (job.onQueuedAbort) job.opts.signal?.removeEventListener('abort', job.onQueuedAbort);
@@ -259,6 +274,22 @@ export class EnginePool {
       this.#unrest(w);
       void this.#run(w, job);
     }
+    this.#grow();
+  }
+
+  /** Starts a worker for the call first in line once it has waited growAfterMs, or sets a timer for then. */
+  #grow(): void {
+    clearTimeout(this.#growTimer);
+    this.#growTimer = undefined;
+    const first = this.#queue[0];
+    if (!first || this.#all.size >= this.size) return;
+    const wait = first.queuedAt + this.#growAfterMs - performance.now();
+    if (wait > 0) {
+      this.#growTimer = setTimeout(() => this.#dispatch(), wait);
+      return;
+    }
+    this.#spawn();
+    this.#dispatch();
   }
 
   /** Runs one job on `w`, supervising it; then returns `w` to the idle list or kills it. */
@@ -354,6 +385,7 @@ export class EnginePool {
     for (const stop of this.#running) stop(new PoolClosedError());
     for (const t of this.#idleTimers.values()) clearTimeout(t);
     this.#idleTimers.clear();
+    clearTimeout(this.#growTimer);
     const all = [...this.#all];
     for (const w of all) w.kill();
     await Promise.all(all.map((w) => w.exited));

@@ -83,7 +83,7 @@ for (const [kind, hostPath] of [['native', undefined], ['node', null]] as const)
 }
 
 test.serial('workers start on demand, up to the pool size, and exit after idling', async (t) => {
-  const p = pool(t, { workers: 2, idleMs: 400 });
+  const p = pool(t, { workers: 2, idleMs: 400, growAfterMs: 0 });
   t.is(p.workers, 0);
   t.deepEqual(workerProcesses(), [], 'no worker before the first call');
   const outs = await Promise.all([p.render(inline('a = 1\n'), dir), p.render(inline('a = 2\n'), dir), p.render(inline('a = 3\n'), dir)]);
@@ -97,7 +97,7 @@ test.serial('workers start on demand, up to the pool size, and exit after idling
 });
 
 test.serial('sequential calls keep using the worker that rested last, so a worker no longer needed idles out', async (t) => {
-  const p = pool(t, { workers: 2, idleMs: 1500 });
+  const p = pool(t, { workers: 2, idleMs: 1500, growAfterMs: 0 });
   await Promise.all([p.render(inline('a = 1\n'), dir), p.render(inline('a = 2\n'), dir)]);
   t.is(workerProcesses().length, 2, 'two calls at once start two workers');
   // One call every 200 ms: one worker takes them all; the other passes its idle time and exits.
@@ -108,6 +108,25 @@ test.serial('sequential calls keep using the worker that rested last, so a worke
   }
   t.is(workerProcesses().length, 1);
   t.is(p.workers, 1);
+});
+
+test.serial('a further worker starts only once a call has waited growAfterMs for a busy one', async (t) => {
+  // Quick calls queue behind the one worker instead of starting another (the test above, growAfterMs 0, got two).
+  const patient = pool(t, { workers: 2, growAfterMs: 60_000 });
+  const outs = await Promise.all([1, 2, 3].map((i) => patient.render(inline(`a = ${i}\n`), dir)));
+  t.deepEqual(outs.map(message), ['ok', 'ok', 'ok']);
+  t.is(workerProcesses().length, 1);
+  t.is(patient.workers, 1);
+  await patient.close();
+  // A call stuck behind a slow one gets its own worker after the wait, and finishes first.
+  const p = pool(t, { workers: 2, growAfterMs: 300, timeoutMs: 3000 });
+  const slow = p.render(inline(SLOW), dir);
+  const t0 = performance.now();
+  t.is(message(await p.render(inline('a = 1\n'), dir)), 'ok');
+  t.true(performance.now() - t0 >= 300, 'the second call waited growAfterMs first');
+  t.is(p.workers, 2);
+  t.is(p.busy, 1, 'the slow call still runs');
+  t.regex(message(await slow), /3s limit/);
 });
 
 test.serial('probe starts a worker and says whether it is sandboxed; calls then use that worker', async (t) => {

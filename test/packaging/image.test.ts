@@ -204,7 +204,7 @@ spec:
     const [uid, gid] = (config.user ?? '').split(':');
     t.regex(uid!, /^[1-9][0-9]*$/, 'numeric and not 0, so runAsNonRoot can verify it');
     t.regex(gid!, /^[1-9][0-9]*$/);
-    t.deepEqual(config.entrypoint, ['node', '--max-semi-space-size=2', '/app/bin/kclrun']);
+    t.deepEqual(config.entrypoint, ['node', '--max-semi-space-size=2', '--no-opt', '--optimize-for-size', '/app/bin/kclrun']);
     t.deepEqual(config.cmd, ['fn']);
     const ids = await opened.run(['node', '-p', 'process.getuid() + ":" + process.getgid()']);
     t.is(ids.code, 0, ids.stderr);
