@@ -45,7 +45,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { name: 'leader-election-retry-period', type: 'duration', default: '5s', usage: 'Duration the LeaderElector clients should wait between tries of actions (duration string).' },
   { name: 'min-retry-delay', type: 'duration', default: '750ms', usage: 'The minimum amount of time for which an object being reconciled will have to wait before a retry.' },
   { name: 'max-retry-delay', type: 'duration', default: '15m0s', usage: 'The maximum amount of time for which an object being reconciled will have to wait before a retry.' },
-  { name: 'render-workers', type: 'int', usage: 'Engine worker processes rendering in parallel, at most (default: the CPUs available); each starts when a render needs it and exits after 30s idle.' },
+  { name: 'render-workers', type: 'int', usage: 'Engine worker processes rendering in parallel, at most (default: the CPUs available); the first starts with the first render, each further one once a render has waited 250ms; each exits after 30s idle.' },
   { name: 'render-timeout', type: 'duration', default: '60s', usage: "Stop a render after this long (a KCLRun's spec.timeout lowers it)." },
   { name: 'render-memory-limit', type: 'string', default: '512Mi', usage: 'Stop a render whose worker uses more memory.' },
   { name: 'render-max-objects', type: 'int', default: '10000', usage: 'Fail a render with more resources.' },

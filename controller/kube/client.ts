@@ -3,13 +3,15 @@
  * impersonation, discovery-based REST mapping, watches, and results instead of throws. Server-side apply sends the
  * object as-is, never through a typed serialisation (which can drop fields).
  */
+import type { RequestOptions as HttpRequestOptions } from 'node:http';
+import { urlToHttpOptions } from 'node:url';
 import { ConnectionResolver, type Connection } from './auth.js';
 import { Discovery } from './discovery.js';
 import type { MappingResult } from './discovery.js';
 import { apiPath, InvalidPathSegmentError, type ApiPath } from './paths.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import type { KubeConfig } from './kubeconfig.js';
-import { roundTrip, streamLines } from './transport.js';
+import { roundTrip, streamLines, type Endpoint } from './transport.js';
 import type { JsonObject, KubeResult, ObjectList, ObjectRef, ResourceMapping } from './types.js';
 
 export type { KubeResult, ResourceMapping, ObjectRef, ObjectList, JsonObject } from './types.js';
@@ -130,7 +132,7 @@ export class KubeClient {
   async request<T = unknown>(method: string, path: string | ApiPath, opts: RequestOptions = {}): Promise<KubeResult<T>> {
     const target = await this.#target(path, opts.query);
     if (!target.ok) return target;
-    const { url, conn, relative } = target;
+    const { endpoint, conn, relative } = target;
     const headers = this.#headers(conn);
     let body: string | undefined;
     if (opts.body !== undefined) {
@@ -140,10 +142,10 @@ export class KubeClient {
     try {
       if (this.#opts.rateLimited !== false) await this.#shared.limiter.for(relative)?.take(opts.signal);
     } catch {
-      return { ok: false, status: 0, reason: 'Aborted', message: `${method} ${url.pathname} aborted (waiting for the client-side rate limit)` };
+      return { ok: false, status: 0, reason: 'Aborted', message: `${method} ${endpoint.pathname} aborted (waiting for the client-side rate limit)` };
     }
     const res = await roundTrip({
-      url,
+      endpoint,
       method,
       headers,
       body,
@@ -179,7 +181,7 @@ export class KubeClient {
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
     const end = await streamLines(
       {
-        url: target.url,
+        endpoint: target.endpoint,
         headers: this.#headers(target.conn),
         agent: target.conn.agent,
         connectTimeoutMs: this.#opts.timeoutMs ?? 30_000,
@@ -195,7 +197,7 @@ export class KubeClient {
         }
         const e = event as Partial<WatchEvent<T>> | undefined;
         if (typeof e?.type !== 'string' || typeof e.object !== 'object' || e.object === null) {
-          invalid = { ok: false, status: 0, reason: 'InvalidWatchEvent', message: `watch ${target.url.pathname}: the server sent a line that is not a watch event` };
+          invalid = { ok: false, status: 0, reason: 'InvalidWatchEvent', message: `watch ${target.endpoint.pathname}: the server sent a line that is not a watch event` };
           stop.abort();
           return;
         }
@@ -210,11 +212,11 @@ export class KubeClient {
     return { ok: false, status: end.status, reason, message };
   }
 
-  /** The URL of `path` with `query`, and the connection to send it on; or why there is none. */
+  /** Where `path` with `query` goes, and the connection to send it on; or why there is none. */
   async #target(
     path: string | ApiPath,
     query: Record<string, string | undefined> = {},
-  ): Promise<{ ok: true; url: URL; conn: Connection; relative: string } | Extract<KubeResult<never>, { ok: false }>> {
+  ): Promise<{ ok: true; endpoint: Endpoint; conn: Connection; relative: string } | Extract<KubeResult<never>, { ok: false }>> {
     let relative: string;
     try {
       relative = (typeof path === 'string' ? path : apiPath(path)).replace(/^\/+/, '');
@@ -228,12 +230,14 @@ export class KubeClient {
     } catch (e) {
       return { ok: false, status: 0, reason: 'ConfigError', message: `kubeconfig: ${(e as Error).message}` };
     }
-    const url = new URL(relative, conn.server);
-    if (url.pathname !== `${conn.server.pathname}${relative}`) {
+    const pathname = `${conn.server.pathname}${relative}`;
+    // Sent as written, so it must be what URL resolution makes of it: a plain path is; anything else is checked.
+    if (!isPlainPath(relative) && new URL(relative, conn.server).pathname !== pathname) {
       return { ok: false, status: 0, reason: 'InvalidPath', message: `API path ${JSON.stringify(relative.slice(0, 200))} does not resolve to itself` };
     }
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-    return { ok: true, url, conn, relative };
+    const search = Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [`${encodeURIComponent(k)}=${encodeURIComponent(v)}`]));
+    const endpoint = { server: httpOptions(conn.server), path: search.length ? `${pathname}?${search.join('&')}` : pathname, pathname };
+    return { ok: true, endpoint, conn, relative };
   }
 
   /** The headers of every request: credentials, Accept, User-Agent, impersonation. */
@@ -334,6 +338,22 @@ export class KubeClient {
 }
 
 /** A response body: JSON when it parses, else the text (undefined when empty). */
+/**
+ * A path that URL resolution leaves as it is: unreserved characters, `/` and `:` only, and no `.` or `..` segment —
+ * every path apiPath builds from Kubernetes names; one with a percent-encoded segment takes the checked way.
+ */
+function isPlainPath(relative: string): boolean {
+  return /^[A-Za-z0-9\-._~:/]*$/.test(relative) && !/(?:^|\/)\.\.?(?:\/|$)/.test(relative);
+}
+
+/** The server URL as node:http's request options (protocol, host, port, credentials), worked out once per URL. */
+const serverOptions = new WeakMap<URL, Readonly<HttpRequestOptions>>();
+function httpOptions(server: URL): Readonly<HttpRequestOptions> {
+  let options = serverOptions.get(server);
+  if (!options) serverOptions.set(server, (options = urlToHttpOptions(server)));
+  return options;
+}
+
 function parseBody(text: string): unknown {
   if (text === '') return undefined;
   try {

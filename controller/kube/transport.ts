@@ -6,9 +6,19 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 
+/** Where a request goes. */
+export interface Endpoint {
+  /** The server's protocol, host, port and credentials as node:http takes them (node:url's `urlToHttpOptions`). */
+  server: Readonly<http.RequestOptions>;
+  /** The path and query string, as sent. */
+  path: string;
+  /** The path alone, as messages name it. */
+  pathname: string;
+}
+
 /** What {@link roundTrip} sends. */
 export interface RoundTripRequest {
-  url: URL;
+  endpoint: Endpoint;
   method: string;
   headers: Record<string, string | string[]>;
   body?: string;
@@ -31,7 +41,7 @@ export type RoundTripResponse =
 /** Sends one request and reads the whole response. */
 export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
   if (req.signal?.aborted) {
-    return Promise.resolve({ ok: false, reason: 'Aborted', message: `${req.method} ${req.url.pathname} aborted` });
+    return Promise.resolve({ ok: false, reason: 'Aborted', message: `${req.method} ${req.endpoint.pathname} aborted` });
   }
   return new Promise((resolve) => {
     let settled = false;
@@ -43,10 +53,11 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
         resolve(r);
       }
     };
-    const lib = req.url.protocol === 'http:' ? http : https;
+    const { server, path } = req.endpoint;
+    const lib = server.protocol === 'http:' ? http : https;
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
     if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
-    const r = lib.request(req.url, { method: req.method, headers, agent: req.agent }, (res) => {
+    const r = lib.request({ ...server, path, method: req.method, headers, agent: req.agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (e) => done({ ok: false, reason: 'NetworkError', message: e.message }));
@@ -69,12 +80,12 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
     const timer =
       req.timeoutMs > 0
         ? setTimeout(() => {
-            done({ ok: false, reason: 'Timeout', message: `${req.method} ${req.url.pathname} timed out after ${req.timeoutMs}ms` });
+            done({ ok: false, reason: 'Timeout', message: `${req.method} ${req.endpoint.pathname} timed out after ${req.timeoutMs}ms` });
             r.destroy();
           }, req.timeoutMs)
         : undefined;
     const onAbort = (): void => {
-      done({ ok: false, reason: 'Aborted', message: `${req.method} ${req.url.pathname} aborted` });
+      done({ ok: false, reason: 'Aborted', message: `${req.method} ${req.endpoint.pathname} aborted` });
       r.destroy();
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
@@ -85,7 +96,7 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
 
 /** What {@link streamLines} sends: a GET whose response body is read line by line as it arrives. */
 export interface StreamRequest {
-  url: URL;
+  endpoint: Endpoint;
   headers: Record<string, string | string[]>;
   agent?: http.Agent;
   /** Until the response headers arrive (0 = no limit). */
@@ -110,7 +121,7 @@ export const MAX_STREAM_LINE_BYTES = 16 * 1024 * 1024;
  * event per line). Resolves when the stream ends; never throws. `onLine` may abort `signal` to stop.
  */
 export function streamLines(req: StreamRequest, onLine: (line: string) => void): Promise<StreamEnd> {
-  const what = `watch ${req.url.pathname}`;
+  const what = `watch ${req.endpoint.pathname}`;
   if (req.signal?.aborted) return Promise.resolve({ ok: false, status: 0, reason: 'Aborted', message: `${what} aborted` });
   return new Promise((resolve) => {
     let settled = false;
@@ -126,8 +137,9 @@ export function streamLines(req: StreamRequest, onLine: (line: string) => void):
       if (!complete) r.destroy();
       resolve(end);
     };
-    const lib = req.url.protocol === 'http:' ? http : https;
-    const r = lib.request(req.url, { method: 'GET', headers: req.headers, agent: req.agent }, (res) => {
+    const { server, path } = req.endpoint;
+    const lib = server.protocol === 'http:' ? http : https;
+    const r = lib.request({ ...server, path, method: 'GET', headers: req.headers, agent: req.agent }, (res) => {
       clearTimeout(connectTimer);
       const status = res.statusCode ?? 0;
       if (status < 200 || status >= 300) {
