@@ -99,8 +99,10 @@ test('an exec plugin in a kubeconfig Secret never runs and is named in Ready; a 
   // The reconcile got past the point where the client would have run the plugin, and it did not run.
   t.false(existsSync(marker), 'the exec plugin ran inside the controller');
 
+  // The Event is recorded after the status: wait for it rather than race it.
+  const named = (e: { involvedObject: { name?: string }; message: string }) => e.involvedObject.name === 'bad' && e.message.includes('--insecure-kubeconfig-exec');
+  await waitFor(async () => (await listEvents(cp, ns)).some(named), { what: `an Event on ${ns}/bad naming --insecure-kubeconfig-exec`, timeoutMs: 15_000 });
   const events = await listEvents(cp, ns);
-  t.true(events.some((e) => e.involvedObject.name === 'bad' && e.message.includes('--insecure-kubeconfig-exec')));
   for (const text of [JSON.stringify(bad.status), ...events.map((e) => e.message)]) t.false(text.includes(keyData), 'no Secret value in status or Events');
 
   await deleteKCLRuns(cp, ns, ['good', 'bad']);
