@@ -11,6 +11,7 @@
 // Usage: node bench/apply-floor-bench.mjs [ROUNDS=3] [OBJECTS=1000]   (needs `npm run build` and the tools)
 // The last stdout line is a JSON summary (bench/run.mjs turns it into rows).
 import { Agent, request } from 'node:https';
+import { treeCpuSeconds } from './proc-tree.mjs';
 import { closeArtifactServer, controlPlane, median, newNamespace, nextRevision, startController, suite, waitFor } from './controller-lib.mjs';
 
 const { gitSource, createKCLRun, kclPackage, jsonLines } = suite;
@@ -40,14 +41,16 @@ async function floor(ep, ns) {
       req.on('error', reject);
       req.end(body);
     });
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: inFlight }, async () => {
     while (next < count) await patch(next++);
   }));
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   agent.destroy();
-  return ms;
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 const cp = await controlPlane();
@@ -61,6 +64,7 @@ try {
   /** kclrun: one KCLRun rendering the N ConfigMaps into a fresh namespace; the controller's own timings. */
   const ours = async (ns) => {
     await gitSource(cp, ns, 'repo', kclPackage(program), nextRevision());
+    const cpu0 = treeCpuSeconds(controller.pid);
     const t0 = performance.now();
     await createKCLRun(cp, ns, 'app', { sourceRef: { kind: 'GitRepository', name: 'repo' }, timeout: '5m' });
     const line = (msg) => jsonLines(controller.stderr()).find((l) => l.msg === msg && l.kclrun?.namespace === ns);
@@ -69,29 +73,37 @@ try {
       return res.body?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && line('server-side apply completed') !== undefined;
     }, { what: `KCLRun ${ns}/app Ready`, timeoutMs: 600_000, intervalMs: 50 });
     const readyMs = performance.now() - t0;
+    const cpuMs = (treeCpuSeconds(controller.pid) - cpu0) * 1000;
     const applied = line('server-side apply completed');
     if (Object.keys(applied.changes).length !== count) throw new Error(`kclrun applied ${Object.keys(applied.changes).length} objects, not ${count}`);
-    return { applyMs: applied.durationMs, renderMs: line('manifests built').durationMs, readyMs };
+    return { applyMs: applied.durationMs, renderMs: line('manifests built').durationMs, readyMs, cpuMs };
   };
 
-  const got = { floor: [], apply: [], render: [], ready: [] };
+  const got = { floor: [], floorCpu: [], apply: [], render: [], ready: [], cpu: [] };
   for (let round = 0; round <= rounds; round++) {
     // Round 0 warms both up and is not counted; then the order alternates.
     const steps = [
-      async () => { const ms = await floor(cp.admin, await newNamespace(cp, 'floor')); if (round) got.floor.push(ms); },
+      async () => {
+        const f = await floor(cp.admin, await newNamespace(cp, 'floor'));
+        if (round) { got.floor.push(f.ms); got.floorCpu.push(f.cpuMs); }
+      },
       async () => {
         const r = await ours(await newNamespace(cp, 'ours'));
-        if (round) { got.apply.push(r.applyMs); got.render.push(r.renderMs); got.ready.push(r.readyMs); }
+        if (round) { got.apply.push(r.applyMs); got.render.push(r.renderMs); got.ready.push(r.readyMs); got.cpu.push(r.cpuMs); }
       },
     ];
     for (const step of round % 2 ? steps.reverse() : steps) await step();
   }
-  const m = { floorMs: median(got.floor), applyMs: median(got.apply), renderMs: median(got.render), readyMs: median(got.ready) };
+  const m = {
+    floorMs: median(got.floor), applyMs: median(got.apply), renderMs: median(got.render), readyMs: median(got.ready),
+    floorCpuMs: median(got.floorCpu), cpuMs: median(got.cpu),
+  };
   console.log(`apply floor (${count} ConfigMaps, real kube-apiserver, ${rounds} alternating rounds after a warm-up; medians)`);
   console.log(`  floor (minimal SSA client, ${inFlight} in flight): ${m.floorMs.toFixed(0)} ms   samples ${got.floor.map(Math.round).join(', ')}`);
   console.log(`  kclrun apply stage (--concurrent-ssa=${inFlight}):    ${m.applyMs.toFixed(0)} ms   samples ${got.apply.join(', ')}   ratio ${(m.applyMs / m.floorMs).toFixed(2)}`);
   console.log(`  kclrun render (reported apart):              ${m.renderMs.toFixed(0)} ms   samples ${got.render.join(', ')}`);
   console.log(`  kclrun KCLRun created → Ready:               ${m.readyMs.toFixed(0)} ms   samples ${got.ready.map(Math.round).join(', ')}`);
+  console.log(`  client CPU: floor ${m.floorCpuMs.toFixed(0)} ms (its ${count} PATCHes), kclrun ${m.cpuMs.toFixed(0)} ms (controller and workers, created → Ready)`);
   console.log(JSON.stringify({ objects: count, rounds, inFlight, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v)])) }));
 } finally {
   await controller?.stop('SIGTERM');

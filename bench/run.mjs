@@ -150,6 +150,7 @@ function controllerRows() {
     pair('controller apply stage, 1,000 ConfigMaps (render excluded)', f.applyMs, f.floorMs, 'API server floor: minimal SSA client, 8 in flight', 'ms', floorRounds);
     figure('controller render, 1,000 ConfigMaps (reported apart)', f.renderMs, 'ms', floorRounds);
     figure('controller KCLRun of 1,000 ConfigMaps: created → Ready', f.readyMs, 'ms', floorRounds);
+    pair('controller CPU for 1,000 ConfigMaps (created → Ready, render included)', f.cpuMs, f.floorCpuMs, 'the floor client\'s CPU for its 1,000 PATCHes', 'ms', floorRounds);
   }
 
   // kustomize-controller is built here only (never by npm test): nice'd, cached after the first build.
