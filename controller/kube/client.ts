@@ -337,7 +337,6 @@ export class KubeClient {
   }
 }
 
-/** A response body: JSON when it parses, else the text (undefined when empty). */
 /**
  * A path that URL resolution leaves as it is: unreserved characters, `/` and `:` only, and no `.` or `..` segment —
  * every path apiPath builds from Kubernetes names; one with a percent-encoded segment takes the checked way.
@@ -354,6 +353,7 @@ function httpOptions(server: URL): Readonly<HttpRequestOptions> {
   return options;
 }
 
+/** A response body: JSON when it parses, else the text (undefined when empty). */
 function parseBody(text: string): unknown {
   if (text === '') return undefined;
   try {
