@@ -156,9 +156,8 @@ export class KubeClient {
     });
     if (!res.ok) return { ok: false, status: 0, reason: res.reason, message: res.message };
     if (res.status === 401) this.#shared.resolver.unauthorized();
-    const parsed = parseBody(res.text);
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body: parsed as T };
-    return apiFailure(res.status, parsed);
+    if (res.status >= 200 && res.status < 300) return success<T>(res.status, res.text);
+    return apiFailure(res.status, parseBody(res.text));
   }
 
   /**
@@ -351,6 +350,23 @@ function httpOptions(server: URL): Readonly<HttpRequestOptions> {
   let options = serverOptions.get(server);
   if (!options) serverOptions.set(server, (options = urlToHttpOptions(server)));
   return options;
+}
+
+/**
+ * A successful result whose body is parsed when first read: most server-side applies of a stage only need to know
+ * that they succeeded, and parsing every reply (the object, managedFields included) was a tenth of the apply
+ * stage's CPU.
+ */
+function success<T>(status: number, text: string): Extract<KubeResult<T>, { ok: true }> {
+  let body: { value: T } | undefined;
+  return {
+    ok: true,
+    status,
+    get body(): T {
+      body ??= { value: parseBody(text) as T };
+      return body.value;
+    },
+  };
 }
 
 /** A response body: JSON when it parses, else the text (undefined when empty). */

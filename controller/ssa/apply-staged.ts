@@ -38,7 +38,8 @@ export async function applyAllStaged(client: KubeClient, objects: JsonObject[], 
     if (stage.length === 0) continue;
     const failed: FailedObject[] = [];
     const known = await listLive(client, stage, { signal: opts.signal, ownerLabels: opts.ownerLabels });
-    const results = await mapLimit(stage, opts.concurrency ?? 4, (o) => applyObject(client, o, { ...opts, pendingKinds, known }));
+    const objectOpts = { ...opts, pendingKinds, known };
+    const results = await mapLimit(stage, opts.concurrency ?? 4, (o) => applyObject(client, o, objectOpts));
     for (const r of results) {
       if (r.ok) changes.push(r.entry);
       else failed.push(r.status ? { ref: r.ref, status: r.status, message: r.message } : { ref: r.ref, message: r.message });
