@@ -65,6 +65,16 @@ function checkUser(name: string, u: KubeconfigDoc, policy: RemoteKubeconfigPolic
   if (provider !== undefined && !policy.allowExec) throw new KubeconfigRefusedError('auth-provider', where, RUNS_COMMAND, INSECURE_EXEC_FLAG);
 }
 
+/** The scheme of a `server` value as URL parsing reads it; undefined when it is not a URL (refused later). */
+function serverProtocol(server: unknown): string | undefined {
+  if (typeof server !== 'string') return undefined;
+  try {
+    return new URL(server).protocol;
+  } catch {
+    return undefined;
+  }
+}
+
 function checkCluster(name: string, c: KubeconfigDoc, policy: RemoteKubeconfigPolicy): void {
   const where = `kubeconfig cluster '${name}'`;
   for (const f of CLUSTER_FILE_FIELDS) if (c[f] !== undefined) throw new KubeconfigRefusedError(f, where, READS_FILE);
@@ -72,8 +82,8 @@ function checkCluster(name: string, c: KubeconfigDoc, policy: RemoteKubeconfigPo
   if (skip !== undefined && skip !== false && !policy.allowInsecureTls) {
     throw new KubeconfigRefusedError('insecure-skip-tls-verify', where, SKIPS_TLS, INSECURE_TLS_FLAG);
   }
-  const server = typeof c.server === 'string' ? c.server : '';
-  if (/^http:/i.test(server) && !policy.allowInsecureTls) throw new KubeconfigRefusedError('an http:// server', where, PLAINTEXT, INSECURE_TLS_FLAG);
+  // Judged by the URL the client will use (URL parsing drops leading blanks and folds the scheme's case).
+  if (serverProtocol(c.server) === 'http:' && !policy.allowInsecureTls) throw new KubeconfigRefusedError('an http:// server', where, PLAINTEXT, INSECURE_TLS_FLAG);
 }
 
 /**

@@ -115,6 +115,10 @@ test('a plain-http server is refused unless --insecure-kubeconfig-tls', (t) => {
   const text = kubeconfig({}, { server: 'http://remote.example:8080' });
   t.is(refusal(t, () => loadRemoteKubeconfig(text)).flag, INSECURE_TLS_FLAG);
   t.is(loadRemoteKubeconfig(text, { allowInsecureTls: true }).cluster.server, 'http://remote.example:8080');
+  // Spellings that URL parsing turns into the same plain-http server are refused too.
+  for (const server of [' http://remote.example:8080', '\thttp://remote.example', 'HTTP://remote.example']) {
+    t.is(refusal(t, () => loadRemoteKubeconfig(kubeconfig({}, { server }))).flag, INSECURE_TLS_FLAG, JSON.stringify(server));
+  }
 });
 
 test('every user is checked, not only the current one', (t) => {
