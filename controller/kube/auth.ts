@@ -8,13 +8,17 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { ExecCredentialCache } from './exec-credential.js';
 import { KubeconfigInvalidError, type KubeConfig } from './kubeconfig.js';
-import { proxyAgent } from './proxy-agent.js';
+import { throughProxy } from './proxy-agent.js';
 
 /** Per-request connection details. */
 export interface Connection {
+  /** The server URL, ending in `/` (API paths are relative to it). */
   server: URL;
+  /** The same as node:http's request options: protocol, host, port, credentials (`urlToHttpOptions`). */
+  serverOptions: Readonly<http.RequestOptions>;
   headers: Record<string, string | string[]>;
   agent: http.Agent;
 }
@@ -72,6 +76,8 @@ export class ConnectionResolver {
   readonly #kc: KubeConfig;
   readonly #files = new FileCache();
   readonly #exec: ExecCredentialCache | undefined;
+  readonly #server: URL;
+  readonly #serverOptions: Readonly<http.RequestOptions>;
   #agent: http.Agent | undefined;
   #tls: Tls | undefined;
   #resolved: { at: number; conn: Promise<Connection> } | undefined;
@@ -80,6 +86,8 @@ export class ConnectionResolver {
   constructor(kc: KubeConfig) {
     this.#kc = kc;
     this.#exec = kc.user.exec ? new ExecCredentialCache(kc.user.exec, kc.cluster) : undefined;
+    this.#server = new URL(`${kc.cluster.server}/`);
+    this.#serverOptions = urlToHttpOptions(this.#server);
   }
 
   /** Current headers and agent (reused for {@link RESOLVED_TTL_MS}); rejects when a credential cannot be had. */
@@ -101,7 +109,7 @@ export class ConnectionResolver {
 
   async #resolve(): Promise<Connection> {
     const { cluster, user } = this.#kc;
-    const server = new URL(`${cluster.server}/`);
+    const server = this.#server;
     const ca = this.#material(cluster.caFile, cluster.caData);
     let cert = this.#material(user.certFile, user.certData);
     let key = this.#material(user.keyFile, user.keyData);
@@ -119,16 +127,13 @@ export class ConnectionResolver {
     const tls: Tls = { ca, cert, key, servername: cluster.tlsServerName, rejectUnauthorized: cluster.insecureSkipTlsVerify ? false : undefined };
     if (!this.#agent || !sameTls(this.#tls, tls)) {
       const clean = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)) as https.AgentOptions;
-      const agent = cluster.proxyUrl
-        ? proxyAgent(cluster.proxyUrl, server, clean)
-        : server.protocol === 'http:'
-          ? new http.Agent({ keepAlive: true })
-          : new https.Agent({ ...clean, keepAlive: true });
+      const direct = server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ ...clean, keepAlive: true });
+      const agent = cluster.proxyUrl ? throughProxy(direct, cluster.proxyUrl, server) : direct;
       this.#agent?.destroy();
       this.#agent = agent;
       this.#tls = tls;
     }
-    return { server, headers, agent: this.#agent };
+    return { server, serverOptions: this.#serverOptions, headers, agent: this.#agent };
   }
 
   /** PEM material from a file (re-read as it rotates) or from base64 `-data`. */

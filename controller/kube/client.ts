@@ -3,8 +3,7 @@
  * impersonation, discovery-based REST mapping, watches, and results instead of throws. Server-side apply sends the
  * object as-is, never through a typed serialisation (which can drop fields).
  */
-import type { RequestOptions as HttpRequestOptions } from 'node:http';
-import { urlToHttpOptions } from 'node:url';
+import { isJsonObject } from '../../krm/index.js';
 import { ConnectionResolver, type Connection } from './auth.js';
 import { Discovery } from './discovery.js';
 import type { MappingResult } from './discovery.js';
@@ -235,7 +234,7 @@ export class KubeClient {
       return { ok: false, status: 0, reason: 'InvalidPath', message: `API path ${JSON.stringify(relative.slice(0, 200))} does not resolve to itself` };
     }
     const search = Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [`${encodeURIComponent(k)}=${encodeURIComponent(v)}`]));
-    const endpoint = { server: httpOptions(conn.server), path: search.length ? `${pathname}?${search.join('&')}` : pathname, pathname };
+    const endpoint = { server: conn.serverOptions, path: search.length ? `${pathname}?${search.join('&')}` : pathname, pathname };
     return { ok: true, endpoint, conn, relative };
   }
 
@@ -344,14 +343,6 @@ function isPlainPath(relative: string): boolean {
   return /^[A-Za-z0-9\-._~:/]*$/.test(relative) && !/(?:^|\/)\.\.?(?:\/|$)/.test(relative);
 }
 
-/** The server URL as node:http's request options (protocol, host, port, credentials), worked out once per URL. */
-const serverOptions = new WeakMap<URL, Readonly<HttpRequestOptions>>();
-function httpOptions(server: URL): Readonly<HttpRequestOptions> {
-  let options = serverOptions.get(server);
-  if (!options) serverOptions.set(server, (options = urlToHttpOptions(server)));
-  return options;
-}
-
 /**
  * A successful result whose body is parsed when first read: most server-side applies of a stage only need to know
  * that they succeeded, and parsing every reply (the object, managedFields included) was a tenth of the apply
@@ -381,12 +372,13 @@ function parseBody(text: string): unknown {
 
 /** The result of an error status: the `Status` body's reason and message, or the start of a text body. */
 function apiFailure(status: number, parsed: unknown): Extract<KubeResult<never>, { ok: false }> {
-  const st = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { reason?: string; message?: string };
+  const st = isJsonObject(parsed) ? parsed : {};
+  const field = (k: string) => (typeof st[k] === 'string' ? st[k] : '');
   return {
     ok: false,
     status,
-    reason: st.reason || `HTTP${status}`,
-    message: st.message || (typeof parsed === 'string' && parsed.trim() ? parsed.trim().slice(0, 500) : `HTTP ${status}`),
+    reason: field('reason') || `HTTP${status}`,
+    message: field('message') || (typeof parsed === 'string' && parsed.trim() ? parsed.trim().slice(0, 500) : `HTTP ${status}`),
     body: parsed,
   };
 }

@@ -7,6 +7,7 @@
  * that time, or — without one — until the API server answers 401 (the caller then calls {@link ExecCredentialCache.invalidate}).
  */
 import { execFile } from 'node:child_process';
+import { isJsonObject } from '../../krm/index.js';
 import type { ClusterConfig, ExecConfig } from './kubeconfig.js';
 
 /** A plugin run longer than this is killed. */
@@ -59,10 +60,10 @@ export function parseExecCredential(stdout: string, exec: ExecConfig): ExecCrede
   } catch {
     throw fail('did not print a JSON ExecCredential');
   }
-  const o = (typeof obj === 'object' && obj !== null ? obj : {}) as { apiVersion?: unknown; kind?: unknown; status?: unknown };
+  const o = isJsonObject(obj) ? obj : {};
   if (o.kind !== 'ExecCredential') throw fail('did not print an ExecCredential');
   if (o.apiVersion !== exec.apiVersion) throw fail(`printed apiVersion ${JSON.stringify(String(o.apiVersion)).slice(0, 80)}, expected ${exec.apiVersion}`);
-  const status = (typeof o.status === 'object' && o.status !== null ? o.status : {}) as Record<string, unknown>;
+  const status = isJsonObject(o.status) ? o.status : {};
   const str = (k: string) => (typeof status[k] === 'string' && status[k] !== '' ? (status[k] as string) : undefined);
   const token = str('token');
   const cert = str('clientCertificateData');

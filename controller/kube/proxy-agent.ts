@@ -59,10 +59,10 @@ interface ConnectOptions extends tls.ConnectionOptions {
 }
 
 /**
- * A keep-alive agent for `server` through `proxyUrl`, with `tlsOptions` for the API server's TLS.
+ * Makes `agent` (the keep-alive agent for `server`, with its TLS options) open each connection through `proxyUrl`.
  * @throws KubeconfigInvalidError for a proxy URL that is not http(s)
  */
-export function proxyAgent(proxyUrl: string, server: URL, tlsOptions: https.AgentOptions): http.Agent {
+export function throughProxy<A extends http.Agent>(agent: A, proxyUrl: string, server: URL): A {
   let proxy: URL;
   try {
     proxy = new URL(proxyUrl);
@@ -73,7 +73,6 @@ export function proxyAgent(proxyUrl: string, server: URL, tlsOptions: https.Agen
     throw new KubeconfigInvalidError(`proxy-url scheme ${proxy.protocol} is not supported (http and https proxies are)`);
   }
   const secure = server.protocol !== 'http:';
-  const agent: http.Agent = secure ? new https.Agent({ ...tlsOptions, keepAlive: true }) : new http.Agent({ keepAlive: true });
   // Node's Agent waits for the callback when createConnection returns nothing.
   agent.createConnection = (args: http.ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): undefined => {
     const options = args as ConnectOptions;
