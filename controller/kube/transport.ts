@@ -31,12 +31,21 @@ export interface RoundTripRequest {
    * its new connection is established — also after a wait for either. It may abort `signal` to stop the request.
    */
   beforeSend?: () => void;
+  /** Fail once the response body passes this many bytes (default {@link MAX_RESPONSE_BYTES}). */
+  maxResponseBytes?: number;
 }
+
+/**
+ * The largest response body read whole. A tenant's kubeconfig can point the controller at any server; one that
+ * streams without end must cost a failed request, not the controller's memory (and every other tenant's reconciles).
+ * A LIST page of 500 objects stays far below this; a watch is read line by line instead ({@link streamLines}).
+ */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 /** What {@link roundTrip} returns: the status and raw body text, or why there was no response. */
 export type RoundTripResponse =
   | { ok: true; status: number; text: string; contentType: string }
-  | { ok: false; reason: 'Timeout' | 'Aborted' | 'NetworkError'; message: string };
+  | { ok: false; reason: 'Timeout' | 'Aborted' | 'NetworkError' | 'ResponseTooLarge'; message: string };
 
 /** Sends one request and reads the whole response. */
 export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
@@ -59,7 +68,13 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
     if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
     const r = lib.request({ ...server, path, method: req.method, headers, agent: req.agent }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      const max = req.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if ((size += c.length) <= max) return void chunks.push(c);
+        done({ ok: false, reason: 'ResponseTooLarge', message: `${req.method} ${req.endpoint.pathname}: the response passed ${max} bytes` });
+        r.destroy();
+      });
       res.on('error', (e) => done({ ok: false, reason: 'NetworkError', message: e.message }));
       res.on('end', () =>
         done({
