@@ -39,7 +39,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY bin ./bin
 COPY --from=build /opt/kclrun/engine /opt/kclrun/engine
-ENV KCLRUN_CACHE=/opt/kclrun NODE_ENV=production PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin
+# glibc's mmap threshold fixed, as bin/kclrun's shebang sets it (see the comment there).
+ENV KCLRUN_CACHE=/opt/kclrun NODE_ENV=production PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin MALLOC_MMAP_THRESHOLD_=131072
 USER 65532:65532
 ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-opt", "--optimize-for-size", "/app/bin/kclrun"]
 CMD ["fn"]

@@ -10,6 +10,7 @@ import { parseBytes } from '../../fn/limits.js';
 import { labelSelectorError } from '../../controller/label-selector.js';
 import { UsageError, write } from '../io.js';
 import { formatFlags, goBoolArgs, parseOptions } from './controller-flags.js';
+import { enableOptimizingCompiler } from '../v8-tiering.js';
 
 /** Help text for `kclrun controller`. */
 export const CONTROLLER_HELP = `Usage: kclrun controller [flags]
@@ -110,6 +111,7 @@ function leaseTimings(lease?: number, renew?: number, retry?: number): void {
 
 /** Runs `kclrun controller`; resolves with the exit code after a signal stops it. */
 export async function controllerCommand(argv: string[]): Promise<number> {
+  enableOptimizingCompiler();
   const go = goBoolArgs(argv);
   if (go.error) throw new UsageError(go.error);
   const { values: parsed } = parseArgs({ args: go.args, options: parseOptions() });

@@ -84,9 +84,11 @@ test('the runtime stage is non-root and runs the kclrun CLI with `fn` by default
   const user = lines.filter((l) => /^USER\s/.test(l)).at(-1);
   t.truthy(user);
   t.regex(user!.split(/\s+/)[1]!, /^[1-9][0-9]*:[1-9][0-9]*$/, 'a numeric non-root uid:gid (runAsNonRoot checks it)');
-  // The same V8 flags as bin/kclrun's shebang (the image runs node on the script, so the shebang is not read).
+  // The same V8 flags and malloc setting as bin/kclrun's shebang (the image runs node on the script, so the shebang
+  // is not read).
   const shebang = readFileSync(join(root, 'bin', 'kclrun'), 'utf8').split('\n')[0]!;
-  t.is(shebang, '#!/usr/bin/env -S node --max-semi-space-size=2 --no-opt --optimize-for-size');
+  t.is(shebang, '#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --no-opt --optimize-for-size');
+  t.regex(dockerfile, /^ENV .* MALLOC_MMAP_THRESHOLD_=131072$/m);
   t.regex(dockerfile, /ENTRYPOINT \["node", "--max-semi-space-size=2", "--no-opt", "--optimize-for-size", "\/app\/bin\/kclrun"\]/);
   t.regex(dockerfile, /CMD \["fn"\]/);
   t.regex(dockerfile, /ENV .*PATH=\/nodejs\/bin:/, "distroless's node is in /nodejs/bin");

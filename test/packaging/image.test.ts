@@ -206,6 +206,7 @@ spec:
     t.regex(gid!, /^[1-9][0-9]*$/);
     t.deepEqual(config.entrypoint, ['node', '--max-semi-space-size=2', '--no-opt', '--optimize-for-size', '/app/bin/kclrun']);
     t.deepEqual(config.cmd, ['fn']);
+    t.true(config.env?.includes('MALLOC_MMAP_THRESHOLD_=131072'), 'the malloc setting of bin/kclrun');
     const ids = await opened.run(['node', '-p', 'process.getuid() + ":" + process.getgid()']);
     t.is(ids.code, 0, ids.stderr);
     t.is(ids.stdout.trim(), `${uid}:${gid}`);
