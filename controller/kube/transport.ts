@@ -16,6 +16,12 @@ export interface Endpoint {
   pathname: string;
 }
 
+/** A request to `endpoint`, by node:http or node:https as its protocol says. */
+function openRequest(endpoint: Endpoint, options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+  const lib = endpoint.server.protocol === 'http:' ? http : https;
+  return lib.request({ ...endpoint.server, path: endpoint.path, ...options }, onResponse);
+}
+
 /** What {@link roundTrip} sends. */
 export interface RoundTripRequest {
   endpoint: Endpoint;
@@ -62,11 +68,9 @@ export function roundTrip(req: RoundTripRequest): Promise<RoundTripResponse> {
         resolve(r);
       }
     };
-    const { server, path } = req.endpoint;
-    const lib = server.protocol === 'http:' ? http : https;
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
     if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
-    const r = lib.request({ ...server, path, method: req.method, headers, agent: req.agent }, (res) => {
+    const r = openRequest(req.endpoint, { method: req.method, headers, agent: req.agent }, (res) => {
       const chunks: Buffer[] = [];
       const max = req.maxResponseBytes ?? MAX_RESPONSE_BYTES;
       let size = 0;
@@ -152,9 +156,7 @@ export function streamLines(req: StreamRequest, onLine: (line: string) => void):
       if (!complete) r.destroy();
       resolve(end);
     };
-    const { server, path } = req.endpoint;
-    const lib = server.protocol === 'http:' ? http : https;
-    const r = lib.request({ ...server, path, method: 'GET', headers: req.headers, agent: req.agent }, (res) => {
+    const r = openRequest(req.endpoint, { method: 'GET', headers: req.headers, agent: req.agent }, (res) => {
       clearTimeout(connectTimer);
       const status = res.statusCode ?? 0;
       if (status < 200 || status >= 300) {
